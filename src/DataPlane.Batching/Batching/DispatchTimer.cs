@@ -1,0 +1,69 @@
+using DataPlane.Interop.Timing;
+
+namespace DataPlane.Batching.Batching;
+
+/// <summary>The timer of one model's batcher: a dedicated thread that sleeps until the next
+/// decision point (a window's end or the earliest deadline) with sub-millisecond precision and
+/// then calls back. Arming an earlier time wakes it at once; arming a later one lets it wake,
+/// find nothing due and sleep again. Being a dedicated thread, it can be pinned to a reserved
+/// core (CPU isolation) and never waits behind thread-pool work.</summary>
+public sealed class DispatchTimer : IDisposable
+{
+    private readonly WaitSignal _signal = new();
+    private readonly Thread _thread;
+    private readonly Func<long> _now;
+    private readonly Action _onDue;
+    private long _dueAt = long.MaxValue;
+    private volatile bool _stopped;
+
+    public DispatchTimer(string name, Func<long> now, Action onDue)
+    {
+        _now = now;
+        _onDue = onDue;
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
+        _thread.Start();
+    }
+
+    /// <summary>Sets the next due time (monotonic ns; <see cref="long.MaxValue"/> disarms).</summary>
+    public void Arm(long dueAt)
+    {
+        long previous = Interlocked.Exchange(ref _dueAt, dueAt);
+        if (dueAt < previous)
+        {
+            _signal.Set();
+        }
+    }
+
+    private void Run()
+    {
+        while (!_stopped)
+        {
+            long due = Volatile.Read(ref _dueAt);
+            long now = _now();
+            if (due == long.MaxValue)
+            {
+                _signal.WaitNanoseconds(-1);
+                continue;
+            }
+
+            if (due > now)
+            {
+                _signal.WaitNanoseconds(due - now);
+                continue;
+            }
+
+            if (Interlocked.CompareExchange(ref _dueAt, long.MaxValue, due) == due)
+            {
+                _onDue();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopped = true;
+        _signal.Set();
+        _thread.Join(TimeSpan.FromSeconds(5));
+        _signal.Dispose();
+    }
+}

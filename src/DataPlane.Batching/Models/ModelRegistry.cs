@@ -1,0 +1,200 @@
+using System.Collections.Frozen;
+using DataPlane.Batching.Batching;
+using DataPlane.Batching.Metrics;
+using DataPlane.Batching.Options;
+using DataPlane.Batching.Upstream;
+using DataPlane.Protocol.Inference;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Batching.Models;
+
+/// <summary>The models the daemon serves and their batchers, learnt from the upstream's model
+/// repository (RepositoryIndex, then ModelConfig per model). A health loop probes the upstream's
+/// readiness, marks it up or down, re-reads the repository after every recovery and on a
+/// schedule, and answers queued requests UNAVAILABLE when the upstream goes down. Readers see an
+/// immutable snapshot (lock-free lookups on the request path).</summary>
+public sealed partial class ModelRegistry : IDisposable
+{
+    private readonly TritonUpstream _upstream;
+    private readonly BatchingOptions _options;
+    private readonly BatchingMetrics _metrics;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private readonly Prometheus.Gauge _upGauge;
+    private FrozenDictionary<string, ModelBatcher> _models = FrozenDictionary<string, ModelBatcher>.Empty;
+    private bool _draining;
+
+    public ModelRegistry(TritonUpstream upstream, BatchingOptions options, BatchingMetrics metrics, ILoggerFactory loggers,
+        Prometheus.CollectorRegistry? registry = null)
+    {
+        _upstream = upstream;
+        _options = options;
+        _metrics = metrics;
+        _loggers = loggers;
+        _logger = loggers.CreateLogger("DataPlane.Batching.Models");
+        _upGauge = Prometheus.Metrics.WithCustomRegistry(registry ?? Prometheus.Metrics.DefaultRegistry)
+            .CreateGauge("dataplane_upstream_up", "1 when the upstream Triton answers readiness probes, else 0.");
+    }
+
+    public TritonUpstream Upstream => _upstream;
+
+    public BatchingOptions Options => _options;
+
+    /// <summary>Every known model, by name.</summary>
+    public IReadOnlyDictionary<string, ModelBatcher> Models => _models;
+
+    public bool TryGet(string name, out ModelBatcher batcher) => _models.TryGetValue(name, out batcher!);
+
+    /// <summary>Probes once: readiness, then (when up) the repository. Returns true when up.</summary>
+    public async Task<bool> ProbeAsync(CancellationToken cancellationToken)
+    {
+        var timeout = _upstream.Options.ProbeTimeout;
+        try
+        {
+            var ready = await _upstream.Client.ServerReadyAsync(new ServerReadyRequest(),
+                deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!ready.Ready)
+            {
+                SetDown("upstream reports it is not ready");
+                return false;
+            }
+
+            await RefreshAsync(cancellationToken).ConfigureAwait(false);
+            _upstream.MarkUp();
+            _upGauge.Set(1);
+            return true;
+        }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            SetDown($"{e.StatusCode}: {e.Status.Detail}");
+            return false;
+        }
+    }
+
+    /// <summary>Probes every <see cref="UpstreamOptions.HealthInterval"/> until cancelled.</summary>
+    public async Task RunHealthLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_upstream.Options.HealthInterval);
+        do
+        {
+            try
+            {
+                await ProbeAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                Log.ProbeFailed(_logger, e);
+            }
+        }
+        while (await WaitAsync(timer, cancellationToken).ConfigureAwait(false));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private void SetDown(string reason)
+    {
+        bool wasUp = _upstream.IsAvailable;
+        _upstream.MarkDown(reason);
+        _upGauge.Set(0);
+        if (wasUp)
+        {
+            string message = $"upstream is unavailable: {_upstream.Describe()}";
+            foreach (var batcher in _models.Values)
+            {
+                batcher.FailQueued(StatusCode.Unavailable, message);
+            }
+        }
+    }
+
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + _upstream.Options.ProbeTimeout;
+        var index = await _upstream.Client.RepositoryIndexAsync(new RepositoryIndexRequest { Ready = true },
+            deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
+        foreach (var entry in index.Models)
+        {
+            if (_models.ContainsKey(entry.Name) || (entry.State.Length > 0 && entry.State != "READY"))
+            {
+                continue;
+            }
+
+            var config = await _upstream.Client.ModelConfigAsync(new ModelConfigRequest { Name = entry.Name, Version = entry.Version },
+                deadline: DateTime.UtcNow + _upstream.Options.ProbeTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+            Add(new ModelDescriptor(config.Config, entry.Version.Length > 0 ? entry.Version : "1"));
+        }
+    }
+
+    private void Add(ModelDescriptor model)
+    {
+        lock (_gate)
+        {
+            if (_models.ContainsKey(model.Name))
+            {
+                return;
+            }
+
+            var options = _options.For(model.Name);
+            var batcher = new ModelBatcher(model, options, _upstream, _options.Limits, _metrics,
+                _loggers.CreateLogger("DataPlane.Batching.ModelBatcher"), upstreamTimeout: _upstream.Options.RequestTimeout);
+            var next = new Dictionary<string, ModelBatcher>(_models, StringComparer.Ordinal) { [model.Name] = batcher };
+            _models = next.ToFrozenDictionary(StringComparer.Ordinal);
+            if (_draining)
+            {
+                batcher.BeginDrain();
+            }
+
+            Log.ModelAdded(_logger, model.Name, model.Version, model.MaxBatchSize, batcher.PolicyKind.ToString().ToLowerInvariant(),
+                batcher.Slots, model.Decoupled);
+        }
+    }
+
+    /// <summary>Stops admission on every model and sends what is queued without waiting.</summary>
+    public Task DrainAsync()
+    {
+        lock (_gate)
+        {
+            _draining = true;
+        }
+
+        foreach (var batcher in _models.Values)
+        {
+            batcher.BeginDrain();
+        }
+
+        return Task.WhenAll(_models.Values.Select(b => b.Drained));
+    }
+
+    public void Dispose()
+    {
+        foreach (var batcher in _models.Values)
+        {
+            batcher.Dispose();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1010, Level = LogLevel.Information,
+            Message = "Serving model {Model} version {Version}: max_batch_size {MaxBatchSize}, policy {Policy}, {Slots} upstream slot(s), decoupled {Decoupled}")]
+        public static partial void ModelAdded(ILogger logger, string model, string version, int maxBatchSize, string policy, int slots, bool decoupled);
+
+        [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Upstream probe failed unexpectedly")]
+        public static partial void ProbeFailed(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,73 @@
+using DataPlane.Protocol.Inference;
+using DataPlane.Protocol.Tensors;
+using Grpc.Core;
+
+namespace DataPlane.Batching.Queueing;
+
+/// <summary>One accepted ModelInfer request from admission until it is answered. Completion is
+/// through a <see cref="TaskCompletionSource{T}"/> whose continuations run asynchronously, so the
+/// thread that completes a batch never runs a caller's code. The first completion wins: a
+/// cancellation and a batch result racing for the same request answer it exactly once.</summary>
+public sealed class PendingRequest
+{
+    private readonly TaskCompletionSource<ModelInferResponse> _completion =
+        new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public PendingRequest(ModelInferRequest message, Tensor[] inputs, bool typed, long rows, long signature,
+        int level, long arrivalNs, long deadlineNs, long grpcDeadlineNs)
+    {
+        GrpcDeadlineNs = grpcDeadlineNs;
+        Message = message;
+        Inputs = inputs;
+        Typed = typed;
+        Rows = rows;
+        Signature = signature;
+        Level = level;
+        ArrivalNs = arrivalNs;
+        DeadlineNs = deadlineNs;
+    }
+
+    public ModelInferRequest Message { get; }
+
+    /// <summary>Validated inputs with raw contents (typed contents converted once at admission).</summary>
+    public Tensor[] Inputs { get; }
+
+    /// <summary>The request used typed contents, so the answer uses them too where the datatype allows.</summary>
+    public bool Typed { get; }
+
+    /// <summary>Rows this request adds to a batch: its leading dimension (1 for models without batching).</summary>
+    public long Rows { get; }
+
+    /// <summary>Hash of everything that must match for two requests to share a batch.</summary>
+    public long Signature { get; }
+
+    /// <summary>Priority level index, 0 = served first.</summary>
+    public int Level { get; }
+
+    public long ArrivalNs { get; }
+
+    /// <summary>Deadline on the monotonic clock (gRPC deadline, model SLO or <c>timeout</c>, whichever is first).</summary>
+    public long DeadlineNs { get; }
+
+    /// <summary>The call's own gRPC deadline on the monotonic clock (bounds the upstream call).</summary>
+    public long GrpcDeadlineNs { get; }
+
+    /// <summary>When the request left the queue for a batch.</summary>
+    public long DispatchNs { get; internal set; }
+
+    public Task<ModelInferResponse> Completion => _completion.Task;
+
+    public bool IsCompleted => _completion.Task.IsCompleted;
+
+    // Intrusive links of the queue level the request waits in; touched only under the batcher's lock.
+    internal PendingRequest? Prev { get; set; }
+
+    internal PendingRequest? Next { get; set; }
+
+    internal bool Queued { get; set; }
+
+    public bool TrySucceed(ModelInferResponse response) => _completion.TrySetResult(response);
+
+    public bool TryFail(StatusCode code, string message) =>
+        _completion.TrySetException(new RpcException(new Status(code, message)));
+}

@@ -1,0 +1,404 @@
+using System.Collections.Concurrent;
+using DataPlane.Batching.Batching;
+using DataPlane.Batching.Frontend;
+using DataPlane.Batching.Metrics;
+using DataPlane.Batching.Models;
+using DataPlane.Protocol.Inference;
+using DataPlane.Protocol.Tensors;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Batching.Streaming;
+
+/// <summary>Relays ModelStreamInfer (decoupled LLM models: Triton's <c>text_input</c> /
+/// <c>text_output</c> convention) per request, without a batching window, but with the batcher's
+/// admission control, deadlines and metrics.
+/// <para>Each client stream gets one upstream stream, opened at its first admitted request. Requests
+/// are renamed with relay ids so that responses find their request even when clients reuse or omit
+/// ids; the client's id is restored on every response. For decoupled models the relay asks the
+/// upstream for an empty final response (<c>triton_enable_empty_final_response</c>) so it always
+/// learns when a request is finished, and passes that response on only if the client asked for it.
+/// A request is finished by a response with <c>triton_final_response</c> true, by an error, or (for
+/// models that are not decoupled) by its one response.</para>
+/// <para>Errors are sent in-stream in <c>error_message</c> as "CODE: message" and the stream stays
+/// open, as Triton does; a client that sends the header <c>triton_grpc_error: true</c> gets the first
+/// error as the stream's gRPC status instead. Response headers go out with the first response, so a
+/// client racing hedged calls sees time to first token. The model's SLO or a request's <c>timeout</c>
+/// bounds the wait for its first response.</para></summary>
+public sealed partial class StreamRelay
+{
+    private const string FinalFlag = "triton_final_response";
+    private const string EmptyFinalFlag = "triton_enable_empty_final_response";
+
+    private readonly ModelRegistry _registry;
+    private readonly ServingState _state;
+    private readonly ILogger _logger;
+    private readonly Nanoseconds _clock;
+    private long _nextId;
+
+    public StreamRelay(ModelRegistry registry, ServingState state, ILogger<StreamRelay> logger, TimeProvider? time = null)
+    {
+        _registry = registry;
+        _state = state;
+        _logger = logger;
+        _clock = new Nanoseconds(time ?? TimeProvider.System);
+    }
+
+    public async Task RunAsync(IAsyncStreamReader<ModelInferRequest> requests, IServerStreamWriter<ModelStreamInferResponse> responses,
+        ServerCallContext context)
+    {
+        bool grpcErrors = context.RequestHeaders.GetValue("triton_grpc_error") is { } h && h.Equals("true", StringComparison.OrdinalIgnoreCase);
+        var call = new RelayCall(this, responses, context, grpcErrors);
+        try
+        {
+            await foreach (var request in requests.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            {
+                await call.ForwardAsync(request).ConfigureAwait(false);
+            }
+
+            await call.CompleteAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            call.Dispose();
+        }
+    }
+
+    private sealed class Entry(string clientId, ModelBatcher batcher, long arrivalNs, bool clientWantsEmptyFinal)
+    {
+        public string ClientId { get; } = clientId;
+
+        public ModelBatcher Batcher { get; } = batcher;
+
+        public long ArrivalNs { get; } = arrivalNs;
+
+        public bool ClientWantsEmptyFinal { get; } = clientWantsEmptyFinal;
+
+        public int Responses;
+    }
+
+    /// <summary>The state of one client stream.</summary>
+    private sealed class RelayCall : IDisposable
+    {
+        private readonly StreamRelay _relay;
+        private readonly IServerStreamWriter<ModelStreamInferResponse> _responses;
+        private readonly ServerCallContext _context;
+        private readonly bool _grpcErrors;
+        private readonly SemaphoreSlim _writeLock = new(1, 1);
+        private readonly ConcurrentDictionary<string, Entry> _pending = new(StringComparer.Ordinal);
+        private readonly CancellationTokenSource _cts;
+        private AsyncDuplexStreamingCall<ModelInferRequest, ModelStreamInferResponse>? _upstream;
+        private Task? _pump;
+        private RpcException? _fatal;
+
+        public RelayCall(StreamRelay relay, IServerStreamWriter<ModelStreamInferResponse> responses, ServerCallContext context, bool grpcErrors)
+        {
+            _relay = relay;
+            _responses = responses;
+            _context = context;
+            _grpcErrors = grpcErrors;
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        }
+
+        public async Task ForwardAsync(ModelInferRequest request)
+        {
+            ThrowIfFatal();
+            long arrival = _relay._clock.Now;
+            var registry = _relay._registry;
+            if (request.ModelName.Length == 0)
+            {
+                await ErrorAsync(request, null, StatusCode.InvalidArgument, "model_name is empty").ConfigureAwait(false);
+                return;
+            }
+
+            if (!registry.TryGet(request.ModelName, out var batcher))
+            {
+                var (code, message) = registry.Upstream.IsAvailable
+                    ? (StatusCode.NotFound, $"model '{request.ModelName}' is not served here")
+                    : (StatusCode.Unavailable, $"upstream is unavailable: {registry.Upstream.Describe()}");
+                await ErrorAsync(request, null, code, message).ConfigureAwait(false);
+                return;
+            }
+
+            string? error = TensorReader.TryReadInputs(request, registry.Options.Limits, out var inputs, out _);
+            var problem = error != null ? new RequestError(StatusCode.InvalidArgument, error) : batcher.Model.Validate(request, inputs, out _);
+            var deadlineProblem = batcher.TryGetDeadline(request, _context.Deadline, arrival, out _, out long deadline);
+            if ((problem ?? deadlineProblem) is { } p)
+            {
+                batcher.Metrics.Rejected(Outcomes.Invalid);
+                await ErrorAsync(request, batcher, p.Code, p.Message).ConfigureAwait(false);
+                return;
+            }
+
+            if (_relay._state.Draining)
+            {
+                batcher.Metrics.Rejected(Outcomes.ShuttingDown);
+                await ErrorAsync(request, batcher, StatusCode.Unavailable, "dataplane is shutting down and accepts no new requests").ConfigureAwait(false);
+                return;
+            }
+
+            if (!registry.Upstream.IsAvailable)
+            {
+                batcher.Metrics.Rejected(Outcomes.UpstreamUnavailable);
+                await ErrorAsync(request, batcher, StatusCode.Unavailable, $"upstream is unavailable: {registry.Upstream.Describe()}").ConfigureAwait(false);
+                return;
+            }
+
+            if (!batcher.TryEnterStream())
+            {
+                batcher.Metrics.Rejected(Outcomes.QueueFull);
+                await ErrorAsync(request, batcher, StatusCode.ResourceExhausted,
+                    $"model '{batcher.Model.Name}' has {batcher.Options.MaxQueueSize} streamed requests in flight, its limit; retry later").ConfigureAwait(false);
+                return;
+            }
+
+            bool wantsEmptyFinal = request.Parameters.TryGetValue(EmptyFinalFlag, out var flag) && flag.BoolParam;
+            var entry = new Entry(request.Id, batcher, arrival, wantsEmptyFinal);
+            string relayId = "dp-" + Interlocked.Increment(ref _relay._nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _pending[relayId] = entry;
+            batcher.Metrics.StreamInflight.Inc();
+
+            var forward = request.Clone();
+            forward.Id = relayId;
+            if (batcher.Model.Decoupled)
+            {
+                forward.Parameters[EmptyFinalFlag] = new InferParameter { BoolParam = true };
+            }
+
+            try
+            {
+                var upstream = EnsureUpstream();
+                await upstream.RequestStream.WriteAsync(forward, _cts.Token).ConfigureAwait(false);
+            }
+            catch (RpcException e)
+            {
+                await FailPendingAsync(e).ConfigureAwait(false);
+                return;
+            }
+
+            if (deadline != long.MaxValue)
+            {
+                _ = ExpireAsync(relayId, entry, deadline);
+            }
+        }
+
+        private AsyncDuplexStreamingCall<ModelInferRequest, ModelStreamInferResponse> EnsureUpstream()
+        {
+            if (_upstream == null)
+            {
+                var deadline = _context.Deadline == DateTime.MaxValue ? (DateTime?)null : _context.Deadline;
+                _upstream = _relay._registry.Upstream.Client.ModelStreamInfer(deadline: deadline, cancellationToken: _cts.Token);
+                _pump = PumpAsync(_upstream);
+            }
+
+            return _upstream;
+        }
+
+        public async Task CompleteAsync()
+        {
+            if (_upstream != null)
+            {
+                try
+                {
+                    await _upstream.RequestStream.CompleteAsync().ConfigureAwait(false);
+                }
+                catch (RpcException)
+                {
+                    // The pump reports the stream's failure.
+                }
+
+                await _pump!.ConfigureAwait(false);
+            }
+
+            ThrowIfFatal();
+        }
+
+        private async Task PumpAsync(AsyncDuplexStreamingCall<ModelInferRequest, ModelStreamInferResponse> upstream)
+        {
+            await Task.Yield();
+            try
+            {
+                await foreach (var response in upstream.ResponseStream.ReadAllAsync(_cts.Token).ConfigureAwait(false))
+                {
+                    await RelayAsync(response).ConfigureAwait(false);
+                }
+
+                if (!_pending.IsEmpty)
+                {
+                    await FailPendingAsync(new RpcException(new Status(StatusCode.Unavailable,
+                        "upstream closed the stream before finishing every request"))).ConfigureAwait(false);
+                }
+            }
+            catch (RpcException e)
+            {
+                await FailPendingAsync(e).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The client went away; nothing is left to answer.
+            }
+        }
+
+        private async Task RelayAsync(ModelStreamInferResponse response)
+        {
+            string id = response.InferResponse?.Id ?? "";
+            if (!_pending.TryGetValue(id, out var entry))
+            {
+                return; // a request that expired or was already finished
+            }
+
+            var model = entry.Batcher;
+            bool isError = response.ErrorMessage.Length > 0;
+            bool final = isError || !model.Model.Decoupled ||
+                (response.InferResponse!.Parameters.TryGetValue(FinalFlag, out var f) && f.BoolParam);
+            if (Interlocked.Increment(ref entry.Responses) == 1)
+            {
+                model.Metrics.StreamFirstResponse.Observe((_relay._clock.Now - entry.ArrivalNs) / 1e9);
+            }
+
+            response.InferResponse ??= new ModelInferResponse();
+            response.InferResponse.Id = entry.ClientId;
+            bool emptyFinal = final && !isError && model.Model.Decoupled && response.InferResponse.Outputs.Count == 0;
+            if (!emptyFinal || entry.ClientWantsEmptyFinal)
+            {
+                model.Metrics.StreamResponses.Inc();
+                await WriteAsync(response).ConfigureAwait(false);
+            }
+
+            if (final && _pending.TryRemove(id, out _))
+            {
+                Finish(entry, isError ? "upstream_error" : Outcomes.Ok);
+            }
+        }
+
+        private async Task ExpireAsync(string relayId, Entry entry, long deadlineNs)
+        {
+            long remaining = deadlineNs - _relay._clock.Now;
+            try
+            {
+                if (remaining > 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(remaining / 1e6), _cts.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (Volatile.Read(ref entry.Responses) == 0 && _pending.TryRemove(relayId, out _))
+            {
+                Finish(entry, Outcomes.Of(StatusCode.DeadlineExceeded));
+                await TryWriteErrorAsync(entry.ClientId, entry.Batcher.Model.Name, StatusCode.DeadlineExceeded,
+                    $"no first response from model '{entry.Batcher.Model.Name}' within its deadline " +
+                    $"({(deadlineNs - entry.ArrivalNs) / 1e6:0.###} ms)").ConfigureAwait(false);
+            }
+        }
+
+        private async Task FailPendingAsync(RpcException e)
+        {
+            string message = e.StatusCode == StatusCode.Unavailable
+                ? $"upstream is unavailable: {_relay._registry.Upstream.Describe()}: {e.Status.Detail}"
+                : $"upstream stream failed with {e.StatusCode}: {e.Status.Detail}";
+            if (e.StatusCode == StatusCode.Unavailable)
+            {
+                _relay._registry.Upstream.MarkDown(e.Status.Detail);
+            }
+
+            foreach (var (id, entry) in _pending)
+            {
+                if (_pending.TryRemove(id, out _))
+                {
+                    Finish(entry, Outcomes.Of(e.StatusCode));
+                    await TryWriteErrorAsync(entry.ClientId, entry.Batcher.Model.Name, e.StatusCode, message).ConfigureAwait(false);
+                }
+            }
+
+            // The next request opens a fresh upstream stream.
+            _upstream?.Dispose();
+            _upstream = null;
+        }
+
+        private static void Finish(Entry entry, string outcome)
+        {
+            entry.Batcher.ExitStream();
+            entry.Batcher.Metrics.StreamInflight.Dec();
+            entry.Batcher.Metrics.StreamFinished(outcome);
+        }
+
+        private Task ErrorAsync(ModelInferRequest request, ModelBatcher? batcher, StatusCode code, string message)
+        {
+            batcher?.Metrics.StreamFinished(Outcomes.Of(code));
+            return TryWriteErrorAsync(request.Id, request.ModelName, code, message);
+        }
+
+        private async Task TryWriteErrorAsync(string clientId, string model, StatusCode code, string message)
+        {
+            if (_grpcErrors)
+            {
+                _fatal ??= new RpcException(new Status(code, message));
+                await _cts.CancelAsync().ConfigureAwait(false);
+                return;
+            }
+
+            try
+            {
+                await WriteAsync(new ModelStreamInferResponse
+                {
+                    ErrorMessage = $"{ErrorCodeName(code)}: {message}",
+                    InferResponse = new ModelInferResponse { Id = clientId, ModelName = model },
+                }).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or OperationCanceledException)
+            {
+                Log.ClientGone(_relay._logger, e.Message);
+            }
+        }
+
+        private async Task WriteAsync(ModelStreamInferResponse response)
+        {
+            await _writeLock.WaitAsync(_context.CancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _responses.WriteAsync(response, _context.CancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+
+        private void ThrowIfFatal()
+        {
+            if (_fatal != null)
+            {
+                throw _fatal;
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var (id, entry) in _pending)
+            {
+                if (_pending.TryRemove(id, out _))
+                {
+                    Finish(entry, Outcomes.Of(StatusCode.Cancelled));
+                }
+            }
+
+            _cts.Cancel();
+            _upstream?.Dispose();
+            _cts.Dispose();
+            _writeLock.Dispose();
+        }
+    }
+
+    /// <summary>The canonical upper-case name of a status code, e.g. INVALID_ARGUMENT.</summary>
+    public static string ErrorCodeName(StatusCode code) => Outcomes.Of(code).ToUpperInvariant();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Could not write an in-stream error; the client is gone: {Reason}")]
+        public static partial void ClientGone(ILogger logger, string reason);
+    }
+}

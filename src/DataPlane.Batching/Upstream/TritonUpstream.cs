@@ -1,0 +1,103 @@
+using DataPlane.Batching.Options;
+using DataPlane.Protocol.Inference;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Batching.Upstream;
+
+/// <summary>The persistent gRPC channel to Triton: HTTP/2 with keepalive pings, several
+/// connections when streams run out, no idle teardown. Availability is set by the registry's
+/// health loop and cleared at once when a call fails with UNAVAILABLE, so requests fail fast
+/// while the upstream is down and flow again when a probe succeeds.</summary>
+public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
+{
+    private readonly GrpcChannel _channel;
+    private readonly ILogger _logger;
+    private volatile bool _available;
+    private volatile string _lastError = "not probed yet";
+
+    public TritonUpstream(UpstreamOptions options, ILogger logger)
+    {
+        if (!Uri.TryCreate(options.Address, UriKind.Absolute, out var address) || (address.Scheme != "http" && address.Scheme != "https"))
+        {
+            throw new ArgumentException($"Upstream:Address '{options.Address}' is not an http:// or https:// URL", nameof(options));
+        }
+
+        Address = address;
+        Options = options;
+        _logger = logger;
+        var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            KeepAlivePingDelay = options.KeepAlivePingDelay,
+            KeepAlivePingTimeout = options.KeepAlivePingTimeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            ConnectTimeout = options.ProbeTimeout,
+        };
+        _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            MaxReceiveMessageSize = options.MaxResponseBytes,
+            MaxSendMessageSize = null,
+        });
+        Client = new GRPCInferenceService.GRPCInferenceServiceClient(_channel);
+    }
+
+    public Uri Address { get; }
+
+    public UpstreamOptions Options { get; }
+
+    /// <summary>The generated client over the shared channel (metadata calls, streams).</summary>
+    public GRPCInferenceService.GRPCInferenceServiceClient Client { get; }
+
+    public bool IsAvailable => _available;
+
+    public string Describe() => _available ? $"Triton at {Address}" : $"Triton at {Address} ({_lastError})";
+
+    public async Task<ModelInferResponse> InferAsync(ModelInferRequest request, DateTime? deadline, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Client.ModelInferAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+        {
+            MarkDown(e.Status.Detail);
+            throw;
+        }
+    }
+
+    /// <summary>Records a successful probe.</summary>
+    public void MarkUp()
+    {
+        if (!_available)
+        {
+            _available = true;
+            Log.UpstreamUp(_logger, Address);
+        }
+    }
+
+    /// <summary>Records a failure; requests fail fast until the next successful probe.</summary>
+    public void MarkDown(string reason)
+    {
+        _lastError = reason;
+        if (_available)
+        {
+            _available = false;
+            Log.UpstreamDown(_logger, Address, reason);
+        }
+    }
+
+    public void Dispose() => _channel.Dispose();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Upstream Triton at {Address} is ready")]
+        public static partial void UpstreamUp(ILogger logger, Uri address);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Upstream Triton at {Address} is unavailable: {Reason}; requests fail fast until it recovers")]
+        public static partial void UpstreamDown(ILogger logger, Uri address, string reason);
+    }
+}
