@@ -101,6 +101,17 @@ public sealed partial class ModelBatcher : IDisposable
     /// <summary>Completes when draining has begun and every admitted request has been answered.</summary>
     public Task Drained => _drained.Task;
 
+    /// <summary>What the batcher currently believes and holds, for the admin status page.</summary>
+    public BatcherSnapshot Snapshot()
+    {
+        lock (_gate)
+        {
+            long now = _clock.Now;
+            return new BatcherSnapshot(_model.Name, _model.Version, PolicyKind.ToString().ToLowerInvariant(), MaxRows, Slots,
+                Slots - _freeSlots, _queue.Count, _rate.PerSecond(now), _latency.InterceptNs / 1e6, _latency.SlopeNs / 1e6, _draining);
+        }
+    }
+
     /// <summary>Maps a request's <c>priority</c> parameter (1 = highest, 0 or absent = default) to a level index.</summary>
     public RequestError? TryGetLevel(ModelInferRequest request, out int level)
     {

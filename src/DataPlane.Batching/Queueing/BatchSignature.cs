@@ -120,6 +120,7 @@ public static class BatchSignature
 
         // Map order is not significant: combine per-entry hashes commutatively.
         ulong sum = 0;
+        bool any = false;
         foreach (var (key, value) in parameters)
         {
             if (skipScheduling && IsSchedulingParameter(key))
@@ -127,6 +128,7 @@ public static class BatchSignature
                 continue;
             }
 
+            any = true;
             ulong e = Mix(Offset, key);
             e = Mix(e, (ulong)value.ParameterChoiceCase);
             e = value.ParameterChoiceCase switch
@@ -141,7 +143,7 @@ public static class BatchSignature
             sum += e;
         }
 
-        return Mix(h, sum);
+        return any ? Mix(h, sum) : h;
     }
 
     private static ulong Mix(ulong h, ulong value)

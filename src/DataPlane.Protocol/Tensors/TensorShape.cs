@@ -18,10 +18,10 @@ public static class TensorShape
                 return $"{what}: shape {Format(shape)} has negative dimension {d} at index {i}";
             }
 
-            if (d != 0 && count > maxElements / d)
+            if (d != 0 && count > long.MaxValue / d)
             {
                 count = 0;
-                return $"{what}: shape {Format(shape)} has more than the limit of {maxElements} elements";
+                return $"{what}: shape {Format(shape)} has too many elements to count (more than the limit of {maxElements})";
             }
 
             count *= d;

@@ -1,0 +1,118 @@
+using DataPlane.Bench;
+using DataPlane.Batching.Frontend;
+using DataPlane.Host.Configuration;
+using DataPlane.Host.Serving;
+using DataPlane.Hosting.Configuration;
+using DataPlane.Hosting.Listeners;
+using DataPlane.Simulation;
+using Microsoft.Extensions.Configuration;
+
+namespace DataPlane.Host.Cli;
+
+/// <summary>The verbs of the `dataplane` executable.</summary>
+public static class Commands
+{
+    public const string Usage = """
+        dataplane — DataPlane GPU-host daemon (KServe v2 gRPC front end with adaptive batching in front of Triton)
+
+        Usage:
+          dataplane [serve] [options]   run the daemon (default verb)
+          dataplane sim [options]       run the simulated Triton as its own process
+          dataplane bench [options]     load generator for any KServe v2 gRPC endpoint (dataplane bench --help)
+          dataplane demo                the daemon in front of the simulated Triton plus a short load run
+          dataplane version             print the version
+
+        serve options (any configuration key also works as --Section:Key=value; see docs/CONFIGURATION.md):
+          --config FILE                 JSON configuration file
+          --upstream URL                Triton's gRPC address, e.g. http://127.0.0.1:8001
+                                        (unset: the embedded SIMULATED Triton stands in)
+          --grpc HOST:PORT              gRPC listener (default 0.0.0.0:9001)
+          --admin HOST:PORT             metrics/health/status listener (default 127.0.0.1:9002)
+          --policy adaptive|fixed|none  default batching policy (default adaptive)
+          --min-window-ms / --max-window-ms / --max-queue-delay-ms / --slo-ms
+
+        sim options:
+          --listen HOST:PORT            gRPC listener (default 127.0.0.1:8001, Triton's port)
+          --config FILE                 JSON file with a Simulation section (models)
+
+        Environment variables DATAPLANE_<Section>__<Key> set the same keys.
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        string verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
+        string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+        using var stop = new CancellationTokenSource();
+        try
+        {
+            return verb switch
+            {
+                "serve" when rest.Contains("--help") || rest.Contains("-h") => Print(Usage),
+                "serve" => await ServeAsync(rest).ConfigureAwait(false),
+                "sim" => await SimAsync(rest).ConfigureAwait(false),
+                "bench" => await BenchWithCtrlC(rest).ConfigureAwait(false),
+                "demo" => await Demo.RunAsync(rest, Console.Out).ConfigureAwait(false),
+                "version" or "--version" => Print($"dataplane {ServerInfo.Version}"),
+                "help" or "--help" or "-h" => Print(Usage),
+                _ => Fail($"dataplane: unknown verb '{verb}'\n\n{Usage}"),
+            };
+        }
+        catch (ConfigurationException e)
+        {
+            return Fail($"dataplane: {e.Message}");
+        }
+    }
+
+    private static async Task<int> ServeAsync(string[] args)
+    {
+        var configuration = DaemonConfiguration.Build(args);
+        var options = DaemonConfiguration.Bind(configuration);
+        await using var daemon = await Daemon.StartAsync(options, configuration).ConfigureAwait(false);
+        await daemon.WaitForShutdownAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<int> SimAsync(string[] args)
+    {
+        var configuration = DaemonConfiguration.Build(args.Select(a => a == "--listen" ? "--Listen" : a).ToArray());
+        var binder = new ConfigBinder(configuration);
+        var endPoint = EndPoints.Parse(binder.String("Listen", "127.0.0.1:8001"), "--listen", binder);
+        SimulationOptions simulation = SimulationOptions.Default;
+        try
+        {
+            simulation = SimulationOptions.Bind(binder.Section("Simulation"));
+        }
+        catch (SimulationConfigException e)
+        {
+            binder.Error("Simulation", e.Message);
+        }
+
+        binder.ThrowIfInvalid();
+        await using var server = await SimulatorServer.StartAsync(simulation, endPoint!, embedded: false, configuration).ConfigureAwait(false);
+        await server.WaitForShutdownAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<int> BenchWithCtrlC(string[] args)
+    {
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        return await BenchCommand.RunAsync(args, Console.Out, Console.Error, cts.Token).ConfigureAwait(false);
+    }
+
+    private static int Print(string text)
+    {
+        Console.Out.WriteLine(text);
+        return 0;
+    }
+
+    private static int Fail(string text)
+    {
+        Console.Error.WriteLine(text);
+        return 2;
+    }
+}

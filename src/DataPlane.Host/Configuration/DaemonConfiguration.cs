@@ -1,0 +1,190 @@
+using DataPlane.Batching.Options;
+using DataPlane.Hosting.Configuration;
+using DataPlane.Hosting.Listeners;
+using DataPlane.Protocol.Tensors;
+using DataPlane.Simulation;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+
+namespace DataPlane.Host.Configuration;
+
+/// <summary>Builds the daemon's configuration (JSON file, DATAPLANE_ environment variables,
+/// command line, in that order of precedence) and binds it to <see cref="DaemonOptions"/> by hand.
+/// Every invalid or unknown key is reported with its full name; see docs/CONFIGURATION.md.</summary>
+public static class DaemonConfiguration
+{
+    /// <summary>Short command-line switches and the keys they set.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Switches = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["--upstream"] = "Upstream:Address",
+        ["--grpc"] = "Listen:Grpc",
+        ["--admin"] = "Listen:Admin",
+        ["--policy"] = "Batching:Defaults:Policy",
+        ["--max-queue-delay-ms"] = "Batching:Defaults:MaxQueueDelayMs",
+        ["--min-window-ms"] = "Batching:Defaults:MinWindowMs",
+        ["--max-window-ms"] = "Batching:Defaults:MaxWindowMs",
+        ["--slo-ms"] = "Batching:Defaults:SloMs",
+    };
+
+    /// <summary>Layers the configuration sources. <c>--config FILE</c> adds a JSON file.</summary>
+    public static IConfigurationRoot Build(string[] args)
+    {
+        var builder = new ConfigurationBuilder();
+        var rest = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--config" && i + 1 < args.Length)
+            {
+                string path = Path.GetFullPath(args[++i]);
+                if (!File.Exists(path))
+                {
+                    throw new ConfigurationException($"--config: file '{path}' does not exist");
+                }
+
+                builder.AddJsonFile(path, optional: false, reloadOnChange: false);
+            }
+            else
+            {
+                rest.Add(args[i]);
+            }
+        }
+
+        builder.AddEnvironmentVariables("DATAPLANE_");
+        builder.AddCommandLine([.. rest], new Dictionary<string, string>(Switches));
+        return builder.Build();
+    }
+
+    /// <summary>Binds and validates; throws <see cref="ConfigurationException"/> listing every problem.</summary>
+    public static DaemonOptions Bind(IConfiguration config)
+    {
+        var b = new ConfigBinder(config);
+        var grpc = ReadListener(b, "grpc", "Listen:Grpc", "0.0.0.0:9001", HttpProtocols.Http2, ReadTls(b, "Listen:Tls"));
+        var admin = ReadListener(b, "admin", "Listen:Admin", "127.0.0.1:9002", HttpProtocols.Http1AndHttp2, null);
+
+        var upstream = new UpstreamOptions
+        {
+            Address = b.String("Upstream:Address", ""),
+            HealthInterval = b.Milliseconds("Upstream:HealthIntervalMs", TimeSpan.FromSeconds(1), 10, 600_000),
+            ProbeTimeout = b.Milliseconds("Upstream:ProbeTimeoutMs", TimeSpan.FromSeconds(2), 10, 600_000),
+            RequestTimeout = b.Seconds("Upstream:RequestTimeoutSeconds", TimeSpan.FromSeconds(30), 0.001, 86_400),
+            KeepAlivePingDelay = b.Seconds("Upstream:KeepAliveSeconds", TimeSpan.FromSeconds(20), 1, 86_400),
+            KeepAlivePingTimeout = b.Seconds("Upstream:KeepAliveTimeoutSeconds", TimeSpan.FromSeconds(10), 1, 86_400),
+            MaxResponseBytes = b.Int("Upstream:MaxResponseBytes", 256 << 20, 1024, int.MaxValue),
+        };
+        if (upstream.Address.Length > 0 &&
+            (!Uri.TryCreate(upstream.Address, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https")))
+        {
+            b.Error("Upstream:Address", $"'{upstream.Address}' is not an http:// or https:// URL (Triton's gRPC port, e.g. http://127.0.0.1:8001)");
+        }
+
+        var limits = new TensorLimits
+        {
+            MaxTensors = b.Int("Limits:MaxTensors", TensorLimits.Default.MaxTensors, 1, 4096),
+            MaxElementsPerTensor = b.Long("Limits:MaxTensorElements", TensorLimits.Default.MaxElementsPerTensor, 1, int.MaxValue),
+            MaxBytesPerTensor = b.Long("Limits:MaxTensorBytes", TensorLimits.Default.MaxBytesPerTensor, 1, int.MaxValue),
+            MaxBytesElementLength = b.Long("Limits:MaxBytesElement", TensorLimits.Default.MaxBytesElementLength, 0, int.MaxValue),
+        };
+        int maxMessage = b.Int("Limits:MaxMessageBytes", 64 << 20, 1024, int.MaxValue);
+
+        var defaults = ReadModel(b, "Batching:Defaults", new ModelBatchingOptions());
+        var models = new Dictionary<string, ModelBatchingOptions>(StringComparer.Ordinal);
+        foreach (var model in b.Section("Batching:Models").GetChildren())
+        {
+            models[model.Key] = ReadModel(b, model.Path, defaults);
+        }
+
+        var shutdown = b.Seconds("Shutdown:TimeoutSeconds", TimeSpan.FromSeconds(30), 0, 3600);
+
+        var simulation = SimulationOptions.Default;
+        try
+        {
+            simulation = SimulationOptions.Bind(b.Section("Simulation"));
+        }
+        catch (SimulationConfigException e)
+        {
+            b.Error("Simulation", e.Message);
+        }
+
+        b.Known("Logging");
+        b.RejectUnknownKeys("Listen", "Upstream", "Batching", "Limits", "Shutdown");
+        b.ThrowIfInvalid();
+
+        return new DaemonOptions
+        {
+            Grpc = grpc!,
+            Admin = admin!,
+            Upstream = upstream,
+            Batching = new BatchingOptions { Defaults = defaults, Models = models, Limits = limits },
+            Simulation = simulation,
+            MaxMessageBytes = maxMessage,
+            ShutdownTimeout = shutdown,
+        };
+    }
+
+    private static ListenerOptions? ReadListener(ConfigBinder b, string name, string key, string fallback, HttpProtocols protocols, TlsOptions? tls)
+    {
+        var endpoint = EndPoints.Parse(b.String(key, fallback), key, b);
+        return endpoint == null ? null : new ListenerOptions(name, endpoint, protocols, tls);
+    }
+
+    private static TlsOptions? ReadTls(ConfigBinder b, string key)
+    {
+        string cert = b.String(key + ":Certificate", "");
+        string privateKey = b.String(key + ":Key", "");
+        string clientCa = b.String(key + ":ClientCa", "");
+        if (cert.Length == 0 && privateKey.Length == 0)
+        {
+            if (clientCa.Length > 0)
+            {
+                b.Error(key + ":ClientCa", "needs Certificate and Key as well: client certificates are verified over TLS");
+            }
+
+            return null;
+        }
+
+        foreach (var (k, path) in new[] { ("Certificate", cert), ("Key", privateKey), ("ClientCa", clientCa) })
+        {
+            if (path.Length == 0 && k != "ClientCa")
+            {
+                b.Error($"{key}:{k}", "is required when TLS is configured");
+            }
+            else if (path.Length > 0 && !File.Exists(path))
+            {
+                b.Error($"{key}:{k}", $"file '{path}' does not exist");
+            }
+        }
+
+        return new TlsOptions(cert, privateKey, clientCa.Length > 0 ? clientCa : null);
+    }
+
+    private static ModelBatchingOptions ReadModel(ConfigBinder b, string key, ModelBatchingOptions d)
+    {
+        var o = new ModelBatchingOptions
+        {
+            Policy = b.Enum(key + ":Policy", d.Policy),
+            MinWindow = b.Milliseconds(key + ":MinWindowMs", d.MinWindow, 0, 1000),
+            MaxWindow = b.Milliseconds(key + ":MaxWindowMs", d.MaxWindow, 0, 1000),
+            MaxQueueDelay = b.Milliseconds(key + ":MaxQueueDelayMs", d.MaxQueueDelay, 0, 60_000),
+            PreferredBatchSizes = b.IntList(key + ":PreferredBatchSizes", d.PreferredBatchSizes, 1, 1 << 20),
+            MaxQueueSize = b.Int(key + ":MaxQueueSize", d.MaxQueueSize, 1, 1 << 24),
+            PriorityLevels = b.Int(key + ":PriorityLevels", d.PriorityLevels, 1, 16),
+            DefaultPriorityLevel = b.Int(key + ":DefaultPriorityLevel", d.DefaultPriorityLevel, 1, 16),
+            Slo = b.Milliseconds(key + ":SloMs", d.Slo, 0, 3_600_000),
+            MaxConcurrentBatches = b.Int(key + ":MaxConcurrentBatches", d.MaxConcurrentBatches, 0, 1024),
+            MaxBatchSize = b.Int(key + ":MaxBatchSize", d.MaxBatchSize, 0, 1 << 20),
+            InitialLatencyIntercept = b.Milliseconds(key + ":InitialLatencyMs", d.InitialLatencyIntercept, 0, 60_000),
+            InitialLatencyPerItem = b.Milliseconds(key + ":InitialLatencyPerItemMs", d.InitialLatencyPerItem, 0, 60_000),
+        };
+        if (o.MinWindow > o.MaxWindow)
+        {
+            b.Error(key + ":MinWindowMs", $"{o.MinWindow.TotalMilliseconds} ms is more than MaxWindowMs ({o.MaxWindow.TotalMilliseconds} ms)");
+        }
+
+        if (o.DefaultPriorityLevel > o.PriorityLevels)
+        {
+            b.Error(key + ":DefaultPriorityLevel", $"{o.DefaultPriorityLevel} is more than PriorityLevels ({o.PriorityLevels})");
+        }
+
+        return o;
+    }
+}

@@ -1,0 +1,31 @@
+using DataPlane.Batching.Options;
+using DataPlane.Hosting.Listeners;
+using DataPlane.Simulation;
+
+namespace DataPlane.Host.Configuration;
+
+/// <summary>Everything the `dataplane serve` daemon is configured with, validated at start.</summary>
+public sealed record DaemonOptions
+{
+    /// <summary>The KServe v2 gRPC front end (h2c, or TLS/mTLS when configured). Default 0.0.0.0:9001.</summary>
+    public required ListenerOptions Grpc { get; init; }
+
+    /// <summary>Metrics, health and status over HTTP/1.1. Default 127.0.0.1:9002 (loopback only).</summary>
+    public required ListenerOptions Admin { get; init; }
+
+    public UpstreamOptions Upstream { get; init; } = new();
+
+    public BatchingOptions Batching { get; init; } = new();
+
+    /// <summary>Models of the embedded simulated Triton used when no upstream address is set.</summary>
+    public SimulationOptions Simulation { get; init; } = SimulationOptions.Default;
+
+    /// <summary>Largest gRPC message accepted from clients. Default 64 MiB.</summary>
+    public int MaxMessageBytes { get; init; } = 64 << 20;
+
+    /// <summary>How long shutdown waits for admitted requests to be answered. Default 30 s.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>True when the daemon runs in front of the embedded simulation.</summary>
+    public bool UsesEmbeddedSimulation => string.IsNullOrEmpty(Upstream.Address);
+}

@@ -1,0 +1,3 @@
+using DataPlane.Host.Cli;
+
+return await Commands.RunAsync(args).ConfigureAwait(false);

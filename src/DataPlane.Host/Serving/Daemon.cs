@@ -1,0 +1,171 @@
+using DataPlane.Batching.Frontend;
+using DataPlane.Batching.Metrics;
+using DataPlane.Batching.Models;
+using DataPlane.Batching.Streaming;
+using DataPlane.Batching.Upstream;
+using DataPlane.Host.Configuration;
+using DataPlane.Hosting.Listeners;
+using DataPlane.Hosting.Logging;
+using Microsoft.Extensions.Configuration;
+using Prometheus;
+
+namespace DataPlane.Host.Serving;
+
+/// <summary>The `dataplane serve` daemon, composed: the gRPC front end and the admin listener on
+/// one Kestrel server, the model registry with its upstream health loop, and, when no upstream is
+/// configured, the embedded simulated Triton.
+/// <para>Shutdown (SIGTERM, or <see cref="StopAsync"/>): health turns NOT_SERVING and new requests
+/// get UNAVAILABLE; every queued request is sent at once, without windows; Kestrel waits for
+/// admitted calls to be answered (up to the shutdown timeout); then the embedded simulator, if
+/// any, stops.</para></summary>
+public sealed partial class Daemon : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly SimulatorServer? _simulator;
+    private readonly BoundListener _grpc;
+    private readonly BoundListener _admin;
+
+    private Daemon(WebApplication app, SimulatorServer? simulator, BoundListener grpc, BoundListener admin, ModelRegistry registry)
+    {
+        _app = app;
+        _simulator = simulator;
+        _grpc = grpc;
+        _admin = admin;
+        Registry = registry;
+    }
+
+    /// <summary>Where the gRPC front end answers.</summary>
+    public Uri GrpcAddress => _grpc.Url;
+
+    /// <summary>Where metrics, health and status are served.</summary>
+    public Uri AdminAddress => _admin.Url;
+
+    /// <summary>The embedded simulator's address, when it is used.</summary>
+    public Uri? SimulatorAddress => _simulator?.Address;
+
+    public ModelRegistry Registry { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts the daemon. Metrics go to <paramref name="metrics"/> (default: the process-wide
+    /// registry; tests pass their own so several daemons can share a process).</summary>
+    public static async Task<Daemon> StartAsync(DaemonOptions options, IConfiguration configuration,
+        CollectorRegistry? metrics = null, CancellationToken cancellationToken = default)
+    {
+        metrics ??= Prometheus.Metrics.DefaultRegistry;
+        SimulatorServer? simulator = null;
+        var upstreamOptions = options.Upstream;
+        if (options.UsesEmbeddedSimulation)
+        {
+            simulator = await SimulatorServer.StartAsync(options.Simulation, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+                embedded: true, configuration, cancellationToken).ConfigureAwait(false);
+            upstreamOptions = upstreamOptions with { Address = simulator.Address.ToString() };
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "dataplane" });
+        ConsoleLogging.Configure(builder.Logging, configuration);
+        builder.Host.UseSystemd();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
+
+        BoundListener? grpc = null;
+        BoundListener? admin = null;
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.MaxMessageBytes + 1024L;
+            k.Limits.Http2.MaxStreamsPerConnection = 1024;
+            k.Limits.Http2.InitialConnectionWindowSize = 4 << 20;
+            k.Limits.Http2.InitialStreamWindowSize = 2 << 20;
+            grpc = ListenerSetup.Listen(k, options.Grpc);
+            admin = ListenerSetup.Listen(k, options.Admin);
+        });
+
+        var state = new ServingState();
+        var batchingMetrics = new BatchingMetrics(metrics);
+        builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(batchingMetrics);
+        builder.Services.AddSingleton(sp => new TritonUpstream(upstreamOptions, sp.GetRequiredService<ILogger<TritonUpstream>>()));
+        builder.Services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<TritonUpstream>(), options.Batching, batchingMetrics,
+            sp.GetRequiredService<ILoggerFactory>(), metrics));
+        builder.Services.AddSingleton<StreamRelay>();
+        builder.Services.AddHostedService<UpstreamMonitor>();
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = options.MaxMessageBytes;
+            o.MaxSendMessageSize = null;
+        });
+
+        var app = builder.Build();
+        var registry = app.Services.GetRequiredService<ModelRegistry>();
+        app.UseRouting();
+        app.UseListenerIsolation(options.Grpc.Name);
+        app.MapGrpcService<InferenceFrontend>();
+        app.MapGrpcService<HealthFrontend>();
+        AdminEndpoints.Map(app, registry, state, metrics, options.UsesEmbeddedSimulation);
+
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Host");
+        lifetime.ApplicationStopping.Register(() =>
+        {
+            Log.Draining(log, registry.Models.Values.Sum(b => b.Snapshot().QueuedRequests));
+            state.BeginDrain();
+            _ = registry.DrainAsync();
+        });
+
+        // Learn the models before taking traffic; a down upstream is retried by the health loop.
+        await registry.ProbeAsync(cancellationToken).ConfigureAwait(false);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var daemon = new Daemon(app, simulator, grpc!, admin!, registry);
+        if (simulator != null)
+        {
+            Log.EmbeddedSimulation(log, simulator.Address);
+        }
+
+        Log.Started(log, daemon.GrpcAddress, daemon.AdminAddress, registry.Upstream.Describe(), registry.Models.Count);
+        return daemon;
+    }
+
+    /// <summary>Completes when the daemon has stopped (SIGTERM or <see cref="StopAsync"/>) and drained.</summary>
+    public async Task WaitForShutdownAsync()
+    {
+        await _app.WaitForShutdownAsync().ConfigureAwait(false);
+        await StopSimulatorAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Drains and stops.</summary>
+    public async Task StopAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await StopSimulatorAsync().ConfigureAwait(false);
+    }
+
+    private async Task StopSimulatorAsync()
+    {
+        if (_simulator != null)
+        {
+            await _simulator.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        Registry.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 100, Level = LogLevel.Information,
+            Message = "dataplane serving KServe v2 gRPC at {Grpc}, admin (metrics, health, status) at {Admin}; upstream: {Upstream}; {Models} model(s)")]
+        public static partial void Started(ILogger logger, Uri grpc, Uri admin, string upstream, int models);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Warning,
+            Message = "No upstream configured (Upstream:Address): serving from the embedded SIMULATED Triton at {Address}. Set Upstream:Address to Triton's gRPC address (e.g. http://127.0.0.1:8001) for real inference")]
+        public static partial void EmbeddedSimulation(ILogger logger, Uri address);
+
+        [LoggerMessage(EventId = 102, Level = LogLevel.Information,
+            Message = "Stopping: draining, refusing new requests, sending {Queued} queued request(s) at once")]
+        public static partial void Draining(ILogger logger, int queued);
+    }
+}

@@ -1,0 +1,78 @@
+using DataPlane.Hosting.Listeners;
+using DataPlane.Hosting.Logging;
+using DataPlane.Simulation;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+
+namespace DataPlane.Host.Serving;
+
+/// <summary>Hosts the simulated Triton on its own Kestrel server: as the `dataplane sim` process,
+/// or embedded in the daemon when no upstream is configured. Embedded, it ignores SIGTERM and is
+/// stopped by the daemon after the daemon has drained.</summary>
+public sealed partial class SimulatorServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly BoundListener _listener;
+
+    private SimulatorServer(WebApplication app, BoundListener listener)
+    {
+        _app = app;
+        _listener = listener;
+    }
+
+    /// <summary>Where the simulator answers gRPC.</summary>
+    public Uri Address => _listener.Url;
+
+    public static async Task<SimulatorServer> StartAsync(SimulationOptions options, System.Net.IPEndPoint endPoint, bool embedded,
+        IConfiguration configuration, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "dataplane-sim" });
+        ConsoleLogging.Configure(builder.Logging, configuration);
+        if (embedded)
+        {
+            builder.Services.AddSingleton<IHostLifetime, NoopLifetime>();
+        }
+        else
+        {
+            builder.Host.UseSystemd();
+        }
+
+        BoundListener? bound = null;
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.Http2.MaxStreamsPerConnection = 1024;
+            k.Limits.MaxRequestBodySize = null;
+            bound = ListenerSetup.Listen(k, new ListenerOptions("grpc", endPoint, HttpProtocols.Http2));
+        });
+        builder.Services.AddSingleton(options);
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = null;
+            o.MaxSendMessageSize = null;
+        });
+
+        var app = builder.Build();
+        app.MapGrpcService<SimulatedTritonService>();
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var server = new SimulatorServer(app, bound!);
+        Log.Serving(app.Logger, string.Join(", ", options.Models.Select(m => m.Name)), server.Address);
+        return server;
+    }
+
+    /// <summary>Completes when the process is asked to stop (own-process mode).</summary>
+    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 110, Level = LogLevel.Warning,
+            Message = "Simulated Triton (a simulation, not a GPU backend) serving models {Models} at {Address}")]
+        public static partial void Serving(ILogger logger, string models, Uri address);
+    }
+}

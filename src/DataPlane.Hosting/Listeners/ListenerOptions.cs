@@ -1,0 +1,16 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace DataPlane.Hosting.Listeners;
+
+/// <summary>TLS for a listener: a PEM certificate and key, and optionally the PEM CA whose
+/// client certificates are required (mutual TLS).</summary>
+public sealed record TlsOptions(string CertificatePath, string KeyPath, string? ClientCaPath)
+{
+    /// <summary>True when clients must present a certificate issued by <see cref="ClientCaPath"/>.</summary>
+    public bool RequireClientCertificate => !string.IsNullOrEmpty(ClientCaPath);
+}
+
+/// <summary>One listening socket of an executable: its role name (e.g. "grpc", "admin"), address,
+/// HTTP versions and TLS.</summary>
+public sealed record ListenerOptions(string Name, IPEndPoint EndPoint, HttpProtocols Protocols, TlsOptions? Tls = null);

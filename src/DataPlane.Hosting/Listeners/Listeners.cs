@@ -1,0 +1,129 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+
+namespace DataPlane.Hosting.Listeners;
+
+/// <summary>A listener added to Kestrel; its address is final once the server has started.</summary>
+public sealed class BoundListener(ListenerOptions listener)
+{
+    public ListenerOptions Listener { get; } = listener;
+
+    internal ListenOptions? Options { get; set; }
+
+    /// <summary>The bound address, with the port Kestrel picked when 0 was asked for.</summary>
+    public System.Net.IPEndPoint EndPoint => Options?.IPEndPoint ?? Listener.EndPoint;
+
+    /// <summary>A URL clients on this machine can use (loopback when bound to every interface).</summary>
+    public Uri Url
+    {
+        get
+        {
+            var ep = EndPoint;
+            var address = ep.Address.Equals(System.Net.IPAddress.Any) ? System.Net.IPAddress.Loopback
+                : ep.Address.Equals(System.Net.IPAddress.IPv6Any) ? System.Net.IPAddress.IPv6Loopback : ep.Address;
+            string host = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+            return new Uri($"{(Listener.Tls != null ? "https" : "http")}://{host}:{ep.Port}");
+        }
+    }
+}
+
+/// <summary>Marks an endpoint as served only on the listener with this name.</summary>
+public sealed record ListenerMetadata(string Name);
+
+/// <summary>Sets up Kestrel listeners and keeps each endpoint on its own listener: every
+/// connection is tagged with the name of the listener that accepted it, and a request whose
+/// endpoint belongs to another listener gets 404. So metrics and admin pages never appear on the
+/// public gRPC port, and inference never on the admin port.</summary>
+public static class ListenerSetup
+{
+    private const string ItemKey = "dataplane.listener";
+
+    /// <summary>Adds <paramref name="listener"/> to Kestrel. The returned handle tells the bound
+    /// address once the server has started (port 0 picks a free port).</summary>
+    public static BoundListener Listen(KestrelServerOptions kestrel, ListenerOptions listener)
+    {
+        var bound = new BoundListener(listener);
+        kestrel.Listen(listener.EndPoint, o =>
+        {
+            bound.Options = o;
+            o.Protocols = listener.Protocols;
+            if (listener.Tls is { } tls)
+            {
+                o.UseHttps(Https(tls));
+            }
+
+            o.Use(next => connection =>
+            {
+                connection.Items[ItemKey] = listener.Name;
+                return next(connection);
+            });
+        });
+        return bound;
+    }
+
+    /// <summary>HTTPS settings for <paramref name="tls"/>: TLS 1.2+, the certificate served through a
+    /// <see cref="CertificateReloader"/>, and with a client CA, required and verified client certificates.</summary>
+    public static HttpsConnectionAdapterOptions Https(TlsOptions tls)
+    {
+        var reloader = new CertificateReloader(tls.CertificatePath, tls.KeyPath);
+        var https = new HttpsConnectionAdapterOptions
+        {
+            SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+            ServerCertificateSelector = (_, _) => reloader.Current,
+        };
+        if (tls.RequireClientCertificate)
+        {
+            var ca = X509Certificate2.CreateFromPemFile(tls.ClientCaPath!);
+            https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+            https.ClientCertificateValidation = (certificate, _, _) => IsIssuedBy(certificate, ca);
+        }
+
+        return https;
+    }
+
+    /// <summary>True when <paramref name="certificate"/> chains to <paramref name="ca"/> alone (not the
+    /// system store), is within its validity period and allows client authentication.</summary>
+    public static bool IsIssuedBy(X509Certificate2 certificate, X509Certificate2 ca)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.ApplicationPolicy.Add(new Oid("1.3.6.1.5.5.7.3.2")); // id-kp-clientAuth
+        return chain.Build(certificate);
+    }
+
+    /// <summary>Name of the listener that accepted the request's connection.</summary>
+    public static string? ListenerOf(HttpContext context) =>
+        context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ItemKey, out var v) == true ? v as string : null;
+
+    /// <summary>Restricts endpoints to their listeners (<see cref="ListenerMetadata"/>); endpoints
+    /// without the metadata belong to <paramref name="defaultListener"/>. Call after UseRouting.</summary>
+    public static IApplicationBuilder UseListenerIsolation(this IApplicationBuilder app, string defaultListener) =>
+        app.Use(async (context, next) =>
+        {
+            if (context.GetEndpoint() is { } endpoint)
+            {
+                string owner = endpoint.Metadata.GetMetadata<ListenerMetadata>()?.Name ?? defaultListener;
+                if (!string.Equals(owner, ListenerOf(context), StringComparison.Ordinal))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return;
+                }
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+
+    /// <summary>Serves the endpoint only on <paramref name="listener"/>.</summary>
+    public static TBuilder OnListener<TBuilder>(this TBuilder builder, string listener)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ListenerMetadata(listener));
+}
