@@ -53,7 +53,8 @@ public static class ListenerSetup
         kestrel.Listen(listener.EndPoint, o =>
         {
             bound.Options = o;
-            o.Protocols = listener.Protocols;
+            // HTTP/2 without TLS cannot be negotiated; such listeners speak HTTP/1.1 (or h2c when HTTP/2 only).
+            o.Protocols = listener.Tls == null && listener.Protocols == HttpProtocols.Http1AndHttp2 ? HttpProtocols.Http1 : listener.Protocols;
             if (listener.Tls is { } tls)
             {
                 o.UseHttps(Https(tls));

@@ -1,0 +1,3 @@
+using DataPlane.Agent;
+
+return await AgentCommands.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace DataPlane.EndToEnd.Tests;
+
+/// <summary>Locates the published binaries (DATAPLANE_BIN, DATAPLANE_AGENT_BIN, DATAPLANE_AGENT_ARM64_BIN,
+/// or their places under artifacts/publish) and runs them as child processes.</summary>
+internal static class Binaries
+{
+    public static string Dataplane => Find("DATAPLANE_BIN", "artifacts/publish/dataplane/linux-x64/dataplane");
+
+    public static string Agent => Find("DATAPLANE_AGENT_BIN", "artifacts/publish/dataplane-agent/linux-x64/dataplane-agent");
+
+    public static string AgentArm64 => Find("DATAPLANE_AGENT_ARM64_BIN", "artifacts/publish/dataplane-agent/linux-arm64/dataplane-agent");
+
+    private static string Find(string variable, string relative)
+    {
+        string path = Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : Path.Combine(RepoRoot(), relative);
+        Assert.True(File.Exists(path), $"{path} does not exist: run scripts/publish.sh (scripts/test.sh does) or set {variable}");
+        return path;
+    }
+
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "DataPlane.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("repository root not found");
+    }
+
+    /// <summary>A free TCP port on loopback (bound and released; the caller binds it next).</summary>
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>A running child process whose output is captured for assertion messages.</summary>
+internal sealed class ChildProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    public ChildProcess(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["DOTNET_gcServer"] = "0";
+        _process = Process.Start(psi)!;
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line != null)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+
+    /// <summary>Sends SIGTERM, as systemd does on stop.</summary>
+    public void Terminate() => Assert.Equal(0, Kill(_process.Id, 15));
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"process {_process.Id} did not exit within {timeout}; output:\n{Output}");
+        }
+
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    /// <summary>Polls an HTTP URL until it answers 200.</summary>
+    public async Task WaitForHttpAsync(string url, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(HasExited, $"process exited early ({_process.ExitCode}); output:\n{Output}");
+            try
+            {
+                using var r = await http.GetAsync(url);
+                if (r.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail($"{url} did not answer 200 within {timeout}; output:\n{Output}");
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc.so.6", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}
