@@ -16,8 +16,8 @@ public sealed class LatencyTests : IAsyncLifetime
         Models =
         [
             .. SimulationOptions.DefaultModels.Where(m => m.Name == "simple"),
-            Slow("slow_a"),
-            Slow("slow_b"),
+            Slow("slow_a", 150),
+            Slow("slow_b", 500),
             SimulatedModelOptions.SingleTensor("jittery", TensorDataType.Int32, 1) with
             {
                 MaxBatchSize = 4,
@@ -29,11 +29,11 @@ public sealed class LatencyTests : IAsyncLifetime
 
     private SimulatedTritonServer _server = null!;
 
-    private static SimulatedModelOptions Slow(string name) => SimulatedModelOptions.SingleTensor(name, TensorDataType.Int32, 1) with
+    private static SimulatedModelOptions Slow(string name, int milliseconds) => SimulatedModelOptions.SingleTensor(name, TensorDataType.Int32, 1) with
     {
         MaxBatchSize = 4,
         Instances = 1,
-        BaseLatency = TimeSpan.FromMilliseconds(150),
+        BaseLatency = TimeSpan.FromMilliseconds(milliseconds),
     };
 
     public async Task InitializeAsync()
@@ -101,8 +101,8 @@ public sealed class LatencyTests : IAsyncLifetime
     [Fact]
     public async Task A_request_whose_deadline_passes_while_queued_never_executes()
     {
-        // Two requests whose deadlines pass long before the 150 ms execution of the one that runs first:
-        // the other leaves the queue, so a request sent afterwards is only the second execution.
+        // Two requests whose deadlines pass long before the 500 ms execution of the one that runs first
+        // ends: the other leaves the queue, so a request sent afterwards is only the second execution.
         var request = Requests.Raw("slow_b", TensorDataType.Int32, [1, 1], new byte[4]);
         var deadline = DateTime.UtcNow.AddMilliseconds(60);
         var a = _server.Client.ModelInferAsync(request, deadline: deadline).ResponseAsync;

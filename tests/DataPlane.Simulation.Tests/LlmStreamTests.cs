@@ -26,8 +26,8 @@ public sealed class LlmStreamTests : IAsyncLifetime
             },
             SimulatedModelOptions.LlmModel("paced_llm") with
             {
-                TimeToFirstToken = TimeSpan.FromMilliseconds(40),
-                TokensPerSecond = 100,
+                TimeToFirstToken = TimeSpan.FromMilliseconds(50),
+                TokensPerSecond = 50,
             },
             SimulatedModelOptions.LlmModel("endless_llm") with
             {
@@ -157,15 +157,16 @@ public sealed class LlmStreamTests : IAsyncLifetime
     [Fact]
     public async Task Two_requests_on_one_stream_run_concurrently_and_their_responses_interleave()
     {
+        // 8 tokens 20 ms apart: unless B starts 140 ms after A, their tokens interleave.
         var responses = await StreamAsync(
-            Requests.Llm("first prompt", maxTokens: 5, model: "paced_llm", id: "A"),
-            Requests.Llm("second prompt", maxTokens: 5, model: "paced_llm", id: "B"));
+            Requests.Llm("first prompt", maxTokens: 8, model: "paced_llm", id: "A"),
+            Requests.Llm("second prompt", maxTokens: 8, model: "paced_llm", id: "B"));
 
-        Assert.Equal(10, responses.Count);
+        Assert.Equal(16, responses.Count);
         var a = responses.Where(r => r.InferResponse.Id == "A").ToList();
         var b = responses.Where(r => r.InferResponse.Id == "B").ToList();
-        Assert.Equal(SimulatedLlm.Tokens("first prompt", 5), a.Select(r => Requests.Token(r.InferResponse)));
-        Assert.Equal(SimulatedLlm.Tokens("second prompt", 5), b.Select(r => Requests.Token(r.InferResponse)));
+        Assert.Equal(SimulatedLlm.Tokens("first prompt", 8), a.Select(r => Requests.Token(r.InferResponse)));
+        Assert.Equal(SimulatedLlm.Tokens("second prompt", 8), b.Select(r => Requests.Token(r.InferResponse)));
         Assert.True(Requests.IsFinal(a[^1].InferResponse));
         Assert.True(Requests.IsFinal(b[^1].InferResponse));
 
