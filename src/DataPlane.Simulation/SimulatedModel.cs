@@ -3,7 +3,6 @@ using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Tensors;
 using DataPlane.Simulation.Execution;
 using DataPlane.Simulation.Options;
-using Grpc.Core;
 
 namespace DataPlane.Simulation;
 
@@ -53,19 +52,13 @@ internal sealed class SimulatedModel : IDisposable
     /// <summary>True when <paramref name="version"/> (empty = latest) names the served version.</summary>
     public static bool ServesVersion(string version) => version.Length == 0 || version == ServedVersion;
 
-    /// <summary>Checks a request whose tensors are valid on their own against the model's declaration
+    /// <summary>Checks a request for a served version whose tensors are valid on their own against the model's declaration
     /// (names, datatypes, dims, batch size, requested outputs) and plans its outputs (tensor models).
     /// Null when the request may run.</summary>
     public SimulationError? Validate(ModelInferRequest request, Tensor[] inputs, out long rows, out PlannedOutput[] outputs)
     {
         rows = 1;
         outputs = [];
-        if (!ServesVersion(request.ModelVersion))
-        {
-            return new SimulationError(StatusCode.NotFound,
-                $"model '{Name}' has no version '{request.ModelVersion}'; it serves version {ServedVersion}");
-        }
-
         long batchRows = -1;
         foreach (var tensor in inputs)
         {

@@ -58,8 +58,6 @@ public sealed partial class SimulatedTriton : IDisposable
 
     internal PreciseTimer Timer { get; }
 
-    internal ILogger Logger => _logger;
-
     internal IReadOnlyList<SimulatedModel> OrderedModels => _ordered;
 
     internal bool TryGetModel(string name, out SimulatedModel model) => _models.TryGetValue(name, out model!);

@@ -236,6 +236,16 @@ public class SimulationOptionsTests
     }
 
     [Fact]
+    public async Task A_host_with_invalid_options_fails_to_start()
+    {
+        var options = new SimulationOptions { Models = [SimulatedModelOptions.SingleTensor("m", TensorDataType.Fp32, 4) with { Instances = 0 }] };
+
+        var e = await Assert.ThrowsAsync<SimulationConfigException>(() => Infrastructure.SimulatedTritonServer.StartAsync(options));
+
+        Assert.Equal("Models:0:Instances", e.Key);
+    }
+
+    [Fact]
     public void Binding_from_the_configuration_root_uses_keys_without_a_prefix()
     {
         var root = new ConfigurationBuilder()

@@ -15,18 +15,16 @@ internal sealed class ExecutorPool : IDisposable
     private readonly object _gate = new();
     private readonly LinkedList<Execution> _queue = new();
     private readonly Thread[] _threads;
+    private readonly SimulatedModelOptions _options;
     private readonly Random _jitter;
-    private readonly long _baseNs;
-    private readonly long _perItemNs;
     private readonly long _jitterNs;
     private readonly SimulatedModelStatistics _statistics;
     private bool _stopped;
 
     public ExecutorPool(SimulatedModelOptions options, SimulatedModelStatistics statistics)
     {
+        _options = options;
         _statistics = statistics;
-        _baseNs = ToNanoseconds(options.BaseLatency);
-        _perItemNs = ToNanoseconds(options.PerItemLatency);
         _jitterNs = ToNanoseconds(options.Jitter);
         _jitter = new Random(options.JitterSeed);
         _threads = new Thread[options.Instances];
@@ -34,18 +32,6 @@ internal sealed class ExecutorPool : IDisposable
         {
             _threads[i] = new Thread(Run) { IsBackground = true, Name = $"sim-{options.Name}-{i}" };
             _threads[i].Start();
-        }
-    }
-
-    /// <summary>Requests waiting for a free executor.</summary>
-    public int QueueLength
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _queue.Count;
-            }
         }
     }
 
@@ -115,7 +101,7 @@ internal sealed class ExecutorPool : IDisposable
             // Out of the lock: disposing waits for a cancellation callback that may be taking it.
             execution.Registration.Dispose();
             long start = PreciseSleep.MonotonicNanoseconds();
-            long due = start + _baseNs + (_perItemNs * execution.Rows) + jitter;
+            long due = start + ToNanoseconds(_options.ExecutionTime(execution.Rows)) + jitter;
             byte[][] results;
             try
             {

@@ -115,25 +115,26 @@ public sealed partial class SimulatedTritonService : GRPCInferenceService.GRPCIn
             throw e.ToException();
         }
 
+        var served = model!;
         byte[][] results;
         try
         {
-            results = await model!.Pool!.ExecuteAsync(admitted.Outputs, admitted.Rows, context.CancellationToken).ConfigureAwait(false);
+            results = await served.Pool!.ExecuteAsync(admitted.Outputs, admitted.Rows, context.CancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            model!.Statistics.Failed(PreciseTimer.Now - arrival);
+            served.Statistics.Failed(PreciseTimer.Now - arrival);
             var code = context.Deadline <= DateTime.UtcNow ? StatusCode.DeadlineExceeded : StatusCode.Cancelled;
-            throw new RpcException(new Status(code, $"request for simulated model '{model.Name}' ended while waiting for an instance"));
+            throw new RpcException(new Status(code, $"request for simulated model '{served.Name}' ended while waiting for an instance"));
         }
         catch (ObjectDisposedException)
         {
-            model!.Statistics.Failed(PreciseTimer.Now - arrival);
+            served.Statistics.Failed(PreciseTimer.Now - arrival);
             throw new RpcException(new Status(StatusCode.Unavailable, "the simulated Triton is stopping"));
         }
 
-        model!.Statistics.Succeeded(PreciseTimer.Now - arrival);
-        return BuildResponse(model, request, admitted, results);
+        served.Statistics.Succeeded(PreciseTimer.Now - arrival);
+        return BuildResponse(served, request, admitted, results);
     }
 
     public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream,
@@ -161,22 +162,25 @@ public sealed partial class SimulatedTritonService : GRPCInferenceService.GRPCIn
         await Task.WhenAll(running).ConfigureAwait(false);
     }
 
-    /// <summary>The model named <paramref name="name"/>; NOT_FOUND when there is none or it lacks
-    /// <paramref name="version"/>.</summary>
-    private SimulatedModel Find(string name, string version)
+    /// <summary>The model named <paramref name="name"/>; throws NOT_FOUND when there is none or it
+    /// lacks <paramref name="version"/>.</summary>
+    private SimulatedModel Find(string name, string version) =>
+        Lookup(name, version, out var model) is { } error ? throw error.ToException() : model!;
+
+    /// <summary>Finds a model and version: null when served, otherwise why not.</summary>
+    private SimulationError? Lookup(string name, string version, out SimulatedModel? model)
     {
-        if (!_triton.TryGetModel(name, out var model))
+        if (!_triton.TryGetModel(name, out var found))
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"Request for unknown model: '{name}' is not found"));
+            model = null;
+            return name.Length == 0
+                ? SimulationError.Invalid("no model name given")
+                : new SimulationError(StatusCode.NotFound, $"Request for unknown model: '{name}' is not found");
         }
 
-        if (!SimulatedModel.ServesVersion(version))
-        {
-            throw new RpcException(new Status(StatusCode.NotFound,
-                $"Request for unknown model: '{name}' version {version} is not found; it serves version {SimulatedModel.ServedVersion}"));
-        }
-
-        return model;
+        model = found;
+        return SimulatedModel.ServesVersion(version) ? null : new SimulationError(StatusCode.NotFound,
+            $"Request for unknown model: '{name}' version {version} is not found; it serves version {SimulatedModel.ServedVersion}");
     }
 
     /// <summary>Finds the model and reads and checks the request. On success the returned value holds
@@ -184,23 +188,13 @@ public sealed partial class SimulatedTritonService : GRPCInferenceService.GRPCIn
     /// <paramref name="model"/> is set when the model was found).</summary>
     private Admitted Admit(ModelInferRequest request, bool streaming, out SimulatedModel? model, out SimulationError? error)
     {
-        model = null;
-        if (!_triton.TryGetModel(request.ModelName, out var found))
+        error = Lookup(request.ModelName, request.ModelVersion, out model);
+        if (error != null)
         {
-            error = request.ModelName.Length == 0
-                ? SimulationError.Invalid("request has no model_name")
-                : new SimulationError(StatusCode.NotFound, $"Request for unknown model: '{request.ModelName}' is not found");
             return default;
         }
 
-        model = found;
-        if (!SimulatedModel.ServesVersion(request.ModelVersion))
-        {
-            error = new SimulationError(StatusCode.NotFound,
-                $"Request for unknown model: '{found.Name}' version {request.ModelVersion} is not found; it serves version {SimulatedModel.ServedVersion}");
-            return default;
-        }
-
+        var found = model!;
         if (found.Decoupled && !streaming)
         {
             error = SimulationError.Invalid($"model '{found.Name}' is decoupled; use ModelStreamInfer");

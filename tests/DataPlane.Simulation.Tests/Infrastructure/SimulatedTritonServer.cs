@@ -53,7 +53,15 @@ public sealed class SimulatedTritonServer : IAsyncDisposable
         builder.Services.AddSimulatedTriton(options);
         var app = builder.Build();
         app.MapGrpcService<SimulatedTritonService>();
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
 
         string bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
         int port = new Uri(bound).Port;
