@@ -152,6 +152,7 @@ public class SimulationOptionsTests
     [InlineData("Models:0:MaxBatchSize", "-2", "negative")]
     [InlineData("Models:0:MaxBatchSize", "1.5", "whole number")]
     [InlineData("Models:0:Instances", "0", "at least one instance")]
+    [InlineData("Models:0:Instances", "100000", "limit of 256")]
     [InlineData("Models:0:Kind", "Vision", "unknown kind")]
     [InlineData("Models:0:BaseLatency", "5", "unknown setting")]
     [InlineData("Models:0:Inputs:0:DataType", "FLOAT", "unknown datatype 'FLOAT'")]

@@ -19,7 +19,7 @@ public sealed record SimulatedModelOptions
 
     /// <summary>Tensor models: executors, each running one request at a time (Triton's
     /// instance_group count). LLM models run every request concurrently and only report the count.
-    /// Default 1.</summary>
+    /// Default 1; at most 256.</summary>
     public int Instances { get; init; } = 1;
 
     /// <summary>Declared inputs. Tensor models: output <c>k</c> is computed from input <c>k</c>.
@@ -30,7 +30,7 @@ public sealed record SimulatedModelOptions
     /// <c>k</c>. LLM models: <c>text_output</c> (BYTES).</summary>
     public IReadOnlyList<SimulatedTensorOptions> Outputs { get; init; } = [];
 
-    /// <summary>Tensor models: fixed cost of one execution. Default 1 ms.</summary>
+    /// <summary>Tensor models: fixed cost of one execution. Default 1 ms. Every latency is at most one hour.</summary>
     public TimeSpan BaseLatency { get; init; } = TimeSpan.FromMilliseconds(1);
 
     /// <summary>Tensor models: extra cost per row of the request's batch. Default zero.</summary>

@@ -11,6 +11,9 @@ internal static class SimulationOptionsValidator
     /// <summary>Longest latency setting accepted: one hour, so that no arithmetic can overflow.</summary>
     public static readonly TimeSpan MaxLatency = TimeSpan.FromHours(1);
 
+    /// <summary>Most instances of one model: each tensor-model instance is a thread.</summary>
+    public const int MaxInstances = 256;
+
     public static void Validate(SimulationOptions options, string prefix)
     {
         if (options.Models is null)
@@ -53,6 +56,11 @@ internal static class SimulationOptionsValidator
         if (model.Instances < 1)
         {
             throw new SimulationConfigException(p + "Instances", $"{model.Instances} is less than 1; a model needs at least one instance");
+        }
+
+        if (model.Instances > MaxInstances)
+        {
+            throw new SimulationConfigException(p + "Instances", $"{model.Instances} is more than the limit of {MaxInstances} (each instance is a thread)");
         }
 
         CheckLatency(p + "BaseLatencyMs", model.BaseLatency);
