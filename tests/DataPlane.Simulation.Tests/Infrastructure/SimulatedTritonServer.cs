@@ -1,0 +1,97 @@
+using System.Net;
+using DataPlane.Protocol.Inference;
+using DataPlane.Simulation.Options;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Simulation.Tests.Infrastructure;
+
+/// <summary>A simulated Triton in a real Kestrel server on 127.0.0.1 (ephemeral port, HTTP/2
+/// cleartext), with a Grpc.Net.Client channel to it. Dispose to stop both.</summary>
+public sealed class SimulatedTritonServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private SimulatedTritonServer(WebApplication app, Uri address)
+    {
+        _app = app;
+        Address = address;
+        Triton = app.Services.GetRequiredService<SimulatedTriton>();
+        Channel = GrpcChannel.ForAddress(address);
+        Client = new GRPCInferenceService.GRPCInferenceServiceClient(Channel);
+    }
+
+    /// <summary>The server's address, http://127.0.0.1:PORT.</summary>
+    public Uri Address { get; }
+
+    /// <summary>The served simulation (to read its options or take it "down").</summary>
+    public SimulatedTriton Triton { get; }
+
+    public GrpcChannel Channel { get; }
+
+    public GRPCInferenceService.GRPCInferenceServiceClient Client { get; }
+
+    /// <summary>Starts a server for <paramref name="options"/> (<see cref="SimulationOptions.Default"/> when null).</summary>
+    public static async Task<SimulatedTritonServer> StartAsync(SimulationOptions? options = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            // No file watchers: tests start many servers.
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddSimulatedTriton(options);
+        var app = builder.Build();
+        app.MapGrpcService<SimulatedTritonService>();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        string bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        int port = new Uri(bound).Port;
+        return new SimulatedTritonServer(app, new Uri($"http://127.0.0.1:{port}"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>A class fixture: one server with the default model set for the tests of a class.</summary>
+public sealed class DefaultServerFixture : IAsyncLifetime
+{
+    private SimulatedTritonServer? _server;
+
+    public SimulatedTritonServer Server => _server ?? throw new InvalidOperationException("the server has not started");
+
+    public GRPCInferenceService.GRPCInferenceServiceClient Client => Server.Client;
+
+    public async Task InitializeAsync() => _server = await SimulatedTritonServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_server != null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
