@@ -64,7 +64,11 @@ public static partial class AgentCommands
     public static async Task<WebApplication> StartAsync(AgentOptions options, IConfiguration configuration, CollectorRegistry? metrics = null)
     {
         metrics ??= Prometheus.Metrics.DefaultRegistry;
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "dataplane-agent" });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "dataplane-agent",
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         ConsoleLogging.Configure(builder.Logging, configuration);
         builder.Host.UseSystemd();
         builder.WebHost.ConfigureKestrel(k =>

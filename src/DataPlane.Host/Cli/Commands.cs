@@ -5,6 +5,7 @@ using DataPlane.Host.Serving;
 using DataPlane.Hosting.Configuration;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Simulation;
+using DataPlane.Simulation.Options;
 using Microsoft.Extensions.Configuration;
 
 namespace DataPlane.Host.Cli;

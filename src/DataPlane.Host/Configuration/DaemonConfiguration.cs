@@ -3,6 +3,7 @@ using DataPlane.Hosting.Configuration;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Protocol.Tensors;
 using DataPlane.Simulation;
+using DataPlane.Simulation.Options;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 

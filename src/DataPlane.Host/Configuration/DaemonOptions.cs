@@ -1,6 +1,7 @@
 using DataPlane.Batching.Options;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Simulation;
+using DataPlane.Simulation.Options;
 
 namespace DataPlane.Host.Configuration;
 

@@ -62,7 +62,11 @@ public sealed partial class Daemon : IAsyncDisposable
             upstreamOptions = upstreamOptions with { Address = simulator.Address.ToString() };
         }
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "dataplane" });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "dataplane",
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         ConsoleLogging.Configure(builder.Logging, configuration);
         builder.Host.UseSystemd();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);

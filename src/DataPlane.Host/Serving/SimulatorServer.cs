@@ -1,6 +1,7 @@
 using DataPlane.Hosting.Listeners;
 using DataPlane.Hosting.Logging;
 using DataPlane.Simulation;
+using DataPlane.Simulation.Options;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 
@@ -20,13 +21,20 @@ public sealed partial class SimulatorServer : IAsyncDisposable
         _listener = listener;
     }
 
+    /// <summary>The simulator's services (its <c>SimulatedTriton</c>, for tests and tools).</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>Where the simulator answers gRPC.</summary>
     public Uri Address => _listener.Url;
 
     public static async Task<SimulatorServer> StartAsync(SimulationOptions options, System.Net.IPEndPoint endPoint, bool embedded,
         IConfiguration configuration, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "dataplane-sim" });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "dataplane-sim",
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         ConsoleLogging.Configure(builder.Logging, configuration);
         if (embedded)
         {
@@ -45,7 +53,7 @@ public sealed partial class SimulatorServer : IAsyncDisposable
             k.Limits.MaxRequestBodySize = null;
             bound = ListenerSetup.Listen(k, new ListenerOptions("grpc", endPoint, HttpProtocols.Http2));
         });
-        builder.Services.AddSingleton(options);
+        builder.Services.AddSimulatedTriton(options);
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = null;
