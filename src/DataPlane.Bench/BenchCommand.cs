@@ -60,7 +60,7 @@ public static class BenchCommand
             }
         }
 
-        var run = new BenchRun { StartedUtc = DateTimeOffset.UtcNow, Arguments = args, Steps = [] };
+        var started = DateTimeOffset.UtcNow;
         var steps = new List<StepResult>();
         int exit = ExitOk;
         using var session = new LoadSession(settings);
@@ -90,7 +90,7 @@ public static class BenchCommand
             await stderr.WriteLineAsync($"dataplane bench: cancelled after {steps.Count} of {settings.Steps.Count} steps").ConfigureAwait(false);
             exit = ExitCancelled;
         }
-        catch (ArgumentException e)
+        catch (NotSupportedException e)
         {
             await stderr.WriteLineAsync($"dataplane bench: {e.Message}").ConfigureAwait(false);
             exit = ExitFailed;
@@ -114,7 +114,7 @@ public static class BenchCommand
         {
             try
             {
-                JsonReport.Append(json, run with { Steps = steps });
+                JsonReport.Append(json, new BenchRun { StartedUtc = started, Arguments = args, Steps = steps });
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -62,7 +62,7 @@ public sealed class LoadSession : IDisposable
     /// unless done already. When the metadata cannot be read (target down, unknown model) the pool keeps
     /// a request without inputs, so the step still runs and counts what the target answers, and the
     /// next call tries again. Returns a warning in that case, otherwise null.</summary>
-    /// <exception cref="ArgumentException">The metadata names a datatype or shape the bench cannot generate.</exception>
+    /// <exception cref="NotSupportedException">The metadata names a datatype or shape the bench cannot generate.</exception>
     public async Task<string?> PrepareAsync(CancellationToken cancellationToken)
     {
         if (IsPrepared || Settings.Rpc != RpcKind.Infer)

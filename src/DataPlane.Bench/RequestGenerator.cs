@@ -51,7 +51,7 @@ public static class RequestGenerator
     }
 
     /// <summary>Builds one request with fresh random contents.</summary>
-    /// <exception cref="ArgumentException">An input has an unknown datatype or an invalid or too large shape.</exception>
+    /// <exception cref="NotSupportedException">An input has an unknown datatype or an invalid or too large shape.</exception>
     public static ModelInferRequest Create(ModelMetadataResponse metadata, string model, int batch, Random random)
     {
         ArgumentNullException.ThrowIfNull(metadata);
@@ -63,14 +63,14 @@ public static class RequestGenerator
         {
             if (!TensorDataTypes.TryParse(input.Datatype, out var type))
             {
-                throw new ArgumentException($"input '{input.Name}' of model '{model}' has datatype '{input.Datatype}', which the bench cannot generate", nameof(metadata));
+                throw new NotSupportedException($"input '{input.Name}' of model '{model}' has datatype '{input.Datatype}', which the bench cannot generate");
             }
 
             long[] shape = InputShape(input, batched, batch);
             string? error = TensorShape.TryElementCount($"input '{input.Name}' of model '{model}'", shape, MaxElementsPerInput, out long count);
             if (error is not null)
             {
-                throw new ArgumentException(error, nameof(metadata));
+                throw new NotSupportedException(error);
             }
 
             var tensor = new ModelInferRequest.Types.InferInputTensor { Name = input.Name, Datatype = input.Datatype };
@@ -84,7 +84,7 @@ public static class RequestGenerator
 
     /// <summary>Builds distinct requests to cycle through while measuring: up to <see cref="MaxPoolSize"/>,
     /// fewer when they would take more than <see cref="PoolByteBudget"/>, at least one.</summary>
-    /// <exception cref="ArgumentException">As <see cref="Create"/>.</exception>
+    /// <exception cref="NotSupportedException">As <see cref="Create"/>.</exception>
     public static IReadOnlyList<ModelInferRequest> CreatePool(ModelMetadataResponse metadata, string model, int batch, int seed)
     {
         var random = new Random(seed);

@@ -197,6 +197,18 @@ public sealed class LoadRunTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_model_the_bench_cannot_generate_inputs_for_fails_with_exit_code_one()
+    {
+        using var stderr = new StringWriter();
+        int rc = await BenchCommand.RunAsync(
+            ["--target", _server.Address.ToString(), "--model", "odd", "--duration", "0.2", "--warmup", "0"],
+            TextWriter.Null, stderr, CancellationToken.None);
+        Assert.Equal(1, rc);
+        Assert.Contains("'FP8'", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, _server.Service.Infers);
+    }
+
+    [Fact]
     public async Task Cancelling_stops_the_run_with_exit_code_130()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));

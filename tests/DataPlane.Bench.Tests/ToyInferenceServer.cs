@@ -15,8 +15,8 @@ namespace DataPlane.Bench.Tests;
 
 /// <summary>A small KServe v2 server on Kestrel, loopback, cleartext HTTP/2, a free port.
 /// Models: "toy" (FP32 INPUT0 [-1,16] and BYTES INPUT1 [-1,2], max_batch_size > 0), "fixed"
-/// (INT32 IN [2,-1], no batching) and "busy" (like toy, but every inference is refused with
-/// RESOURCE_EXHAUSTED).</summary>
+/// (INT32 IN [2,-1], no batching), "busy" (like toy, but every inference is refused with
+/// RESOURCE_EXHAUSTED) and "odd" (an input of a datatype the protocol does not have).</summary>
 public sealed class ToyInferenceServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -75,6 +75,9 @@ public sealed class ToyInferenceService : GRPCInferenceService.GRPCInferenceServ
                 md.Inputs.Add(Tensor("INPUT0", "FP32", -1, 16));
                 md.Inputs.Add(Tensor("INPUT1", "BYTES", -1, 2));
                 md.Outputs.Add(Tensor("OUTPUT0", "FP32", -1, 16));
+                return md;
+            case "odd":
+                md.Inputs.Add(Tensor("Q", "FP8", -1, 4));
                 return md;
             case "fixed":
                 md.Inputs.Add(Tensor("IN", "INT32", 2, -1));
