@@ -119,11 +119,7 @@ public static class BenchArguments
 
                     break;
                 case "--model":
-                    if (value.Length == 0)
-                    {
-                        error = "option --model: the model name is empty";
-                    }
-                    else
+                    if ((error = NonEmpty(name, value, "model name")) is null)
                     {
                         s = s with { Model = value };
                     }
@@ -207,22 +203,14 @@ public static class BenchArguments
 
                     break;
                 case "--csv":
-                    if (value.Length == 0)
-                    {
-                        error = "option --csv: the file name is empty";
-                    }
-                    else
+                    if ((error = NonEmpty(name, value, "file name")) is null)
                     {
                         s = s with { CsvPath = value };
                     }
 
                     break;
                 case "--json":
-                    if (value.Length == 0)
-                    {
-                        error = "option --json: the file name is empty";
-                    }
-                    else
+                    if ((error = NonEmpty(name, value, "file name")) is null)
                     {
                         s = s with { JsonPath = value };
                     }
@@ -330,6 +318,9 @@ public static class BenchArguments
         or "--json" or "--label" or "--seed" or "--connections" or "--timeout-ms";
 
     private static BenchParseResult Fail(string error) => new(null, error, HelpRequested: false);
+
+    private static string? NonEmpty(string name, string value, string what) =>
+        value.Length == 0 ? $"option {name}: the {what} is empty" : null;
 
     private static bool TryNumber(string name, string value, out double number, out string? error)
     {
