@@ -1,0 +1,382 @@
+using System.Globalization;
+
+namespace DataPlane.Bench;
+
+/// <summary>The outcome of parsing the bench command line: settings, a request for help, or an error
+/// message that names the offending option.</summary>
+/// <param name="Settings">The parsed settings; null when <paramref name="Error"/> is set or help was asked for.</param>
+/// <param name="Error">Why the command line was refused, naming the option; null when it was accepted.</param>
+/// <param name="HelpRequested">True when --help (or -h) was given; nothing else is then checked.</param>
+public sealed record BenchParseResult(BenchSettings? Settings, string? Error, bool HelpRequested);
+
+/// <summary>Hand-written parser of the <c>dataplane bench</c> options (NativeAOT-safe, no reflection).
+/// Options take their value as the next argument or after '=' (<c>--rate 200</c>, <c>--rate=200</c>);
+/// a repeated option keeps its last value. Unknown options, missing or malformed values, positional
+/// arguments and contradictory combinations are errors that name the option.</summary>
+public static class BenchArguments
+{
+    /// <summary>Upper bound of the arrivals one open-loop step may schedule (rate × (warm-up + duration)),
+    /// so that a typo cannot allocate gigabytes.</summary>
+    public const long MaxArrivalsPerStep = 20_000_000;
+
+    /// <summary>Most closed-loop workers.</summary>
+    public const int MaxConcurrency = 10_000;
+
+    /// <summary>The usage text printed by --help.</summary>
+    public const string Usage = """
+        Usage: dataplane bench [options]
+
+        Load generator for any KServe v2 / Triton gRPC endpoint (Triton, the DataPlane daemon, the simulator).
+        Runs one measured step per rate (open loop) or concurrency (closed loop) and prints one row per step.
+
+        Options:
+          --target URL         gRPC endpoint (default http://127.0.0.1:9001)
+          --model NAME         model to infer against (default simple)
+          --rpc infer|live     infer: ModelInfer with generated inputs (default);
+                               live: ServerLive round trips (cost of a bare gRPC hop)
+          --mode MODE          poisson: open loop, Poisson arrivals (default)
+                               constant: open loop, fixed interval
+                               closed: N workers sending back to back
+          --rate R             requests/s of an open-loop step (default 100)
+          --concurrency N      workers of a closed-loop step (default 1)
+          --sweep V1,V2,...    one step per value: rates (open loop) or concurrencies (closed loop)
+          --duration S         measured seconds per step (default 5)
+          --warmup S           seconds of load before each step's measurement, not measured (default 1)
+          --slo-ms X           latency objective; SLO attainment = share of requests that succeeded
+                               within X ms (default 50)
+          --batch N            rows per request (default 1)
+          --csv FILE           append one row per step (header written when the file is new)
+          --json FILE          append the whole run as one JSON line
+          --label TEXT         carried into every row, e.g. the batching policy
+          --seed N             seed of arrivals and inputs (default 1)
+          --connections N      gRPC channels / HTTP/2 connections (default 1)
+          --timeout-ms X       per-request gRPC deadline (default 10000)
+          -h, --help           print this text
+
+        Open-loop latency counts from each request's scheduled send time, so a client that falls
+        behind does not hide queueing ("late" counts sends more than 1 ms behind schedule).
+        Exit codes: 0 done (even when requests failed), 1 I/O error, 2 bad arguments, 130 cancelled.
+        """;
+
+    /// <summary>Parses <paramref name="args"/> (the arguments after the verb).</summary>
+    public static BenchParseResult Parse(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        foreach (string a in args)
+        {
+            if (a is "--help" or "-h")
+            {
+                return new BenchParseResult(null, null, HelpRequested: true);
+            }
+        }
+
+        var s = new BenchSettings();
+        bool rateGiven = false, concurrencyGiven = false;
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
+            {
+                return Fail($"unexpected argument '{arg}' (options start with --; see --help)");
+            }
+
+            string name = arg;
+            string? value = null;
+            int eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                name = arg[..eq];
+                value = arg[(eq + 1)..];
+            }
+
+            if (!IsKnown(name))
+            {
+                return Fail($"unknown option '{name}' (see --help)");
+            }
+
+            if (value is null)
+            {
+                if (i + 1 >= args.Count)
+                {
+                    return Fail($"option {name} needs a value");
+                }
+
+                value = args[++i];
+            }
+
+            string? error = null;
+            switch (name)
+            {
+                case "--target":
+                    if (Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+                    {
+                        s = s with { Target = uri };
+                    }
+                    else
+                    {
+                        error = $"option --target: '{value}' is not an http:// or https:// URL";
+                    }
+
+                    break;
+                case "--model":
+                    if ((error = NonEmpty(name, value, "model name")) is null)
+                    {
+                        s = s with { Model = value };
+                    }
+
+                    break;
+                case "--rpc":
+                    switch (value)
+                    {
+                        case "infer": s = s with { Rpc = RpcKind.Infer }; break;
+                        case "live": s = s with { Rpc = RpcKind.Live }; break;
+                        default: error = $"option --rpc: '{value}' is not one of infer, live"; break;
+                    }
+
+                    break;
+                case "--mode":
+                    switch (value)
+                    {
+                        case "poisson": s = s with { Mode = LoadMode.Poisson }; break;
+                        case "constant": s = s with { Mode = LoadMode.Constant }; break;
+                        case "closed": s = s with { Mode = LoadMode.Closed }; break;
+                        default: error = $"option --mode: '{value}' is not one of poisson, constant, closed"; break;
+                    }
+
+                    break;
+                case "--rate":
+                    rateGiven = true;
+                    if (TryPositive(name, value, out double rate, out error))
+                    {
+                        s = s with { Rate = rate };
+                    }
+
+                    break;
+                case "--concurrency":
+                    concurrencyGiven = true;
+                    if (TryCount(name, value, 1, MaxConcurrency, out int concurrency, out error))
+                    {
+                        s = s with { Concurrency = concurrency };
+                    }
+
+                    break;
+                case "--sweep":
+                    if (TryList(value, out var sweep, out error))
+                    {
+                        s = s with { Sweep = sweep };
+                    }
+
+                    break;
+                case "--duration":
+                    if (TryPositive(name, value, out double duration, out error))
+                    {
+                        s = s with { Duration = TimeSpan.FromSeconds(duration) };
+                    }
+
+                    break;
+                case "--warmup":
+                    if (TryNumber(name, value, out double warmup, out error))
+                    {
+                        if (warmup < 0)
+                        {
+                            error = $"option --warmup: '{value}' is negative";
+                        }
+                        else
+                        {
+                            s = s with { Warmup = TimeSpan.FromSeconds(warmup) };
+                        }
+                    }
+
+                    break;
+                case "--slo-ms":
+                    if (TryPositive(name, value, out double slo, out error))
+                    {
+                        s = s with { Slo = TimeSpan.FromMilliseconds(slo) };
+                    }
+
+                    break;
+                case "--batch":
+                    if (TryCount(name, value, 1, 1 << 20, out int batch, out error))
+                    {
+                        s = s with { Batch = batch };
+                    }
+
+                    break;
+                case "--csv":
+                    if ((error = NonEmpty(name, value, "file name")) is null)
+                    {
+                        s = s with { CsvPath = value };
+                    }
+
+                    break;
+                case "--json":
+                    if ((error = NonEmpty(name, value, "file name")) is null)
+                    {
+                        s = s with { JsonPath = value };
+                    }
+
+                    break;
+                case "--label":
+                    if (value.AsSpan().IndexOfAny('\n', '\r') >= 0)
+                    {
+                        error = "option --label: the label spans several lines";
+                    }
+                    else
+                    {
+                        s = s with { Label = value };
+                    }
+
+                    break;
+                case "--seed":
+                    if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed))
+                    {
+                        s = s with { Seed = seed };
+                    }
+                    else
+                    {
+                        error = $"option --seed: '{value}' is not a whole number";
+                    }
+
+                    break;
+                case "--connections":
+                    if (TryCount(name, value, 1, 1024, out int connections, out error))
+                    {
+                        s = s with { Connections = connections };
+                    }
+
+                    break;
+                case "--timeout-ms":
+                    if (TryPositive(name, value, out double timeout, out error))
+                    {
+                        s = s with { Timeout = TimeSpan.FromMilliseconds(timeout) };
+                    }
+
+                    break;
+            }
+
+            if (error is not null)
+            {
+                return Fail(error);
+            }
+        }
+
+        return Check(s, rateGiven, concurrencyGiven);
+    }
+
+    private static BenchParseResult Check(BenchSettings s, bool rateGiven, bool concurrencyGiven)
+    {
+        if (s.Mode.IsOpenLoop())
+        {
+            if (concurrencyGiven)
+            {
+                return Fail($"option --concurrency applies to --mode closed only, not --mode {s.Mode.Name()} (use --rate)");
+            }
+
+            if (rateGiven && s.Sweep.Count > 0)
+            {
+                return Fail("option --sweep replaces --rate; give one of them");
+            }
+
+            double seconds = (s.Warmup + s.Duration).TotalSeconds;
+            foreach (double rate in s.Steps)
+            {
+                if (rate * seconds > MaxArrivalsPerStep)
+                {
+                    string option = s.Sweep.Count > 0 ? "--sweep" : "--rate";
+                    return Fail($"option {option}: {rate.ToString(CultureInfo.InvariantCulture)} req/s over " +
+                        $"{seconds.ToString(CultureInfo.InvariantCulture)} s is more than {MaxArrivalsPerStep} requests in one step " +
+                        "(lower the rate or --duration)");
+                }
+            }
+        }
+        else
+        {
+            if (rateGiven)
+            {
+                return Fail("option --rate applies to open-loop modes (poisson, constant), not --mode closed (use --concurrency)");
+            }
+
+            if (concurrencyGiven && s.Sweep.Count > 0)
+            {
+                return Fail("option --sweep replaces --concurrency; give one of them");
+            }
+
+            foreach (double n in s.Sweep)
+            {
+                if (n != Math.Floor(n) || n > MaxConcurrency)
+                {
+                    return Fail($"option --sweep: closed mode needs whole numbers of workers from 1 to {MaxConcurrency}, got {n.ToString(CultureInfo.InvariantCulture)}");
+                }
+            }
+        }
+
+        return new BenchParseResult(s, null, HelpRequested: false);
+    }
+
+    private static bool IsKnown(string name) => name is "--target" or "--model" or "--rpc" or "--mode" or "--rate"
+        or "--concurrency" or "--sweep" or "--duration" or "--warmup" or "--slo-ms" or "--batch" or "--csv"
+        or "--json" or "--label" or "--seed" or "--connections" or "--timeout-ms";
+
+    private static BenchParseResult Fail(string error) => new(null, error, HelpRequested: false);
+
+    private static string? NonEmpty(string name, string value, string what) =>
+        value.Length == 0 ? $"option {name}: the {what} is empty" : null;
+
+    private static bool TryNumber(string name, string value, out double number, out string? error)
+    {
+        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out number) && double.IsFinite(number))
+        {
+            error = null;
+            return true;
+        }
+
+        error = $"option {name}: '{value}' is not a number";
+        return false;
+    }
+
+    private static bool TryPositive(string name, string value, out double number, out string? error)
+    {
+        if (!TryNumber(name, value, out number, out error))
+        {
+            return false;
+        }
+
+        if (number <= 0)
+        {
+            error = $"option {name}: '{value}' is not a positive number";
+            return false;
+        }
+
+        return true;
+    }
+
+    private static bool TryCount(string name, string value, int min, int max, out int count, out string? error)
+    {
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out count) && count >= min && count <= max)
+        {
+            error = null;
+            return true;
+        }
+
+        error = $"option {name}: '{value}' is not a whole number from {min} to {max}";
+        return false;
+    }
+
+    private static bool TryList(string value, out double[] values, out string? error)
+    {
+        string[] parts = value.Split(',', StringSplitOptions.TrimEntries);
+        values = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i])
+                || !double.IsFinite(values[i]) || values[i] <= 0)
+            {
+                error = $"option --sweep: '{parts[i]}' in '{value}' is not a positive number";
+                return false;
+            }
+        }
+
+        error = null;
+        return true;
+    }
+}
