@@ -61,6 +61,11 @@ public sealed class DispatchTimer : IDisposable
 
     public void Dispose()
     {
+        if (_stopped)
+        {
+            return;
+        }
+
         _stopped = true;
         _signal.Set();
         _thread.Join(TimeSpan.FromSeconds(5));

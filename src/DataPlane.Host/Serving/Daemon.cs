@@ -154,8 +154,8 @@ public sealed partial class Daemon : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
+        // Disposing the application disposes the registry (a DI singleton) and its batchers.
         await _app.DisposeAsync().ConfigureAwait(false);
-        Registry.Dispose();
     }
 
     private static partial class Log
