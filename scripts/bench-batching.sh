@@ -33,7 +33,7 @@ set -euo pipefail
 readonly SLO_MS=50
 readonly CAPACITY=2800
 readonly POLICIES=(none fixed adaptive)
-readonly DEFAULT_RATES="20 50 100 200 400 800 1200 1600 2000 2200 2400 2500 2600 2700 2800 3000"
+readonly DEFAULT_RATES="20 50 100 200 400 800 1200 1600 2000 2200 2400 2520 2600 2700 2800 3000"
 readonly MODEL=simple
 # Per-request deadline: 40 x the SLO. A request this late has failed anyway, and a short deadline
 # keeps overloaded steps (and the queues they leave behind) short.

@@ -47,7 +47,7 @@ internal static class Binaries
 }
 
 /// <summary>A running child process whose output is captured for assertion messages.</summary>
-internal sealed class ChildProcess : IDisposable
+internal sealed partial class ChildProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -153,6 +153,6 @@ internal sealed class ChildProcess : IDisposable
         _process.Dispose();
     }
 
-    [System.Runtime.InteropServices.DllImport("libc.so.6", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
+    [System.Runtime.InteropServices.LibraryImport("libc.so.6", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 }

@@ -39,11 +39,12 @@ public sealed partial class ModelBatcher : IDisposable
     private readonly LatencyModel _latency;
     private readonly IBatchPolicy _policy;
     private readonly DispatchTimer _timer;
-    private readonly long[] _inflightEnds;
+    private readonly UpstreamSlots _slots;
+    private readonly long _leadNs;
+    private readonly Func<long, double> _predict;
     private readonly List<PendingRequest> _scratch = [];
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _streaming;
-    private int _freeSlots;
     private long _lastSlotFreeNs;
     private long _windowEnd = long.MaxValue;
     private bool _draining;
@@ -61,10 +62,9 @@ public sealed partial class ModelBatcher : IDisposable
         _upstreamTimeout = upstreamTimeout ?? TimeSpan.FromSeconds(30);
         _queue = new RequestQueue(Math.Max(1, options.PriorityLevels));
         _latency = new LatencyModel(Nanoseconds.From(options.InitialLatencyIntercept), Nanoseconds.From(options.InitialLatencyPerItem));
-        Slots = options.MaxConcurrentBatches > 0 ? options.MaxConcurrentBatches : model.InstanceCount;
-        _freeSlots = Slots;
-        _inflightEnds = new long[Slots];
-        Array.Fill(_inflightEnds, long.MaxValue);
+        _slots = new UpstreamSlots(options.MaxConcurrentBatches > 0 ? options.MaxConcurrentBatches : model.InstanceCount, options.PipelineDepth);
+        _leadNs = Nanoseconds.From(options.PipelineLead);
+        _predict = rows => _latency.PredictNs(rows);
         MaxRows = !model.Batches ? 1 : options.MaxBatchSize > 0 ? Math.Min(options.MaxBatchSize, model.MaxBatchSize) : model.MaxBatchSize;
         PolicyKind = model.Batches ? options.Policy : BatchPolicyKind.None;
         _policy = PolicyKind switch
@@ -86,8 +86,11 @@ public sealed partial class ModelBatcher : IDisposable
     /// <summary>The policy in effect (<see cref="BatchPolicyKind.None"/> for models that do not batch).</summary>
     public BatchPolicyKind PolicyKind { get; }
 
-    /// <summary>Upstream batches in flight at once.</summary>
-    public int Slots { get; }
+    /// <summary>Upstream batches executing at once (the upstream's instances).</summary>
+    public int Instances => _slots.Instances;
+
+    /// <summary>Upstream batches in flight at once: instances plus the pipeline depth.</summary>
+    public int Slots => _slots.Capacity;
 
     /// <summary>Largest batch in rows.</summary>
     public long MaxRows { get; }
@@ -107,8 +110,8 @@ public sealed partial class ModelBatcher : IDisposable
         lock (_gate)
         {
             long now = _clock.Now;
-            return new BatcherSnapshot(_model.Name, _model.Version, PolicyKind.ToString().ToLowerInvariant(), MaxRows, Slots,
-                Slots - _freeSlots, _queue.Count, _rate.PerSecond(now), _latency.InterceptNs / 1e6, _latency.SlopeNs / 1e6, _draining);
+            return new BatcherSnapshot(_model.Name, _model.Version, PolicyKind.ToString().ToLowerInvariant(), MaxRows, _slots.Instances,
+                _slots.Depth, _slots.InFlight, _queue.Count, _rate.PerSecond(now), _latency.InterceptNs / 1e6, _latency.SlopeNs / 1e6, _draining);
         }
     }
 
@@ -306,15 +309,18 @@ public sealed partial class ModelBatcher : IDisposable
     }
 
     /// <summary>The decision point. Runs under the lock.</summary>
-    private void Decide(long now, ref List<Batch>? start)
+    private void Decide(long now, ref List<Batch>? start0)
     {
         if (_queue.EarliestDeadline <= now)
         {
             ExpireDeadlines(now);
         }
 
-        while (_freeSlots > 0 && _queue.Count > 0)
+        while (_slots.CanSend && _queue.Count > 0)
         {
+            bool ahead = !_slots.HasFreeInstance;
+            long start = ahead ? _slots.NextStart(now, _predict) : now;
+            long eligibleSince = Math.Max(_queue.OldestArrival, ahead ? start - _leadNs : _lastSlotFreeNs);
             long at = now;
             if (!_draining)
             {
@@ -324,13 +330,19 @@ public sealed partial class ModelBatcher : IDisposable
                     QueuedRows = _queue.Rows,
                     MaxRows = MaxRows,
                     OldestArrival = _queue.OldestArrival,
-                    EligibleSince = Math.Max(_queue.OldestArrival, _lastSlotFreeNs),
+                    EligibleSince = eligibleSince,
                     EarliestDeadline = _queue.EarliestDeadline,
-                    FreeSlots = _freeSlots,
-                    EarliestInflightEnd = EarliestInflightEnd(),
+                    FreeSlots = ahead ? 1 : _slots.Instances - _slots.Executing,
+                    EarliestInflightEnd = ahead ? start : _slots.EarliestExecutingEnd,
                     WindowEnd = _windowEnd,
                 };
                 at = _policy.PlanDispatch(context);
+                if (ahead && _queue.Rows < MaxRows)
+                {
+                    // Sent ahead: no earlier than the lead before an instance frees, so it holds every
+                    // request that arrives while the instance is busy (a full batch can go at once).
+                    at = Math.Max(at, start - _leadNs);
+                }
             }
 
             if (at > now)
@@ -339,27 +351,16 @@ public sealed partial class ModelBatcher : IDisposable
                 break;
             }
 
-            (start ??= []).Add(FormBatch(now));
+            (start0 ??= []).Add(FormBatch(now, eligibleSince));
         }
 
-        if (_freeSlots == 0 || _queue.Count == 0)
+        if (!_slots.CanSend || _queue.Count == 0)
         {
             _windowEnd = long.MaxValue;
         }
 
         _metrics.QueueDepth.Set(_queue.Count);
         _timer.Arm(Math.Min(_windowEnd, _queue.EarliestDeadline));
-    }
-
-    private long EarliestInflightEnd()
-    {
-        long min = long.MaxValue;
-        foreach (long end in _inflightEnds)
-        {
-            min = Math.Min(min, end);
-        }
-
-        return min;
     }
 
     private void ExpireDeadlines(long now)
@@ -377,9 +378,8 @@ public sealed partial class ModelBatcher : IDisposable
         CheckDrained();
     }
 
-    private Batch FormBatch(long now)
+    private Batch FormBatch(long now, long eligibleSince)
     {
-        long eligibleSince = Math.Max(_queue.OldestArrival, _lastSlotFreeNs);
         _scratch.Clear();
         int maxRequests = PolicyKind == BatchPolicyKind.None ? 1 : int.MaxValue;
         _queue.TakeBatch(MaxRows, maxRequests, _model.Batches, _scratch);
@@ -395,9 +395,7 @@ public sealed partial class ModelBatcher : IDisposable
             Statistics.Queued(queued);
         }
 
-        int slot = Array.IndexOf(_inflightEnds, long.MaxValue);
-        _inflightEnds[slot] = now + (long)_latency.PredictNs(rows);
-        _freeSlots--;
+        int slot = _slots.Send(now, rows, _predict);
         _windowEnd = long.MaxValue;
         _metrics.BatchSize.Observe(rows);
         _metrics.Window.Observe(Math.Max(0, now - eligibleSince) / 1e9);
@@ -448,14 +446,14 @@ public sealed partial class ModelBatcher : IDisposable
         }
 
         List<Batch>? next = null;
+        long service;
         lock (_gate)
         {
-            _freeSlots++;
-            _inflightEnds[batch.Slot] = long.MaxValue;
+            service = _slots.Complete(batch.Slot, finished, _predict);
             _lastSlotFreeNs = finished;
-            if (failure == null)
+            if (failure == null && service > 0)
             {
-                _latency.Observe(batch.Rows, finished - started);
+                _latency.Observe(batch.Rows, service);
             }
 
             Decide(finished, ref next);
@@ -473,7 +471,7 @@ public sealed partial class ModelBatcher : IDisposable
         }
         else
         {
-            CompleteBatch(batch, response!, finished - started);
+            CompleteBatch(batch, response!, service);
         }
 
         lock (_gate)
@@ -562,7 +560,7 @@ public sealed partial class ModelBatcher : IDisposable
 
     private void CheckDrained()
     {
-        if (_draining && _queue.Count == 0 && _freeSlots == Slots)
+        if (_draining && _queue.Count == 0 && _slots.InFlight == 0)
         {
             _drained.TrySetResult();
         }

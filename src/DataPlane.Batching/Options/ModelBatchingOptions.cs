@@ -32,9 +32,18 @@ public sealed record ModelBatchingOptions
     /// is answered DEADLINE_EXCEEDED, and the adaptive policy plans batches to meet it. Zero: none. Default zero.</summary>
     public TimeSpan Slo { get; init; } = TimeSpan.Zero;
 
-    /// <summary>Batches in flight upstream at once; zero takes the instance count from the upstream model
+    /// <summary>Batches executing upstream at once; zero takes the instance count from the upstream model
     /// configuration (Triton's instance_group). Default zero.</summary>
     public int MaxConcurrentBatches { get; init; }
+
+    /// <summary>Batches sent ahead to wait in the upstream's queue while every instance is busy, each sent
+    /// <see cref="PipelineLead"/> before an instance is predicted to free, so the instance does not idle for
+    /// the network hop between batches. Zero: at most one batch per instance in flight. Default 1.</summary>
+    public int PipelineDepth { get; init; } = 1;
+
+    /// <summary>How long before an instance is predicted to free a batch sent ahead leaves: at least the
+    /// one-way time to the upstream. Default 1 ms.</summary>
+    public TimeSpan PipelineLead { get; init; } = TimeSpan.FromMilliseconds(1);
 
     /// <summary>Caps the batch size below the upstream max_batch_size; zero: no cap. Default zero.</summary>
     public int MaxBatchSize { get; init; }

@@ -173,6 +173,8 @@ public static class DaemonConfiguration
             Slo = b.Milliseconds(key + ":SloMs", d.Slo, 0, 3_600_000),
             MaxConcurrentBatches = b.Int(key + ":MaxConcurrentBatches", d.MaxConcurrentBatches, 0, 1024),
             MaxBatchSize = b.Int(key + ":MaxBatchSize", d.MaxBatchSize, 0, 1 << 20),
+            PipelineDepth = b.Int(key + ":PipelineDepth", d.PipelineDepth, 0, 16),
+            PipelineLead = b.Milliseconds(key + ":PipelineLeadMs", d.PipelineLead, 0, 1000),
             InitialLatencyIntercept = b.Milliseconds(key + ":InitialLatencyMs", d.InitialLatencyIntercept, 0, 60_000),
             InitialLatencyPerItem = b.Milliseconds(key + ":InitialLatencyPerItemMs", d.InitialLatencyPerItem, 0, 60_000),
         };

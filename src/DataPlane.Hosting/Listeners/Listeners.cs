@@ -90,14 +90,16 @@ public static class ListenerSetup
     }
 
     /// <summary>True when <paramref name="certificate"/> chains to <paramref name="ca"/> alone (not the
-    /// system store), is within its validity period and allows client authentication.</summary>
-    public static bool IsIssuedBy(X509Certificate2 certificate, X509Certificate2 ca)
+    /// system store), is within its validity period and allows client authentication (or, with
+    /// <paramref name="serverAuth"/>, server authentication). Used for both ends of mutual TLS.</summary>
+    public static bool IsIssuedBy(X509Certificate2 certificate, X509Certificate2 ca, bool serverAuth = false)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(ca);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.ApplicationPolicy.Add(new Oid("1.3.6.1.5.5.7.3.2")); // id-kp-clientAuth
+        // id-kp-serverAuth or id-kp-clientAuth
+        chain.ChainPolicy.ApplicationPolicy.Add(new Oid(serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2"));
         return chain.Build(certificate);
     }
 

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using DataPlane.Host.Tests.Infrastructure;
+using DataPlane.Protocol.Inference;
+using Grpc.Core;
+
+namespace DataPlane.Host.Tests;
+
+/// <summary>Deadlines, the bounded queue and priorities, against a deliberately slow model.</summary>
+public class QueueingTests
+{
+    private static async Task<ModelStatistics> SimulatorStatsAsync(DaemonHarness h, string model)
+    {
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(h.Simulator.Address);
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        return (await client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = model })).ModelStats.Single();
+    }
+
+    [Fact]
+    public async Task Timeout_parameter_expires_a_queued_request_without_sending_it_upstream()
+    {
+        await using var h = await DaemonHarness.StartAsync(simulation: SlowModels.With(200));
+        var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
+        await Task.Delay(20);
+        var second = h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync;
+
+        var late = SlowModels.Request(3);
+        late.Parameters["timeout"] = new InferParameter { Int64Param = 50_000 }; // 50 ms
+        var watch = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<RpcException>(() => h.Client.ModelInferAsync(late).ResponseAsync);
+        watch.Stop();
+        Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
+        Assert.Contains("in the queue of model 'slow'", e.Status.Detail);
+        Assert.Contains("not sent upstream", e.Status.Detail);
+        // Answered at its deadline, not when the model got round to it (about 400 ms).
+        Assert.InRange(watch.ElapsedMilliseconds, 45, 300);
+
+        await Task.WhenAll(first, second);
+        var stats = await SimulatorStatsAsync(h, "slow");
+        Assert.Equal(2UL, stats.InferenceCount);
+        Assert.Contains("dataplane_rejections_total{model=\"slow\",reason=\"deadline_in_queue\"} 1", await h.MetricsTextAsync());
+    }
+
+    [Fact]
+    public async Task Grpc_deadline_is_honoured_while_queued()
+    {
+        await using var h = await DaemonHarness.StartAsync(simulation: SlowModels.With(200));
+        var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
+        var second = h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync;
+        await Task.Delay(20);
+        var watch = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<RpcException>(() =>
+            h.Client.ModelInferAsync(SlowModels.Request(3), deadline: DateTime.UtcNow.AddMilliseconds(60)).ResponseAsync);
+        Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
+        Assert.InRange(watch.ElapsedMilliseconds, 50, 300);
+        await Task.WhenAll(first, second);
+
+        await DaemonHarness.EventuallyAsync(async () =>
+            (await h.MetricsTextAsync()).Contains("dataplane_requests_total{model=\"slow\",outcome=\"deadline_exceeded\"} 1"),
+            TimeSpan.FromSeconds(5), "the deadline to be counted");
+        Assert.Equal(2UL, (await SimulatorStatsAsync(h, "slow")).InferenceCount);
+    }
+
+    [Fact]
+    public async Task Model_slo_bounds_the_time_in_the_queue()
+    {
+        await using var h = await DaemonHarness.StartAsync(
+            new Dictionary<string, string?> { ["Batching:Models:slow:SloMs"] = "80" }, SlowModels.With(200));
+        var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
+        await Task.Delay(20);
+        var e = await Assert.ThrowsAsync<RpcException>(() => h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync);
+        Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
+        await first;
+    }
+
+    [Fact]
+    public async Task Full_queue_refuses_at_once_with_resource_exhausted()
+    {
+        await using var h = await DaemonHarness.StartAsync(
+            new Dictionary<string, string?> { ["Batching:Models:slow:MaxQueueSize"] = "2", ["Batching:Models:slow:PipelineDepth"] = "0" },
+            SlowModels.With(300));
+        var running = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
+        await Task.Delay(30);
+        var queued = new[] { h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync, h.Client.ModelInferAsync(SlowModels.Request(3)).ResponseAsync };
+        await Task.Delay(30);
+
+        var watch = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<RpcException>(() => h.Client.ModelInferAsync(SlowModels.Request(4)).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.Equal("queue of model 'slow' is full (2 requests waiting, limit 2); retry later", e.Status.Detail);
+        Assert.True(watch.ElapsedMilliseconds < 250, "a full queue must refuse at once, not after the running batch");
+
+        await running;
+        await Task.WhenAll(queued);
+        Assert.Contains("dataplane_rejections_total{model=\"slow\",reason=\"queue_full\"} 1", await h.MetricsTextAsync());
+    }
+
+    [Fact]
+    public async Task Higher_priority_requests_are_served_first()
+    {
+        await using var h = await DaemonHarness.StartAsync(new Dictionary<string, string?>
+        {
+            ["Batching:Models:slow:Policy"] = "none",
+            ["Batching:Models:slow:PipelineDepth"] = "0",
+        }, SlowModels.With(60));
+        var order = new List<string>();
+        async Task Run(ModelInferRequest r)
+        {
+            var response = await h.Client.ModelInferAsync(r);
+            lock (order)
+            {
+                order.Add(response.Id);
+            }
+        }
+
+        var blocker = Run(SlowModels.Request(0, "blocker"));
+        await Task.Delay(20);
+        var tasks = new List<Task> { blocker };
+        foreach (var (id, priority) in new[] { ("low1", 2L), ("low2", 0L), ("high", 1L) })
+        {
+            var r = SlowModels.Request(1, id);
+            r.Parameters["priority"] = new InferParameter { Int64Param = priority };
+            tasks.Add(Run(r));
+            await Task.Delay(10);
+        }
+
+        await Task.WhenAll(tasks);
+        Assert.Equal(["blocker", "high", "low1", "low2"], order);
+    }
+
+    [Fact]
+    public async Task Cancelled_calls_leave_the_queue()
+    {
+        await using var h = await DaemonHarness.StartAsync(
+            new Dictionary<string, string?> { ["Batching:Models:slow:PipelineDepth"] = "0" }, SlowModels.With(200));
+        var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
+        await Task.Delay(20);
+        using var cts = new CancellationTokenSource();
+        var cancelled = h.Client.ModelInferAsync(SlowModels.Request(2), cancellationToken: cts.Token).ResponseAsync;
+        await Task.Delay(20);
+        await cts.CancelAsync();
+        var e = await Assert.ThrowsAsync<RpcException>(() => cancelled);
+        Assert.Equal(StatusCode.Cancelled, e.StatusCode);
+        await first;
+        await DaemonHarness.EventuallyAsync(async () =>
+            (await h.MetricsTextAsync()).Contains("dataplane_requests_total{model=\"slow\",outcome=\"cancelled\"} 1"),
+            TimeSpan.FromSeconds(5), "the cancellation to be counted");
+        Assert.Equal(1UL, (await SimulatorStatsAsync(h, "slow")).InferenceCount);
+    }
+}
