@@ -58,8 +58,16 @@ public class DaemonProcessTests
             await client.ServerLiveAsync(new ServerLiveRequest());
             var calls = Enumerable.Range(0, 240).Select(i => client.ModelInferAsync(Slow(i, $"r{i}")).ResponseAsync).ToList();
 
-            // 240 requests are 30 batches of 8 at 25 ms each: most are still queued when SIGTERM arrives.
-            await Task.Delay(150);
+            // 240 requests are 30 batches of 8 at 25 ms each: once all are admitted, most are still queued.
+            using var http = new HttpClient();
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (!(await http.GetStringAsync($"http://127.0.0.1:{admin}/metrics")).Contains("dataplane_inflight_requests{model=\"slow\"} 240"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the daemon did not admit all 240 requests");
+                await Task.Delay(10);
+            }
+
+            string status = await http.GetStringAsync($"http://127.0.0.1:{admin}/status");
             daemon.Terminate();
             var responses = await Task.WhenAll(calls);
             Assert.Equal(240, responses.Length);
@@ -71,6 +79,7 @@ public class DaemonProcessTests
 
             Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30)));
             Assert.Contains("draining", daemon.Output);
+            Assert.Matches("\"queuedRequests\": ([5-9][0-9]|[1-2][0-9][0-9])", status);
             simulator.Terminate();
             Assert.Equal(0, await simulator.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         }

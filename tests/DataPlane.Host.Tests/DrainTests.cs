@@ -14,8 +14,12 @@ public class DrainTests
         try
         {
             var calls = Enumerable.Range(0, 250).Select(i => h.Client.ModelInferAsync(SlowModels.Request(i, $"r{i}")).ResponseAsync).ToList();
-            await DaemonHarness.EventuallyAsync(() => Task.FromResult(h.Daemon.Registry.TryGet("slow", out var b) && b.Snapshot().QueuedRequests > 100),
-                TimeSpan.FromSeconds(10), "requests to queue up");
+            // Every request admitted (a request that arrives after shutdown began is refused, rightly)
+            // and most still queued.
+            Assert.True(h.Daemon.Registry.TryGet("slow", out var slow));
+            await DaemonHarness.EventuallyAsync(() => Task.FromResult(slow.Metrics.Inflight.Value >= 250),
+                TimeSpan.FromSeconds(10), "all requests to be admitted");
+            Assert.True(slow.Snapshot().QueuedRequests > 100);
 
             var stopping = h.Daemon.StopAsync();
             var responses = await Task.WhenAll(calls);
@@ -41,7 +45,8 @@ public class DrainTests
         try
         {
             var running = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
-            await Task.Delay(30);
+            await DaemonHarness.EventuallyAsync(() => Task.FromResult(h.Daemon.Registry.TryGet("slow", out var b) && b.Snapshot().BatchesInFlight > 0),
+                TimeSpan.FromSeconds(10), "the request to go upstream");
             var stopping = h.Daemon.StopAsync();
             await DaemonHarness.EventuallyAsync(async () =>
             {

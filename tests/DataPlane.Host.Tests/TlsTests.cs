@@ -79,7 +79,7 @@ public sealed class TlsTests : IDisposable
         var handler = new SocketsHttpHandler();
         handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
             certificate != null && DataPlane.Hosting.Listeners.ListenerSetup.IsIssuedBy(
-                certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()), _ca, serverAuth: true);
+                certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()), [_ca], serverAuth: true);
         if (clientCertificate != null)
         {
             handler.SslOptions.ClientCertificates = [clientCertificate];

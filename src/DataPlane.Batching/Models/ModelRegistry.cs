@@ -22,21 +22,21 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
-    private readonly Prometheus.Gauge _upGauge;
     private FrozenDictionary<string, ModelBatcher> _models = FrozenDictionary<string, ModelBatcher>.Empty;
     private bool _draining;
+    private int _slowProbes;
 
-    public ModelRegistry(TritonUpstream upstream, BatchingOptions options, BatchingMetrics metrics, ILoggerFactory loggers,
-        Prometheus.CollectorRegistry? registry = null)
+    public ModelRegistry(TritonUpstream upstream, BatchingOptions options, BatchingMetrics metrics, ILoggerFactory loggers)
     {
         _upstream = upstream;
         _options = options;
         _metrics = metrics;
         _loggers = loggers;
         _logger = loggers.CreateLogger("DataPlane.Batching.Models");
-        _upGauge = Prometheus.Metrics.WithCustomRegistry(registry ?? Prometheus.Metrics.DefaultRegistry)
-            .CreateGauge("dataplane_upstream_up", "1 when the upstream Triton answers readiness probes, else 0.");
     }
+
+    /// <summary>Consecutive probes that fail other than by an unreachable upstream before it is marked down.</summary>
+    public const int SlowProbeLimit = 3;
 
     public TritonUpstream Upstream => _upstream;
 
@@ -63,12 +63,18 @@ public sealed partial class ModelRegistry : IDisposable
 
             await RefreshAsync(cancellationToken).ConfigureAwait(false);
             _upstream.MarkUp();
-            _upGauge.Set(1);
+            _slowProbes = 0;
             return true;
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
-            SetDown($"{e.StatusCode}: {e.Status.Detail}");
+            // A refused or broken connection is down at once; a probe that merely ran out of time (a busy
+            // upstream, a pause) counts as down only when it happens SlowProbeLimit times in a row.
+            if (e.StatusCode == StatusCode.Unavailable || ++_slowProbes >= SlowProbeLimit || !_upstream.IsAvailable)
+            {
+                SetDown($"{e.StatusCode}: {e.Status.Detail}");
+            }
+
             return false;
         }
     }
@@ -111,7 +117,6 @@ public sealed partial class ModelRegistry : IDisposable
     {
         bool wasUp = _upstream.IsAvailable;
         _upstream.MarkDown(reason);
-        _upGauge.Set(0);
         if (wasUp)
         {
             string message = $"upstream is unavailable: {_upstream.Describe()}";

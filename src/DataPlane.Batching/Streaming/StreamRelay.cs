@@ -15,11 +15,12 @@ namespace DataPlane.Batching.Streaming;
 /// admission control, deadlines and metrics.
 /// <para>Each client stream gets one upstream stream, opened at its first admitted request. Requests
 /// are renamed with relay ids so that responses find their request even when clients reuse or omit
-/// ids; the client's id is restored on every response. For decoupled models the relay asks the
-/// upstream for an empty final response (<c>triton_enable_empty_final_response</c>) so it always
-/// learns when a request is finished, and passes that response on only if the client asked for it.
-/// A request is finished by a response with <c>triton_final_response</c> true, by an error, or (for
-/// models that are not decoupled) by its one response.</para>
+/// ids; the client's id is restored on every response, and nothing else is changed, so a client
+/// sees exactly what Triton sends (including an empty final response when it set
+/// <c>triton_enable_empty_final_response</c>). A request is finished by a response with
+/// <c>triton_final_response</c> true, by an error, or (for models that are not decoupled) by its one
+/// response; a decoupled request whose final flag never comes (a backend that sends the flag alone
+/// to a client that did not ask for empty final responses) is finished when its stream ends.</para>
 /// <para>Errors are sent in-stream in <c>error_message</c> as "CODE: message" and the stream stays
 /// open, as Triton does; a client that sends the header <c>triton_grpc_error: true</c> gets the first
 /// error as the stream's gRPC status instead. Response headers go out with the first response, so a
@@ -28,7 +29,6 @@ namespace DataPlane.Batching.Streaming;
 public sealed partial class StreamRelay
 {
     private const string FinalFlag = "triton_final_response";
-    private const string EmptyFinalFlag = "triton_enable_empty_final_response";
 
     private readonly ModelRegistry _registry;
     private readonly ServingState _state;
@@ -51,12 +51,17 @@ public sealed partial class StreamRelay
         var call = new RelayCall(this, responses, context, grpcErrors);
         try
         {
-            await foreach (var request in requests.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            await foreach (var request in requests.ReadAllAsync(call.Token).ConfigureAwait(false))
             {
                 await call.ForwardAsync(request).ConfigureAwait(false);
             }
 
             await call.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (call.Fatal != null)
+        {
+            // triton_grpc_error mode: the first error ends the stream with its status.
+            throw call.Fatal;
         }
         finally
         {
@@ -64,15 +69,13 @@ public sealed partial class StreamRelay
         }
     }
 
-    private sealed class Entry(string clientId, ModelBatcher batcher, long arrivalNs, bool clientWantsEmptyFinal)
+    private sealed class Entry(string clientId, ModelBatcher batcher, long arrivalNs)
     {
         public string ClientId { get; } = clientId;
 
         public ModelBatcher Batcher { get; } = batcher;
 
         public long ArrivalNs { get; } = arrivalNs;
-
-        public bool ClientWantsEmptyFinal { get; } = clientWantsEmptyFinal;
 
         public int Responses;
     }
@@ -90,6 +93,12 @@ public sealed partial class StreamRelay
         private AsyncDuplexStreamingCall<ModelInferRequest, ModelStreamInferResponse>? _upstream;
         private Task? _pump;
         private RpcException? _fatal;
+
+        /// <summary>Cancelled when the client goes away or, in triton_grpc_error mode, at the first error.</summary>
+        public CancellationToken Token => _cts.Token;
+
+        /// <summary>The error that ends the stream in triton_grpc_error mode.</summary>
+        public RpcException? Fatal => _fatal;
 
         public RelayCall(StreamRelay relay, IServerStreamWriter<ModelStreamInferResponse> responses, ServerCallContext context, bool grpcErrors)
         {
@@ -152,23 +161,18 @@ public sealed partial class StreamRelay
                 return;
             }
 
-            bool wantsEmptyFinal = request.Parameters.TryGetValue(EmptyFinalFlag, out var flag) && flag.BoolParam;
-            var entry = new Entry(request.Id, batcher, arrival, wantsEmptyFinal);
+            var entry = new Entry(request.Id, batcher, arrival);
             string relayId = "dp-" + Interlocked.Increment(ref _relay._nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
             _pending[relayId] = entry;
             batcher.Metrics.StreamInflight.Inc();
 
-            var forward = request.Clone();
-            forward.Id = relayId;
-            if (batcher.Model.Decoupled)
-            {
-                forward.Parameters[EmptyFinalFlag] = new InferParameter { BoolParam = true };
-            }
+            // The message is ours once received: rename it in place rather than copying its tensors.
+            request.Id = relayId;
 
             try
             {
                 var upstream = EnsureUpstream();
-                await upstream.RequestStream.WriteAsync(forward, _cts.Token).ConfigureAwait(false);
+                await upstream.RequestStream.WriteAsync(request, _cts.Token).ConfigureAwait(false);
             }
             catch (RpcException e)
             {
@@ -258,12 +262,8 @@ public sealed partial class StreamRelay
 
             response.InferResponse ??= new ModelInferResponse();
             response.InferResponse.Id = entry.ClientId;
-            bool emptyFinal = final && !isError && model.Model.Decoupled && response.InferResponse.Outputs.Count == 0;
-            if (!emptyFinal || entry.ClientWantsEmptyFinal)
-            {
-                model.Metrics.StreamResponses.Inc();
-                await WriteAsync(response).ConfigureAwait(false);
-            }
+            model.Metrics.StreamResponses.Inc();
+            await WriteAsync(response).ConfigureAwait(false);
 
             if (final && _pending.TryRemove(id, out _))
             {

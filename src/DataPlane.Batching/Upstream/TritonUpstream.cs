@@ -14,11 +14,14 @@ public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
 {
     private readonly GrpcChannel _channel;
     private readonly ILogger _logger;
+    private readonly Prometheus.Gauge _upGauge;
     private volatile bool _available;
     private volatile string _lastError = "not probed yet";
 
-    public TritonUpstream(UpstreamOptions options, ILogger logger)
+    public TritonUpstream(UpstreamOptions options, ILogger logger, Prometheus.CollectorRegistry? registry = null)
     {
+        _upGauge = Prometheus.Metrics.WithCustomRegistry(registry ?? Prometheus.Metrics.DefaultRegistry)
+            .CreateGauge("dataplane_upstream_up", "1 when the upstream Triton answers readiness probes, else 0.");
         if (!Uri.TryCreate(options.Address, UriKind.Absolute, out var address) || (address.Scheme != "http" && address.Scheme != "https"))
         {
             throw new ArgumentException($"Upstream:Address '{options.Address}' is not an http:// or https:// URL", nameof(options));
@@ -75,6 +78,7 @@ public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
         if (!_available)
         {
             _available = true;
+            _upGauge.Set(1);
             Log.UpstreamUp(_logger, Address);
         }
     }
@@ -83,6 +87,7 @@ public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
     public void MarkDown(string reason)
     {
         _lastError = reason;
+        _upGauge.Set(0);
         if (_available)
         {
             _available = false;

@@ -88,9 +88,9 @@ public sealed partial class Daemon : IAsyncDisposable
         var batchingMetrics = new BatchingMetrics(metrics);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(batchingMetrics);
-        builder.Services.AddSingleton(sp => new TritonUpstream(upstreamOptions, sp.GetRequiredService<ILogger<TritonUpstream>>()));
+        builder.Services.AddSingleton(sp => new TritonUpstream(upstreamOptions, sp.GetRequiredService<ILogger<TritonUpstream>>(), metrics));
         builder.Services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<TritonUpstream>(), options.Batching, batchingMetrics,
-            sp.GetRequiredService<ILoggerFactory>(), metrics));
+            sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<StreamRelay>();
         builder.Services.AddHostedService<UpstreamMonitor>();
         builder.Services.AddGrpc(o =>

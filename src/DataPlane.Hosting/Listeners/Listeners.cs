@@ -81,22 +81,28 @@ public static class ListenerSetup
         };
         if (tls.RequireClientCertificate)
         {
-            var ca = X509Certificate2.CreateFromPemFile(tls.ClientCaPath!);
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPemFile(tls.ClientCaPath!);
+            if (roots.Count == 0)
+            {
+                throw new CryptographicException($"'{tls.ClientCaPath}' holds no PEM certificate");
+            }
+
             https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-            https.ClientCertificateValidation = (certificate, _, _) => IsIssuedBy(certificate, ca);
+            https.ClientCertificateValidation = (certificate, _, _) => IsIssuedBy(certificate, roots);
         }
 
         return https;
     }
 
-    /// <summary>True when <paramref name="certificate"/> chains to <paramref name="ca"/> alone (not the
-    /// system store), is within its validity period and allows client authentication (or, with
+    /// <summary>True when <paramref name="certificate"/> chains to one of the <paramref name="ca"/> roots alone (not the
+    /// system store; a CA file may hold several during a rotation), is within its validity period and allows client authentication (or, with
     /// <paramref name="serverAuth"/>, server authentication). Used for both ends of mutual TLS.</summary>
-    public static bool IsIssuedBy(X509Certificate2 certificate, X509Certificate2 ca, bool serverAuth = false)
+    public static bool IsIssuedBy(X509Certificate2 certificate, X509Certificate2Collection ca, bool serverAuth = false)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.CustomTrustStore.AddRange(ca);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         // id-kp-serverAuth or id-kp-clientAuth
         chain.ChainPolicy.ApplicationPolicy.Add(new Oid(serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2"));

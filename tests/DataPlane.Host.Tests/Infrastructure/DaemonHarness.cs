@@ -69,7 +69,7 @@ public sealed class DaemonHarness : IAsyncDisposable
         {
             ["Upstream:Address"] = simulator.Address.ToString(),
             ["Upstream:HealthIntervalMs"] = "100",
-            ["Upstream:ProbeTimeoutMs"] = "1000",
+            ["Upstream:ProbeTimeoutMs"] = "5000",
             ["Listen:Grpc"] = "127.0.0.1:0",
             ["Listen:Admin"] = "127.0.0.1:0",
             ["Logging:LogLevel:Default"] = "Warning",
@@ -83,7 +83,12 @@ public sealed class DaemonHarness : IAsyncDisposable
         var options = DaemonConfiguration.Bind(configuration);
         var metrics = Prometheus.Metrics.NewCustomRegistry();
         var daemon = await Daemon.StartAsync(options, configuration, metrics);
-        return new DaemonHarness(daemon, simulator, metrics, port, simulation, quiet);
+        var harness = new DaemonHarness(daemon, simulator, metrics, port, simulation, quiet);
+
+        // Ready means the models are known; one call opens the client's connection.
+        await EventuallyAsync(async () => (await harness.Client.ServerReadyAsync(new ServerReadyRequest())).Ready,
+            TimeSpan.FromSeconds(20), "the daemon to become ready");
+        return harness;
     }
 
     /// <summary>Stops the simulated Triton (its port then refuses connections).</summary>
