@@ -71,11 +71,13 @@ public static partial class AgentCommands
         });
         ConsoleLogging.Configure(builder.Logging, configuration);
         builder.Host.UseSystemd();
+        BoundListener? api = null;
+        BoundListener? admin = null;
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            ListenerSetup.Listen(k, options.Api);
-            ListenerSetup.Listen(k, options.Admin);
+            api = ListenerSetup.Listen(k, options.Api);
+            admin = ListenerSetup.Listen(k, options.Admin);
         });
 
         var app = builder.Build();
@@ -88,14 +90,14 @@ public static partial class AgentCommands
         app.MapMetrics("/metrics", metrics).OnListener(options.Admin.Name);
         app.MapGet("/admin/healthz", context => context.Response.WriteAsync("ok\n")).OnListener(options.Admin.Name);
         await app.StartAsync().ConfigureAwait(false);
-        Log.Started(app.Logger, options.Api.EndPoint.ToString(), options.Admin.EndPoint.ToString(), string.Join(", ", options.LocalModels));
+        Log.Started(app.Logger, api!.Url, admin!.Url, string.Join(", ", options.LocalModels));
         return app;
     }
 
     private static partial class Log
     {
         [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "dataplane-agent serving the API at {Api}, admin at {Admin}; local models: {Models}")]
-        public static partial void Started(ILogger logger, string api, string admin, string models);
+        public static partial void Started(ILogger logger, Uri api, Uri admin, string models);
     }
 }
 

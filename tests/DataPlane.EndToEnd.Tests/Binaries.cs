@@ -120,7 +120,12 @@ internal sealed partial class ChildProcess : IDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            Assert.False(HasExited, $"process exited early ({_process.ExitCode}); output:\n{Output}");
+            if (_process.HasExited)
+            {
+                _process.WaitForExit();
+                Assert.Fail($"process exited early ({_process.ExitCode}); output:\n{Output}");
+            }
+
             try
             {
                 using var r = await http.GetAsync(url);

@@ -309,7 +309,7 @@ public sealed partial class ModelBatcher : IDisposable
     }
 
     /// <summary>The decision point. Runs under the lock.</summary>
-    private void Decide(long now, ref List<Batch>? start0)
+    private void Decide(long now, ref List<Batch>? toStart)
     {
         if (_queue.EarliestDeadline <= now)
         {
@@ -351,7 +351,7 @@ public sealed partial class ModelBatcher : IDisposable
                 break;
             }
 
-            (start0 ??= []).Add(FormBatch(now, eligibleSince));
+            (toStart ??= []).Add(FormBatch(now, eligibleSince));
         }
 
         if (!_slots.CanSend || _queue.Count == 0)
@@ -389,7 +389,6 @@ public sealed partial class ModelBatcher : IDisposable
         foreach (var r in requests)
         {
             rows += r.Rows;
-            r.DispatchNs = now;
             long queued = now - r.ArrivalNs;
             _metrics.QueueDuration.Observe(queued / 1e9);
             Statistics.Queued(queued);
@@ -399,7 +398,7 @@ public sealed partial class ModelBatcher : IDisposable
         _windowEnd = long.MaxValue;
         _metrics.BatchSize.Observe(rows);
         _metrics.Window.Observe(Math.Max(0, now - eligibleSince) / 1e9);
-        return new Batch(requests, rows, slot, now);
+        return new Batch(requests, rows, slot);
     }
 
     private void Start(List<Batch>? batches)
@@ -570,7 +569,7 @@ public sealed partial class ModelBatcher : IDisposable
 
     public void Dispose() => _timer.Dispose();
 
-    private sealed record Batch(PendingRequest[] Requests, long Rows, int Slot, long DispatchNs);
+    private sealed record Batch(PendingRequest[] Requests, long Rows, int Slot);
 
     private static partial class Log
     {

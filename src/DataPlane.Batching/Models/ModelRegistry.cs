@@ -165,7 +165,7 @@ public sealed partial class ModelRegistry : IDisposable
             }
 
             Log.ModelAdded(_logger, model.Name, model.Version, model.MaxBatchSize, batcher.PolicyKind.ToString().ToLowerInvariant(),
-                batcher.Slots, model.Decoupled);
+                batcher.Instances, batcher.Slots - batcher.Instances, model.Decoupled);
         }
     }
 
@@ -196,8 +196,8 @@ public sealed partial class ModelRegistry : IDisposable
     private static partial class Log
     {
         [LoggerMessage(EventId = 1010, Level = LogLevel.Information,
-            Message = "Serving model {Model} version {Version}: max_batch_size {MaxBatchSize}, policy {Policy}, {Slots} upstream slot(s), decoupled {Decoupled}")]
-        public static partial void ModelAdded(ILogger logger, string model, string version, int maxBatchSize, string policy, int slots, bool decoupled);
+            Message = "Serving model {Model} version {Version}: max_batch_size {MaxBatchSize}, policy {Policy}, {Instances} instance(s) + {Ahead} batch(es) sent ahead, decoupled {Decoupled}")]
+        public static partial void ModelAdded(ILogger logger, string model, string version, int maxBatchSize, string policy, int instances, int ahead, bool decoupled);
 
         [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Upstream probe failed unexpectedly")]
         public static partial void ProbeFailed(ILogger logger, Exception exception);

@@ -52,9 +52,6 @@ public sealed class PendingRequest
     /// <summary>The call's own gRPC deadline on the monotonic clock (bounds the upstream call).</summary>
     public long GrpcDeadlineNs { get; }
 
-    /// <summary>When the request left the queue for a batch.</summary>
-    public long DispatchNs { get; internal set; }
-
     public Task<ModelInferResponse> Completion => _completion.Task;
 
     public bool IsCompleted => _completion.Task.IsCompleted;

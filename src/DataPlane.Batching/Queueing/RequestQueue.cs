@@ -137,13 +137,14 @@ public sealed class RequestQueue
         request.Queued = false;
         Count--;
         Rows -= request.Rows;
-        if (request.DeadlineNs <= _earliestDeadline)
+        if (Count == 0)
         {
-            _earliestDeadlineStale = Count > 0;
-            if (Count == 0)
-            {
-                _earliestDeadline = long.MaxValue;
-            }
+            _earliestDeadline = long.MaxValue;
+            _earliestDeadlineStale = false;
+        }
+        else if (request.DeadlineNs != long.MaxValue && request.DeadlineNs <= _earliestDeadline)
+        {
+            _earliestDeadlineStale = true;
         }
 
         return true;
