@@ -54,6 +54,10 @@ public class ConformanceTests(DefaultDaemonFixture fixture) : IClassFixture<Defa
         Assert.Equal(DataType.TypeFp32, config.Input[0].DataType);
         Assert.Equal([16L], config.Input[0].Dims);
         Assert.Equal("OUTPUT0", config.Output[0].Name);
+        // dynamic_batching describes the daemon's own batcher (adaptive: held at most the 5 ms maximum window).
+        Assert.Equal(5000UL, config.DynamicBatching.MaxQueueDelayMicroseconds);
+        Assert.Equal(2UL, config.DynamicBatching.PriorityLevels);
+        Assert.Equal(1024U, config.DynamicBatching.DefaultQueuePolicy.MaxQueueSize);
 
         var llm = (await H.Client.ModelConfigAsync(new ModelConfigRequest { Name = "llm" })).Config;
         Assert.True(llm.ModelTransactionPolicy.Decoupled);

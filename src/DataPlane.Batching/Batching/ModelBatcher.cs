@@ -74,6 +74,7 @@ public sealed partial class ModelBatcher : IDisposable
             _ => new AdaptivePolicy(_rate, _latency, options.MinWindow, options.MaxWindow),
         };
         Statistics = new ModelStatisticsCollector(model.MaxBatchSize);
+        EffectiveConfig = Describe(model.Config, options, PolicyKind);
         _timer = new DispatchTimer($"dp-batch:{model.Name}", () => _clock.Now, OnTimer);
         _metrics.LatencyIntercept.Set(_latency.InterceptNs / 1e9);
         _metrics.LatencySlope.Set(_latency.SlopeNs / 1e9);
@@ -96,6 +97,13 @@ public sealed partial class ModelBatcher : IDisposable
     public long MaxRows { get; }
 
     public ModelStatisticsCollector Statistics { get; }
+
+    /// <summary>The model configuration clients of this front end see: the upstream's, with
+    /// <c>dynamic_batching</c> describing this batcher (so perf_analyzer and Triton tooling see that
+    /// requests are batched here): max_queue_delay is the longest a request may be held for a batch
+    /// (the adaptive policy's maximum window, or the fixed policy's delay), plus the preferred sizes,
+    /// priority levels, queue size and SLO. Models served without batching keep the upstream's.</summary>
+    public ModelConfig EffectiveConfig { get; }
 
     public BatchingMetrics.ModelMetrics Metrics => _metrics;
 
@@ -566,6 +574,36 @@ public sealed partial class ModelBatcher : IDisposable
     }
 
     private static string Millis(long ns) => $"{ns / 1e6:0.###} ms";
+
+    private static ModelConfig Describe(ModelConfig upstream, ModelBatchingOptions options, BatchPolicyKind policy)
+    {
+        var config = upstream.Clone();
+        if (policy == BatchPolicyKind.None)
+        {
+            return config;
+        }
+
+        var delay = policy == BatchPolicyKind.Fixed ? options.MaxQueueDelay : options.MaxWindow;
+        var batching = new ModelDynamicBatching
+        {
+            MaxQueueDelayMicroseconds = (ulong)(delay.TotalMilliseconds * 1000),
+            PriorityLevels = (ulong)options.PriorityLevels,
+            DefaultPriorityLevel = (ulong)options.DefaultPriorityLevel,
+            DefaultQueuePolicy = new ModelQueuePolicy
+            {
+                MaxQueueSize = (uint)options.MaxQueueSize,
+                DefaultTimeoutMicroseconds = (ulong)(options.Slo.TotalMilliseconds * 1000),
+                AllowTimeoutOverride = true,
+            },
+        };
+        if (policy == BatchPolicyKind.Fixed)
+        {
+            batching.PreferredBatchSize.Add(options.PreferredBatchSizes);
+        }
+
+        config.DynamicBatching = batching;
+        return config;
+    }
 
     public void Dispose() => _timer.Dispose();
 

@@ -54,7 +54,7 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
         Task.FromResult(Find(request.Name, request.Version).Model.ToMetadata());
 
     public override Task<ModelConfigResponse> ModelConfig(ModelConfigRequest request, ServerCallContext context) =>
-        Task.FromResult(new ModelConfigResponse { Config = Find(request.Name, request.Version).Model.Config });
+        Task.FromResult(new ModelConfigResponse { Config = Find(request.Name, request.Version).EffectiveConfig });
 
     public override Task<ModelStatisticsResponse> ModelStatistics(ModelStatisticsRequest request, ServerCallContext context)
     {
