@@ -25,32 +25,7 @@ public sealed record AgentOptions
     };
 
     /// <summary>JSON file (--config), DATAPLANE_AGENT_ environment variables, then the command line.</summary>
-    public static IConfigurationRoot Build(string[] args)
-    {
-        var builder = new ConfigurationBuilder();
-        var rest = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            if (args[i] == "--config" && i + 1 < args.Length)
-            {
-                string path = Path.GetFullPath(args[++i]);
-                if (!File.Exists(path))
-                {
-                    throw new ConfigurationException($"--config: file '{path}' does not exist");
-                }
-
-                builder.AddJsonFile(path, optional: false, reloadOnChange: false);
-            }
-            else
-            {
-                rest.Add(args[i]);
-            }
-        }
-
-        builder.AddEnvironmentVariables("DATAPLANE_AGENT_");
-        builder.AddCommandLine([.. rest], new Dictionary<string, string>(Switches));
-        return builder.Build();
-    }
+    public static IConfigurationRoot Build(string[] args) => ConfigurationLayers.Build(args, "DATAPLANE_AGENT_", Switches);
 
     public static AgentOptions Bind(IConfiguration configuration)
     {

@@ -27,33 +27,8 @@ public static class DaemonConfiguration
         ["--slo-ms"] = "Batching:Defaults:SloMs",
     };
 
-    /// <summary>Layers the configuration sources. <c>--config FILE</c> adds a JSON file.</summary>
-    public static IConfigurationRoot Build(string[] args)
-    {
-        var builder = new ConfigurationBuilder();
-        var rest = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            if (args[i] == "--config" && i + 1 < args.Length)
-            {
-                string path = Path.GetFullPath(args[++i]);
-                if (!File.Exists(path))
-                {
-                    throw new ConfigurationException($"--config: file '{path}' does not exist");
-                }
-
-                builder.AddJsonFile(path, optional: false, reloadOnChange: false);
-            }
-            else
-            {
-                rest.Add(args[i]);
-            }
-        }
-
-        builder.AddEnvironmentVariables("DATAPLANE_");
-        builder.AddCommandLine([.. rest], new Dictionary<string, string>(Switches));
-        return builder.Build();
-    }
+    /// <summary>Layers the configuration sources (see <see cref="ConfigurationLayers"/>).</summary>
+    public static IConfigurationRoot Build(string[] args) => ConfigurationLayers.Build(args, "DATAPLANE_", Switches);
 
     /// <summary>Binds and validates; throws <see cref="ConfigurationException"/> listing every problem.</summary>
     public static DaemonOptions Bind(IConfiguration config)
