@@ -135,7 +135,8 @@ public sealed class LoadSession : IDisposable
         }
         catch (OperationCanceledException)
         {
-            return StatusCode.Cancelled;
+            // With ThrowOperationCanceledOnCancellation the client reports its own deadline this way too.
+            return cancellationToken.IsCancellationRequested ? StatusCode.Cancelled : StatusCode.DeadlineExceeded;
         }
 #pragma warning disable CA1031 // A load tool counts every failure and carries on.
         catch (Exception)

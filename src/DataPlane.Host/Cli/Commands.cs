@@ -43,7 +43,6 @@ public static class Commands
     {
         string verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
         string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
-        using var stop = new CancellationTokenSource();
         try
         {
             return verb switch
@@ -75,7 +74,7 @@ public static class Commands
 
     private static async Task<int> SimAsync(string[] args)
     {
-        var configuration = DaemonConfiguration.Build(args.Select(a => a == "--listen" ? "--Listen" : a).ToArray());
+        var configuration = ConfigurationLayers.Build(args, "DATAPLANE_", new Dictionary<string, string> { ["--listen"] = "Listen" });
         var binder = new ConfigBinder(configuration);
         var endPoint = EndPoints.Parse(binder.String("Listen", "127.0.0.1:8001"), "--listen", binder);
         SimulationOptions simulation = SimulationOptions.Default;
