@@ -461,16 +461,16 @@ public sealed partial class ModelBatcher : IDisposable
             if (failure == null && service > 0)
             {
                 _latency.Observe(batch.Rows, service);
+                _metrics.LatencyIntercept.Set(_latency.InterceptNs / 1e9);
+                _metrics.LatencySlope.Set(_latency.SlopeNs / 1e9);
             }
 
+            _metrics.ArrivalRate.Set(_rate.PerSecond(finished));
             Decide(finished, ref next);
         }
 
         Start(next);
         _metrics.UpstreamDuration.Observe((finished - started) / 1e9);
-        _metrics.LatencyIntercept.Set(_latency.InterceptNs / 1e9);
-        _metrics.LatencySlope.Set(_latency.SlopeNs / 1e9);
-        _metrics.ArrivalRate.Set(RatePerSecond(finished));
 
         if (failure != null)
         {
@@ -484,14 +484,6 @@ public sealed partial class ModelBatcher : IDisposable
         lock (_gate)
         {
             CheckDrained();
-        }
-    }
-
-    private double RatePerSecond(long now)
-    {
-        lock (_gate)
-        {
-            return _rate.PerSecond(now);
         }
     }
 
