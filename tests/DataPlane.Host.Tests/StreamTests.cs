@@ -58,6 +58,10 @@ public class StreamTests(DefaultDaemonFixture fixture) : IClassFixture<DefaultDa
         Assert.All(responses, r => Assert.Equal("q1", r.InferResponse.Id));
         Assert.Equal(SimulatedLlm.Tokens("why is the sky blue", 5), responses.Select(Token));
         Assert.Equal([false, false, false, false, true], responses.Select(Final));
+
+        // The host reports its share of the first token's latency (the simulated model takes 50 ms).
+        Assert.InRange(responses[0].InferResponse.Parameters["dataplane_upstream_first_response_us"].Int64Param, 40_000, 10_000_000);
+        Assert.All(responses.Skip(1), r => Assert.False(r.InferResponse.Parameters.ContainsKey("dataplane_upstream_first_response_us")));
     }
 
     [Fact]

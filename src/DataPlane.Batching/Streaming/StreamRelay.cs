@@ -77,8 +77,16 @@ public sealed partial class StreamRelay
 
         public long ArrivalNs { get; } = arrivalNs;
 
+        /// <summary>When the request was written to the upstream stream.</summary>
+        public long ForwardedNs;
+
         public int Responses;
     }
+
+    /// <summary>Response parameter on a request's first response: microseconds from forwarding the
+    /// request upstream to its first response (Triton's time to first token as this host saw it), so a
+    /// client can split its own latency into hops.</summary>
+    public const string UpstreamFirstResponseParameter = "dataplane_upstream_first_response_us";
 
     /// <summary>The state of one client stream.</summary>
     private sealed class RelayCall : IDisposable
@@ -172,6 +180,7 @@ public sealed partial class StreamRelay
             try
             {
                 var upstream = EnsureUpstream();
+                entry.ForwardedNs = _relay._clock.Now;
                 await upstream.RequestStream.WriteAsync(request, _cts.Token).ConfigureAwait(false);
             }
             catch (RpcException e)
@@ -191,7 +200,14 @@ public sealed partial class StreamRelay
             if (_upstream == null)
             {
                 var deadline = _context.Deadline == DateTime.MaxValue ? (DateTime?)null : _context.Deadline;
-                _upstream = _relay._registry.Upstream.Client.ModelStreamInfer(deadline: deadline, cancellationToken: _cts.Token);
+                // Trace context travels on to Triton, which records it when tracing is on.
+                Metadata? headers = null;
+                if (_context.RequestHeaders.GetValue("traceparent") is { } traceParent)
+                {
+                    headers = new Metadata { { "traceparent", traceParent } };
+                }
+
+                _upstream = _relay._registry.Upstream.Client.ModelStreamInfer(headers, deadline, _cts.Token);
                 _pump = PumpAsync(_upstream);
             }
 
@@ -255,12 +271,15 @@ public sealed partial class StreamRelay
             bool isError = response.ErrorMessage.Length > 0;
             bool final = isError || !model.Model.Decoupled ||
                 (response.InferResponse!.Parameters.TryGetValue(FinalFlag, out var f) && f.BoolParam);
+            response.InferResponse ??= new ModelInferResponse();
             if (Interlocked.Increment(ref entry.Responses) == 1)
             {
-                model.Metrics.StreamFirstResponse.Observe((_relay._clock.Now - entry.ArrivalNs) / 1e9);
+                long now = _relay._clock.Now;
+                model.Metrics.StreamFirstResponse.Observe((now - entry.ArrivalNs) / 1e9);
+                response.InferResponse.Parameters[UpstreamFirstResponseParameter] =
+                    new InferParameter { Int64Param = (now - entry.ForwardedNs) / 1000 };
             }
 
-            response.InferResponse ??= new ModelInferResponse();
             response.InferResponse.Id = entry.ClientId;
             model.Metrics.StreamResponses.Inc();
             await WriteAsync(response).ConfigureAwait(false);

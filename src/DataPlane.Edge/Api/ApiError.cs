@@ -1,0 +1,24 @@
+using Microsoft.AspNetCore.Http;
+
+namespace DataPlane.Edge.Api;
+
+/// <summary>An error answered in OpenAI's error-object shape:
+/// <c>{"error": {"message", "type", "param", "code"}}</c>.</summary>
+public sealed record ApiError(int Status, string Message, string Type, string? Param = null, string? Code = null)
+{
+    public static ApiError Invalid(string message, string? param = null) =>
+        new(StatusCodes.Status400BadRequest, message, "invalid_request_error", param);
+
+    public static ApiError ModelNotFound(string model, IEnumerable<string> known) =>
+        new(StatusCodes.Status404NotFound, $"The model '{model}' does not exist on this node; models: {string.Join(", ", known)}",
+            "invalid_request_error", "model", "model_not_found");
+
+    public static ApiError TooLarge(long limit) =>
+        new(StatusCodes.Status413PayloadTooLarge, $"request body is larger than the limit of {limit} bytes", "invalid_request_error", null,
+            "request_too_large");
+
+    public static ApiError Unavailable(string message) =>
+        new(StatusCodes.Status503ServiceUnavailable, message, "server_error", null, "service_unavailable");
+
+    public ErrorResponse ToBody() => new(new ErrorBody(Message, Type, Param, Code));
+}
