@@ -19,7 +19,8 @@ public interface ILocalRuntime
     Task<bool> IsHealthyAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>A local runtime failed: unreachable, an error status, or a malformed stream.</summary>
+/// <summary>A local runtime failed: unreachable, an error status, or a malformed stream. The message
+/// names the runtime and the URL; <see cref="StatusCode"/> is set when the runtime answered an error status.</summary>
 public sealed class LocalRuntimeException : Exception
 {
     public LocalRuntimeException()
@@ -35,4 +36,8 @@ public sealed class LocalRuntimeException : Exception
         : base(message, inner)
     {
     }
+
+    /// <summary>The HTTP status the runtime answered (e.g. 503 while a model loads), or null when it
+    /// did not answer with an error status (unreachable, timed out, malformed stream).</summary>
+    public System.Net.HttpStatusCode? StatusCode { get; init; }
 }
