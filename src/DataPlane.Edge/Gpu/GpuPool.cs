@@ -109,6 +109,9 @@ public sealed class GpuPool : IDisposable
         _client = new GRPCInferenceService.GRPCInferenceServiceClient(_channel);
     }
 
+    /// <summary>The deadline given to each GPU request.</summary>
+    public TimeSpan RequestTimeout => _options.RequestTimeout;
+
     /// <summary>True when GPU hosts are configured.</summary>
     public bool Configured => _client != null;
 
@@ -193,7 +196,7 @@ public sealed class GpuPool : IDisposable
 
     private ModelInferRequest Build(EdgeRequest request, int maxTokens)
     {
-        var r = new ModelInferRequest { ModelName = TritonModel(request.Model), Id = request.TraceParent ?? "" };
+        var r = new ModelInferRequest { ModelName = TritonModel(request.Model) };
         AddBytes(r, "text_input", request.FlattenedPrompt());
         if (_options.Convention == "vllm")
         {

@@ -1,0 +1,650 @@
+using System.Diagnostics;
+using DataPlane.Edge.Api;
+using DataPlane.Edge.Gpu;
+using DataPlane.Edge.Routing;
+using DataPlane.Edge.Runtimes;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Edge.Serving;
+
+/// <summary>Answers one client request: decides the route, runs the local runtime and/or the GPU
+/// pool, and streams the winner to the client.
+/// <list type="bullet">
+/// <item><b>local</b>: the local runtime answers. Its first k tokens' probabilities are watched; when
+/// their low quantile is under the threshold and the client can still take a better answer (a JSON
+/// request, or a stream in replace mode), the GPU request starts and the request becomes speculative.</item>
+/// <item><b>escalate</b>: the GPU pool answers, hedged: if its first token has not arrived by the hedge
+/// delay (about the p95 of recent GPU time to first token, never later than the SLO minus the local
+/// runtime's time to first token), the local runtime starts too and the first to produce a token
+/// answers. A GPU failure before its first token falls back to the local runtime (path degraded).</item>
+/// <item><b>speculative</b>: both start at once. Append-only (the default, safe for every client): a
+/// stream sends local tokens as they come, so the GPU answer is used only if it is complete before the
+/// local answer's first token; a JSON answer is whichever completes first. Replace mode (opt-in): local
+/// tokens stream at once and, when the GPU answer is complete, a replace event is sent followed by the
+/// GPU text. The losing side's request is cancelled.</item>
+/// </list>
+/// While the GPU circuit breaker is open, or no GPU pool is configured, requests that wanted the GPU
+/// are answered locally and marked <c>degraded</c>.</summary>
+public sealed partial class EdgeService
+{
+    private readonly ILocalRuntime _local;
+    private readonly GpuPool _gpu;
+    private readonly PromptClassifier _classifier;
+    private readonly RoutingOptions _routing;
+    private readonly EdgeOptions _options;
+    private readonly CircuitBreaker _breaker;
+    private readonly HedgeDelay _hedge;
+    private readonly LatencyTracker _localTtft;
+    private readonly EdgeMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+
+    public EdgeService(ILocalRuntime local, GpuPool gpu, PromptClassifier classifier, RoutingOptions routing, EdgeOptions options,
+        CircuitBreaker breaker, HedgeDelay hedge, EdgeMetrics metrics, ILogger<EdgeService> logger, TimeProvider? time = null)
+    {
+        _local = local;
+        _gpu = gpu;
+        _classifier = classifier;
+        _routing = routing;
+        _options = options;
+        _breaker = breaker;
+        _hedge = hedge;
+        _localTtft = new LatencyTracker();
+        _metrics = metrics;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public EdgeOptions Options => _options;
+
+    public ILocalRuntime Local => _local;
+
+    public GpuPool Gpu => _gpu;
+
+    public CircuitBreaker Breaker => _breaker;
+
+    /// <summary>Decides the route of <paramref name="request"/>: hard rules, a forced mode, then the
+    /// prompt classifier against the calibrated threshold. Logged with its reasons and counted.</summary>
+    public RoutingDecision Decide(EdgeRequest request)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var forced = request.Mode switch
+        {
+            RequestedMode.Local => ForcedMode.Local,
+            RequestedMode.Gpu => ForcedMode.Gpu,
+            RequestedMode.Speculative => ForcedMode.Speculative,
+            _ => ForcedMode.None,
+        };
+        double? score = forced == ForcedMode.None ? _classifier.Score(request.RoutingText) : null;
+        var decision = DecisionRules.Decide(new DecisionInput
+        {
+            Model = request.Model,
+            PromptChars = request.PromptCharacters,
+            MaxTokens = request.MaxTokens,
+            Forced = forced,
+            Score = score,
+            GpuUnavailable = !GpuAvailable,
+        }, _routing);
+        _metrics.DecisionTime.Observe(Stopwatch.GetElapsedTime(start).TotalSeconds);
+        _metrics.Decisions.WithLabels(RouteName(decision.Route), decision.Reason).Inc();
+        Log.Decided(_logger, request.Model, RouteName(decision.Route), decision.Reason, score ?? double.NaN, request.PromptCharacters);
+        return decision;
+    }
+
+    private bool GpuAvailable => _gpu.Configured && _breaker.State != CircuitState.Open;
+
+    /// <summary>Serves a decided request into <paramref name="sink"/>. Returns the path that answered,
+    /// or throws <see cref="EdgeUnavailableException"/> when neither side could answer before anything was sent.</summary>
+    public async Task<string> ServeAsync(EdgeRequest request, RoutingDecision decision, IAnswerSink sink, long arrivedAt,
+        CancellationToken cancellationToken)
+    {
+        _metrics.Inflight.Inc();
+        var call = new Call(this, request, decision, sink, arrivedAt, cancellationToken);
+        string path = "none";
+        try
+        {
+            path = await call.RunAsync().ConfigureAwait(false);
+            _metrics.Requests.WithLabels(path, "ok").Inc();
+            return path;
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            _metrics.Requests.WithLabels(call.Path ?? path, "error").Inc();
+            throw;
+        }
+        finally
+        {
+            _metrics.Inflight.Dec();
+            _metrics.Duration.WithLabels(call.Path ?? path).Observe(_time.GetElapsedTime(arrivedAt).TotalSeconds);
+            await call.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static string RouteName(Route route) => route switch
+    {
+        Route.Local => "local",
+        Route.Escalate => "escalate",
+        _ => "speculative",
+    };
+
+    /// <summary>The state of one request being served.</summary>
+    private sealed class Call : IAsyncDisposable
+    {
+        private readonly EdgeService _s;
+        private readonly EdgeRequest _request;
+        private readonly RoutingDecision _decision;
+        private readonly IAnswerSink _sink;
+        private readonly long _arrivedAt;
+        private readonly CancellationToken _ct;
+        private readonly int _maxTokens;
+        private TokenSource? _localSource;
+        private TokenSource? _gpuSource;
+        private TokenConfidence? _confidence;
+        private string _reason;
+        private bool _replaced;
+        private long _firstSent;
+
+        public Call(EdgeService s, EdgeRequest request, RoutingDecision decision, IAnswerSink sink, long arrivedAt, CancellationToken ct)
+        {
+            _s = s;
+            _request = request;
+            _decision = decision;
+            _sink = sink;
+            _arrivedAt = arrivedAt;
+            _ct = ct;
+            _reason = decision.Reason;
+            _maxTokens = request.MaxTokens ?? s._options.DefaultMaxTokens;
+        }
+
+        public string? Path { get; private set; }
+
+        private TimeSpan Slo => _request.Slo ?? _s._options.DefaultSlo;
+
+        public async Task<string> RunAsync()
+        {
+            switch (_decision.Route)
+            {
+                case Route.Local:
+                    return await LocalAsync(_decision.Reason == RoutingReasons.GpuUnavailable ? "degraded" : "local").ConfigureAwait(false);
+                case Route.Escalate:
+                    return _s.GpuAvailable ? await EscalateAsync().ConfigureAwait(false) : await Degrade("gpu_unavailable").ConfigureAwait(false);
+                default:
+                    return _s.GpuAvailable ? await SpeculateAsync().ConfigureAwait(false) : await Degrade("gpu_unavailable").ConfigureAwait(false);
+            }
+        }
+
+        private Task<string> Degrade(string reason)
+        {
+            _reason = reason;
+            return LocalAsync("degraded");
+        }
+
+        // --- local -------------------------------------------------------------------------------
+
+        private async Task<string> LocalAsync(string path)
+        {
+            var local = StartLocal();
+            try
+            {
+                await local.FirstToken.ConfigureAwait(false);
+            }
+            catch (Exception) when (!_ct.IsCancellationRequested && path == "local" && _s.GpuAvailable)
+            {
+                // The local runtime is down: the GPU pool answers instead.
+                _reason = "local_unavailable";
+                return await GpuOnlyAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (!_ct.IsCancellationRequested)
+            {
+                throw new EdgeUnavailableException($"the local runtime ({_s._local.Name}) failed and the GPU pool is not available: {e.Message}", e);
+            }
+
+            Path = path;
+            await _sink.BeginAsync(path, _ct).ConfigureAwait(false);
+            bool escalated = false;
+            await foreach (string token in local.Tokens.ReadAllAsync(_ct).ConfigureAwait(false))
+            {
+                if (!escalated && path == "local" && ShouldEscalateOnConfidence())
+                {
+                    escalated = true;
+                    if (!_request.Stream || _request.Replace)
+                    {
+                        // Not yet committed (JSON) or committed with replace allowed: race the GPU from here.
+                        _reason = RoutingReasons.LowTokenConfidence;
+                        _s._metrics.Decisions.WithLabels("escalate", RoutingReasons.LowTokenConfidence).Inc();
+                        return await UpgradeToSpeculativeAsync(token).ConfigureAwait(false);
+                    }
+                }
+
+                await SendAsync(token).ConfigureAwait(false);
+            }
+
+            await local.Completion.ConfigureAwait(false);
+            await FinishAsync(local, path, answeredBy: "local").ConfigureAwait(false);
+            return path;
+        }
+
+        private bool ShouldEscalateOnConfidence() =>
+            _confidence is { IsReady: true } c && _s.GpuAvailable && DecisionRules.OnTokenConfidence(_decision, c, _s._routing) != null;
+
+        /// <summary>A local answer lost confidence: the GPU request starts now; the local tokens so far
+        /// (including <paramref name="pending"/>) stay the fallback.</summary>
+        private async Task<string> UpgradeToSpeculativeAsync(string pending)
+        {
+            Path = "speculative";
+            await SendAsync(pending).ConfigureAwait(false);
+            var gpu = StartGpu();
+            return await FinishSpeculativeAsync(_localSource!, gpu).ConfigureAwait(false);
+        }
+
+        // --- escalate ----------------------------------------------------------------------------
+
+        private async Task<string> EscalateAsync()
+        {
+            var gpu = StartGpu();
+            var hedgeDelay = _s._hedge.Current(Slo, _s._localTtft.Percentile(0.5));
+            _s._metrics.HedgeDelay.Set(hedgeDelay.TotalSeconds);
+            var first = await Task.WhenAny(gpu.FirstToken, Task.Delay(hedgeDelay, _s._time, _ct)).ConfigureAwait(false);
+            _ct.ThrowIfCancellationRequested();
+            if (first == gpu.FirstToken)
+            {
+                if (gpu.FirstToken.IsFaulted || !gpu.HasToken)
+                {
+                    return await GpuFailedAsync(gpu).ConfigureAwait(false);
+                }
+
+                return await StreamAsync(gpu, "gpu", "gpu").ConfigureAwait(false);
+            }
+
+            // Hedge: the GPU is late. Start locally and take whichever produces a token first.
+            var local = StartLocal();
+            var winner = await Task.WhenAny(gpu.FirstToken, local.FirstToken).ConfigureAwait(false);
+            if (winner == gpu.FirstToken && gpu.HasToken)
+            {
+                _s._metrics.Hedges.WithLabels("gpu").Inc();
+                Cancel(local);
+                return await StreamAsync(gpu, "gpu", "gpu").ConfigureAwait(false);
+            }
+
+            if (winner == gpu.FirstToken)
+            {
+                // The GPU failed while the local runtime was starting.
+                return await GpuFailedAsync(gpu).ConfigureAwait(false);
+            }
+
+            _s._metrics.Hedges.WithLabels("local").Inc();
+            if (local.FirstToken.IsFaulted || !local.HasToken)
+            {
+                // The local runtime failed: wait for the GPU after all.
+                await gpu.FirstToken.ConfigureAwait(false);
+                return await StreamAsync(gpu, "gpu", "gpu").ConfigureAwait(false);
+            }
+
+            _reason = "hedge";
+            Cancel(gpu);
+            return await StreamAsync(local, "local", "local").ConfigureAwait(false);
+        }
+
+        private async Task<string> GpuFailedAsync(TokenSource gpu)
+        {
+            try
+            {
+                await gpu.Completion.ConfigureAwait(false);
+            }
+            catch (Exception e) when (!_ct.IsCancellationRequested)
+            {
+                Log.GpuFailed(_s._logger, _request.Model, e.Message);
+            }
+
+            _reason = "gpu_failed";
+            if (_localSource is { } started)
+            {
+                return await StreamAsync(started, "degraded", "local").ConfigureAwait(false);
+            }
+
+            return await LocalAsync("degraded").ConfigureAwait(false);
+        }
+
+        private async Task<string> GpuOnlyAsync()
+        {
+            var gpu = StartGpu();
+            await gpu.FirstToken.ConfigureAwait(false);
+            return await StreamAsync(gpu, "gpu", "gpu").ConfigureAwait(false);
+        }
+
+        // --- speculative -------------------------------------------------------------------------
+
+        private async Task<string> SpeculateAsync()
+        {
+            Path = "speculative";
+            var local = StartLocal();
+            var gpu = StartGpu();
+            if (!_request.Stream)
+            {
+                return await FirstCompleteAsync(local, gpu).ConfigureAwait(false);
+            }
+
+            if (!_request.Replace)
+            {
+                // Append-only: the GPU answer is used only if it is complete before the first local token.
+                var first = await Task.WhenAny(local.FirstToken, gpu.Completion).ConfigureAwait(false);
+                if (first == gpu.Completion && gpu.Completion.IsCompletedSuccessfully && gpu.HasToken)
+                {
+                    Cancel(local);
+                    return await StreamAsync(gpu, "speculative", "gpu").ConfigureAwait(false);
+                }
+
+                if (local.FirstToken.IsFaulted || (local.FirstToken.IsCompleted && !local.HasToken))
+                {
+                    await gpu.FirstToken.ConfigureAwait(false);
+                    return await StreamAsync(gpu, "speculative", "gpu").ConfigureAwait(false);
+                }
+
+                await local.FirstToken.ConfigureAwait(false);
+                Cancel(gpu);
+                return await StreamAsync(local, "speculative", "local").ConfigureAwait(false);
+            }
+
+            // Replace mode: local tokens now; the GPU answer replaces them when complete.
+            var start = await Task.WhenAny(local.FirstToken, gpu.FirstToken).ConfigureAwait(false);
+            if (start == gpu.FirstToken && gpu.HasToken)
+            {
+                Cancel(local);
+                return await StreamAsync(gpu, "speculative", "gpu").ConfigureAwait(false);
+            }
+
+            if (local.FirstToken.IsFaulted || !local.HasToken)
+            {
+                await gpu.FirstToken.ConfigureAwait(false);
+                return await StreamAsync(gpu, "speculative", "gpu").ConfigureAwait(false);
+            }
+
+            await _sink.BeginAsync("speculative", _ct).ConfigureAwait(false);
+            return await FinishSpeculativeAsync(local, gpu).ConfigureAwait(false);
+        }
+
+        /// <summary>Local tokens are streaming (replace mode) or buffered (JSON); the GPU runs. Relays local
+        /// tokens until the GPU answer is complete, then replaces; if the local answer ends first, waits up
+        /// to the replace window for the GPU; keeps the local answer if the GPU fails.</summary>
+        private async Task<string> FinishSpeculativeAsync(TokenSource local, TokenSource gpu)
+        {
+            var localDone = RelayAsync(local);
+            var done = await Task.WhenAny(localDone, gpu.Completion).ConfigureAwait(false);
+            if (done == localDone)
+            {
+                await localDone.ConfigureAwait(false);
+                var wait = Task.Delay(_s._options.ReplaceWait, _s._time, _ct);
+                var after = await Task.WhenAny(gpu.Completion, wait).ConfigureAwait(false);
+                if (after == wait || !gpu.Completion.IsCompletedSuccessfully || !gpu.HasToken)
+                {
+                    Cancel(gpu);
+                    await FinishAsync(local, "speculative", "local").ConfigureAwait(false);
+                    return "speculative";
+                }
+            }
+            else if (!gpu.Completion.IsCompletedSuccessfully || !gpu.HasToken)
+            {
+                // The GPU failed: the local answer stands.
+                await localDone.ConfigureAwait(false);
+                await FinishAsync(local, "speculative", "local").ConfigureAwait(false);
+                return "speculative";
+            }
+
+            Cancel(local);
+            _replaced = true;
+            await _sink.ReplaceAsync("gpu", _ct).ConfigureAwait(false);
+            await SendAsync(gpu.Text).ConfigureAwait(false);
+            await FinishAsync(gpu, "speculative", "gpu").ConfigureAwait(false);
+            return "speculative";
+        }
+
+        /// <summary>Relays a source's remaining tokens to the sink; completes when it ends (cancellation
+        /// of the source ends it quietly).</summary>
+        private async Task RelayAsync(TokenSource source)
+        {
+            try
+            {
+                await foreach (string token in source.Tokens.ReadAllAsync(_ct).ConfigureAwait(false))
+                {
+                    if (!_sink.Started)
+                    {
+                        await _sink.BeginAsync(Path ?? "speculative", _ct).ConfigureAwait(false);
+                    }
+
+                    await SendAsync(token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (source.Cancelled && !_ct.IsCancellationRequested)
+            {
+            }
+        }
+
+        /// <summary>JSON speculative answers: whichever side completes first (the GPU if both do).</summary>
+        private async Task<string> FirstCompleteAsync(TokenSource local, TokenSource gpu)
+        {
+            var first = await Task.WhenAny(local.Completion, gpu.Completion).ConfigureAwait(false);
+            var winner = first == gpu.Completion ? gpu : local;
+            var loser = winner == gpu ? local : gpu;
+            if (!first.IsCompletedSuccessfully || !winner.HasToken)
+            {
+                (winner, loser) = (loser, winner);
+                await winner.Completion.ConfigureAwait(false);
+            }
+            else
+            {
+                Cancel(loser);
+            }
+
+            await _sink.BeginAsync("speculative", _ct).ConfigureAwait(false);
+            await SendAsync(winner.Text).ConfigureAwait(false);
+            await FinishAsync(winner, "speculative", winner.Side).ConfigureAwait(false);
+            return "speculative";
+        }
+
+        // --- plumbing ----------------------------------------------------------------------------
+
+        /// <summary>Streams all of a source (buffered and upcoming tokens) as the answer.</summary>
+        private async Task<string> StreamAsync(TokenSource source, string path, string answeredBy)
+        {
+            Path = path;
+            if (!_sink.Started)
+            {
+                await _sink.BeginAsync(path, _ct).ConfigureAwait(false);
+            }
+
+            await foreach (string token in source.Tokens.ReadAllAsync(_ct).ConfigureAwait(false))
+            {
+                await SendAsync(token).ConfigureAwait(false);
+            }
+
+            await source.Completion.ConfigureAwait(false);
+            await FinishAsync(source, path, answeredBy).ConfigureAwait(false);
+            return path;
+        }
+
+        /// <summary>Sends text to the client, noting when the first token left.</summary>
+        private ValueTask SendAsync(string text)
+        {
+            if (_firstSent == 0)
+            {
+                _firstSent = _s._time.GetTimestamp();
+            }
+
+            return _sink.TokenAsync(text, _ct);
+        }
+
+        private async Task FinishAsync(TokenSource source, string path, string answeredBy)
+        {
+            Path = path;
+            var ttft = _firstSent == 0 ? _s._time.GetElapsedTime(_arrivedAt) : _s._time.GetElapsedTime(_arrivedAt, _firstSent);
+            _s._metrics.TimeToFirstToken.WithLabels(path).Observe(ttft.TotalSeconds);
+            if (path == "speculative")
+            {
+                _s._metrics.Speculative.WithLabels(answeredBy, _replaced ? "true" : "false").Inc();
+            }
+
+            int promptTokens = source.PromptTokens ?? DecisionRules.EstimateTokens(_request.PromptCharacters);
+            var usage = new UsageDto(promptTokens, source.CompletionTokens, promptTokens + source.CompletionTokens);
+            var info = new DataplaneInfo(path, _reason, answeredBy, _replaced, _decision.Score, ttft.TotalMilliseconds);
+            await _sink.FinishAsync(source.FinishReason, usage, info, _ct).ConfigureAwait(false);
+        }
+
+        private void Cancel(TokenSource source)
+        {
+            if (!source.Completion.IsCompleted)
+            {
+                source.Cancel();
+                _s._metrics.Cancelled.WithLabels(source.Side).Inc();
+            }
+        }
+
+        private TokenSource StartLocal()
+        {
+            _confidence = _s._local.ProvidesLogprobs ? _s._routing.CreateTokenConfidence() : null;
+            var request = new LocalRequest
+            {
+                Model = _s._options.LocalRuntimeModel,
+                Messages = _request.Messages,
+                Prompt = _request.Prompt,
+                MaxTokens = _maxTokens,
+                Temperature = _request.Temperature,
+                TopP = _request.TopP,
+                Stop = _request.Stop,
+                Logprobs = _confidence != null,
+                TraceParent = _request.TraceParent,
+            };
+            var confidence = _confidence;
+            var s = _s;
+            _localSource = TokenSource.Start("local", _ct, async (source, ct) =>
+            {
+                try
+                {
+                    await foreach (var chunk in s._local.StreamAsync(request, ct).ConfigureAwait(false))
+                    {
+                        if (chunk.Logprob is { } lp && confidence is { IsReady: false })
+                        {
+                            confidence.Add(lp);
+                        }
+
+                        bool first = !source.HasToken;
+                        source.Emit(chunk.Text);
+                        if (first && source.HasToken)
+                        {
+                            s._localTtft.Observe(source.TimeToFirstToken!.Value);
+                            s._metrics.Hops.WithLabels("agent_local").Observe(source.TimeToFirstToken!.Value.TotalSeconds);
+                        }
+
+                        if (chunk.IsFinal)
+                        {
+                            source.FinishReason = chunk.FinishReason!;
+                            source.PromptTokens = chunk.PromptTokens;
+                        }
+                    }
+                }
+                catch (Exception) when (!ct.IsCancellationRequested)
+                {
+                    s._metrics.LocalFailures.Inc();
+                    throw;
+                }
+            }, _s._time);
+            return _localSource;
+        }
+
+        private TokenSource StartGpu()
+        {
+            var s = _s;
+            var request = _request;
+            int maxTokens = _maxTokens;
+            var deadline = DateTime.UtcNow + s._gpu.RequestTimeout;
+            bool acquired = s._breaker.TryAcquire();
+            _gpuSource = TokenSource.Start("gpu", _ct, async (source, ct) =>
+            {
+                if (!acquired)
+                {
+                    throw new GpuException("the GPU circuit breaker is open") { Status = Grpc.Core.StatusCode.Unavailable };
+                }
+
+                try
+                {
+                    await foreach (var chunk in s._gpu.StreamAsync(request, maxTokens, deadline, ct).ConfigureAwait(false))
+                    {
+                        bool first = !source.HasToken;
+                        source.Emit(chunk.Text);
+                        if (first && source.HasToken)
+                        {
+                            var ttft = source.TimeToFirstToken!.Value;
+                            s._hedge.Observe(ttft);
+                            if (chunk.HostUpstreamUs is { } hostUs)
+                            {
+                                var host = TimeSpan.FromMicroseconds(hostUs);
+                                s._metrics.Hops.WithLabels("host_triton").Observe(host.TotalSeconds);
+                                s._metrics.Hops.WithLabels("agent_host").Observe(Math.Max(0, (ttft - host).TotalSeconds));
+                            }
+                        }
+
+                        if (chunk.Final)
+                        {
+                            source.FinishReason = source.CompletionTokens >= maxTokens ? "length" : "stop";
+                        }
+                    }
+
+                    s._breaker.OnSuccess();
+                }
+                catch (GpuException e) when (!ct.IsCancellationRequested)
+                {
+                    s._metrics.GpuFailures.WithLabels(e.Status.ToString()).Inc();
+                    s._breaker.OnFailure();
+                    throw;
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    // Cancelled as the losing side (or the client left): says nothing about the GPU's health.
+                    s._breaker.Release();
+                    throw;
+                }
+            }, _s._time);
+            return _gpuSource;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_localSource != null)
+            {
+                await _localSource.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (_gpuSource != null)
+            {
+                await _gpuSource.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4001, Level = LogLevel.Debug,
+            Message = "Routing decision for model {Model}: route {Route}, reason {Reason}, classifier score {Score:0.000}, prompt {Chars} chars")]
+        public static partial void Decided(ILogger logger, string model, string route, string reason, double score, int chars);
+
+        [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "GPU request for model {Model} failed: {Error}; answering locally")]
+        public static partial void GpuFailed(ILogger logger, string model, string error);
+    }
+}
+
+/// <summary>Neither the local runtime nor the GPU pool could answer.</summary>
+public sealed class EdgeUnavailableException : Exception
+{
+    public EdgeUnavailableException()
+    {
+    }
+
+    public EdgeUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public EdgeUnavailableException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
