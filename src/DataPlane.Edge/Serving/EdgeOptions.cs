@@ -21,6 +21,9 @@ public sealed record EdgeOptions
     /// <summary>Replace mode: how long after the local answer ended the stream stays open for the GPU answer. Default 30 s.</summary>
     public TimeSpan ReplaceWait { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Assumed local time to first token before any was measured (bounds the hedge delay). Default 300 ms.</summary>
+    public TimeSpan InitialLocalTtft { get; init; } = TimeSpan.FromMilliseconds(300);
+
     /// <summary>Largest request body accepted. Default 1 MiB.</summary>
     public long MaxRequestBytes { get; init; } = 1 << 20;
 

@@ -49,11 +49,27 @@ public sealed partial class EdgeService
         _options = options;
         _breaker = breaker;
         _hedge = hedge;
-        _localTtft = new LatencyTracker();
+        _time = time ?? TimeProvider.System;
+        _localTtft = new LatencyTracker(time: _time);
         _metrics = metrics;
         _logger = logger;
-        _time = time ?? TimeProvider.System;
+        _metrics.BreakerState.Set(StateValue(breaker.State));
+        breaker.StateChanged += t =>
+        {
+            _metrics.BreakerState.Set(StateValue(t.To));
+            _metrics.BreakerTransitions.WithLabels(t.To.ToString().ToLowerInvariant()).Inc();
+        };
     }
+
+    private static double StateValue(CircuitState state) => state switch
+    {
+        CircuitState.Closed => 0,
+        CircuitState.HalfOpen => 1,
+        _ => 2,
+    };
+
+    /// <summary>Median local time to first token, or the configured guess before any was measured.</summary>
+    public TimeSpan LocalTimeToFirstToken => _localTtft.Percentile(0.5) ?? _options.InitialLocalTtft;
 
     public EdgeOptions Options => _options;
 
@@ -91,7 +107,8 @@ public sealed partial class EdgeService
         return decision;
     }
 
-    private bool GpuAvailable => _gpu.Configured && _breaker.State != CircuitState.Open;
+    /// <summary>False when no GPU pool is configured or its circuit breaker is open.</summary>
+    public bool GpuAvailable => _gpu.Configured && _breaker.State != CircuitState.Open;
 
     /// <summary>Serves a decided request into <paramref name="sink"/>. Returns the path that answered,
     /// or throws <see cref="EdgeUnavailableException"/> when neither side could answer before anything was sent.</summary>
@@ -242,7 +259,7 @@ public sealed partial class EdgeService
         private async Task<string> EscalateAsync()
         {
             var gpu = StartGpu();
-            var hedgeDelay = _s._hedge.Current(Slo, _s._localTtft.Percentile(0.5));
+            var hedgeDelay = _s._hedge.Current(Slo, _s.LocalTimeToFirstToken);
             _s._metrics.HedgeDelay.Set(hedgeDelay.TotalSeconds);
             var first = await Task.WhenAny(gpu.FirstToken, Task.Delay(hedgeDelay, _s._time, _ct)).ConfigureAwait(false);
             _ct.ThrowIfCancellationRequested();
@@ -530,7 +547,7 @@ public sealed partial class EdgeService
                         source.Emit(chunk.Text);
                         if (first && source.HasToken)
                         {
-                            s._localTtft.Observe(source.TimeToFirstToken!.Value);
+                            s._localTtft.Record(source.TimeToFirstToken!.Value);
                             s._metrics.Hops.WithLabels("agent_local").Observe(source.TimeToFirstToken!.Value.TotalSeconds);
                         }
 
@@ -573,7 +590,7 @@ public sealed partial class EdgeService
                         if (first && source.HasToken)
                         {
                             var ttft = source.TimeToFirstToken!.Value;
-                            s._hedge.Observe(ttft);
+                            s._hedge.Tracker.Record(ttft);
                             if (chunk.HostUpstreamUs is { } hostUs)
                             {
                                 var host = TimeSpan.FromMicroseconds(hostUs);
@@ -599,7 +616,7 @@ public sealed partial class EdgeService
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
                     // Cancelled as the losing side (or the client left): says nothing about the GPU's health.
-                    s._breaker.Release();
+                    s._breaker.OnAbandoned();
                     throw;
                 }
             }, _s._time);
