@@ -1,26 +1,36 @@
-using System.Text.Json.Serialization;
+using DataPlane.Edge.Routing;
+using DataPlane.Edge.Runtimes.Simulation;
 using DataPlane.Hosting.Configuration;
 using DataPlane.Hosting.Listeners;
-using DataPlane.Hosting.Logging;
-using Prometheus;
 
 namespace DataPlane.Agent;
 
-/// <summary>Verbs of `dataplane-agent` and its serving composition. This build is the serving
-/// skeleton: OpenAI-style model listing, health and metrics on their own listeners; routing,
-/// local runtimes and GPU escalation come with the edge issue.</summary>
-public static partial class AgentCommands
+/// <summary>The verbs of `dataplane-agent`.</summary>
+public static class AgentCommands
 {
     public const string Usage = """
-        dataplane-agent — DataPlane edge agent for Raspberry Pi nodes
+        dataplane-agent — DataPlane edge agent for Raspberry Pi nodes (OpenAI-compatible API, local-first, GPU escalation)
 
         Usage:
-          dataplane-agent [serve] [--config FILE] [--api HOST:PORT] [--admin HOST:PORT]
+          dataplane-agent [serve] [options]      serve the API (default verb)
+          dataplane-agent sim-local [--listen HOST:PORT]
+                                                 run the SIMULATED Pi runtime (llama.cpp wire format) as its own process
+          dataplane-agent train --data FILE.jsonl --out FILE.json
+                                                 train the prompt classifier from labelled JSONL ({"prompt","gpu"})
+          dataplane-agent calibrate --data FILE.jsonl --rate R --config FILE.json [--classifier FILE.json]
+                                                 set Routing:Threshold in a config file so that a share R of prompts escalates
           dataplane-agent version
 
-        Listeners: the client API (default 0.0.0.0:8080: GET /v1/models, /healthz, /readyz) and the
-        admin listener (default 127.0.0.1:9091: /metrics, /healthz). Environment variables
-        DATAPLANE_AGENT_<Section>__<Key> set any configuration key.
+        serve options (any key also works as --Section:Key=value; see docs/CONFIGURATION.md):
+          --config FILE          JSON configuration file
+          --api HOST:PORT        client API listener (default 0.0.0.0:8080)
+          --admin HOST:PORT      metrics/health/status listener (default 127.0.0.1:9091)
+          --local KIND           local runtime: simulated (default), llama.cpp, ollama, hailo-ollama
+          --local-url URL        the local runtime's address (unset with simulated: the simulation runs in-process)
+          --gpu HOST:PORT[,…]    dataplane hosts of the GPU pool, or dns:///name:port
+          --threshold X          classifier threshold (Routing:Threshold)
+
+        Environment variables DATAPLANE_AGENT_<Section>__<Key> set the same keys.
         """;
 
     public static string Version { get; } = typeof(AgentCommands).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
@@ -34,14 +44,13 @@ public static partial class AgentCommands
             switch (verb)
             {
                 case "serve" when !rest.Contains("--help"):
-                    var configuration = AgentOptions.Build(rest);
-                    var options = AgentOptions.Bind(configuration);
-                    await using (var app = await StartAsync(options, configuration).ConfigureAwait(false))
-                    {
-                        await app.WaitForShutdownAsync().ConfigureAwait(false);
-                    }
-
-                    return 0;
+                    return await ServeAsync(rest).ConfigureAwait(false);
+                case "sim-local":
+                    return await SimLocalAsync(rest).ConfigureAwait(false);
+                case "train":
+                    return Train(Options(rest, "--data", "--out"));
+                case "calibrate":
+                    return Calibrate(Options(rest, "--data", "--rate", "--config", "--classifier"));
                 case "version" or "--version":
                     Console.WriteLine($"dataplane-agent {Version}");
                     return 0;
@@ -58,60 +67,105 @@ public static partial class AgentCommands
             await Console.Error.WriteLineAsync($"dataplane-agent: {e.Message}").ConfigureAwait(false);
             return 2;
         }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"dataplane-agent {verb}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
     }
 
-    /// <summary>Starts the agent's listeners and returns the running application.</summary>
-    public static async Task<WebApplication> StartAsync(AgentOptions options, IConfiguration configuration, CollectorRegistry? metrics = null)
+    private static async Task<int> ServeAsync(string[] args)
     {
-        metrics ??= Prometheus.Metrics.DefaultRegistry;
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            ApplicationName = "dataplane-agent",
-            Args = ["--hostBuilder:reloadConfigOnChange=false"],
-        });
-        ConsoleLogging.Configure(builder.Logging, configuration);
-        builder.Host.UseSystemd();
-        BoundListener? api = null;
-        BoundListener? admin = null;
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            api = ListenerSetup.Listen(k, options.Api);
-            admin = ListenerSetup.Listen(k, options.Admin);
-        });
-
-        var app = builder.Build();
-        app.UseRouting();
-        app.UseListenerIsolation(options.Api.Name);
-        var models = new ModelList("list", [.. options.LocalModels.Select(m => new ModelEntry(m, "model", 0, "dataplane-agent"))]);
-        app.MapGet("/v1/models", context => context.Response.WriteAsJsonAsync(models, AgentJsonContext.Default.ModelList));
-        app.MapGet("/healthz", context => context.Response.WriteAsync("ok\n"));
-        app.MapGet("/readyz", context => context.Response.WriteAsync("ready\n"));
-        app.MapMetrics("/metrics", metrics).OnListener(options.Admin.Name);
-        app.MapGet("/admin/healthz", context => context.Response.WriteAsync("ok\n")).OnListener(options.Admin.Name);
-        await app.StartAsync().ConfigureAwait(false);
-        Log.Started(app.Logger, api!.Url, admin!.Url, string.Join(", ", options.LocalModels));
-        return app;
+        var configuration = AgentOptions.Build(args);
+        var options = AgentOptions.Bind(configuration);
+        await using var app = await AgentApp.StartAsync(options, configuration).ConfigureAwait(false);
+        await app.WaitForShutdownAsync().ConfigureAwait(false);
+        return 0;
     }
 
-    private static partial class Log
+    private static async Task<int> SimLocalAsync(string[] args)
     {
-        [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "dataplane-agent serving the API at {Api}, admin at {Admin}; local models: {Models}")]
-        public static partial void Started(ILogger logger, Uri api, Uri admin, string models);
+        var configuration = ConfigurationLayers.Build(args, "DATAPLANE_AGENT_", new Dictionary<string, string> { ["--listen"] = "Listen" });
+        var b = new ConfigBinder(configuration);
+        var endPoint = EndPoints.Parse(b.String("Listen", "127.0.0.1:8081"), "--listen", b);
+        var s = new SimulatedLocalOptions();
+        var options = new SimulatedLocalOptions
+        {
+            TimeToFirstToken = b.Milliseconds("Simulation:TimeToFirstTokenMs", s.TimeToFirstToken, 0, 600_000),
+            TokensPerSecond = b.Double("Simulation:TokensPerSecond", s.TokensPerSecond, 0.01, 100_000),
+            MaxTokens = b.Int("Simulation:MaxTokens", s.MaxTokens, 1, 1 << 20),
+        };
+        b.ThrowIfInvalid();
+        using var stop = new CancellationTokenSource();
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            stop.Cancel();
+        });
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c =>
+        {
+            c.Cancel = true;
+            stop.Cancel();
+        });
+        await using var server = await SimulatedLocalRuntimeServer.StartAsync(options, endPoint!).ConfigureAwait(false);
+        Console.WriteLine($"Simulated Pi local runtime (a simulation, llama.cpp wire format) at {server.Address}");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return 0;
+    }
+
+    private static int Train(Dictionary<string, string> o)
+    {
+        var result = ClassifierTrainer.TrainFromFile(o["--data"]);
+        result.Save(o["--out"]);
+        Console.WriteLine($"trained on {result.Model.Metrics?.Examples} prompts: accuracy {result.TrainAccuracy:P1}, log-loss {result.TrainLogLoss:0.000}; wrote {o["--out"]}");
+        return 0;
+    }
+
+    private static int Calibrate(Dictionary<string, string> o)
+    {
+        if (!double.TryParse(o["--rate"], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double rate)
+            || rate < 0 || rate > 1)
+        {
+            throw new ConfigurationException($"--rate: '{o["--rate"]}' is not a share between 0 and 1");
+        }
+
+        var classifier = o.TryGetValue("--classifier", out var path) ? PromptClassifier.Load(path) : PromptClassifier.Default;
+        var result = Calibration.CalibrateFromFile(o["--data"], classifier, rate);
+        ConfigWriter.SetValue(o["--config"], "Routing:Threshold", result.Threshold);
+        Console.WriteLine($"threshold {result.Threshold:0.0000} escalates {result.AchievedRate:P1} of {result.Prompts} prompts (target {rate:P1}); " +
+            $"wrote Routing:Threshold to {o["--config"]}");
+        return 0;
+    }
+
+    /// <summary>Parses "--name value" pairs; the first names are required, the rest optional.</summary>
+    private static Dictionary<string, string> Options(string[] args, params string[] names)
+    {
+        var o = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (!names.Contains(args[i]) || i + 1 >= args.Length)
+            {
+                throw new ConfigurationException($"'{args[i]}' is not an option here (options: {string.Join(", ", names)}), or lacks its value");
+            }
+
+            o[args[i]] = args[++i];
+        }
+
+        foreach (string required in names.Take(names.Contains("--classifier") ? names.Length - 1 : names.Length))
+        {
+            if (!o.ContainsKey(required))
+            {
+                throw new ConfigurationException($"{required} is required");
+            }
+        }
+
+        return o;
     }
 }
-
-/// <summary>One entry of GET /v1/models, in OpenAI's shape.</summary>
-public sealed record ModelEntry(
-    [property: JsonPropertyName("id")] string Id,
-    [property: JsonPropertyName("object")] string Object,
-    [property: JsonPropertyName("created")] long Created,
-    [property: JsonPropertyName("owned_by")] string OwnedBy);
-
-/// <summary>GET /v1/models response.</summary>
-public sealed record ModelList(
-    [property: JsonPropertyName("object")] string Object,
-    [property: JsonPropertyName("data")] IReadOnlyList<ModelEntry> Data);
-
-[JsonSerializable(typeof(ModelList))]
-internal sealed partial class AgentJsonContext : JsonSerializerContext;

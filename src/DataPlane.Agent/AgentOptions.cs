@@ -1,3 +1,8 @@
+using DataPlane.Edge.Gpu;
+using DataPlane.Edge.Routing;
+using DataPlane.Edge.Runtimes;
+using DataPlane.Edge.Runtimes.Simulation;
+using DataPlane.Edge.Serving;
 using DataPlane.Hosting.Configuration;
 using DataPlane.Hosting.Listeners;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -5,23 +10,44 @@ using Microsoft.Extensions.Configuration;
 
 namespace DataPlane.Agent;
 
-/// <summary>Configuration of the edge agent, validated at start.</summary>
+/// <summary>The local runtime the agent talks to.</summary>
+/// <param name="Kind">llama.cpp, ollama, hailo-ollama or simulated.</param>
+/// <param name="Url">Its address; null = the kind's default, and for simulated: start the simulation in-process.</param>
+/// <param name="Timeout">Longest a local answer may take.</param>
+/// <param name="Simulation">Speed of the simulated runtime.</param>
+public sealed record LocalRuntimeOptions(string Kind, Uri? Url, TimeSpan Timeout, SimulatedLocalOptions Simulation);
+
+/// <summary>Configuration of the edge agent, validated at start (docs/CONFIGURATION.md).</summary>
 public sealed record AgentOptions
 {
-    /// <summary>The client-facing OpenAI-compatible HTTP API. Default 0.0.0.0:8080.</summary>
     public required ListenerOptions Api { get; init; }
 
-    /// <summary>Metrics and health for operators. Default 127.0.0.1:9091.</summary>
     public required ListenerOptions Admin { get; init; }
 
-    /// <summary>Model names this node answers locally.</summary>
-    public IReadOnlyList<string> LocalModels { get; init; } = ["local-small"];
+    public required LocalRuntimeOptions Local { get; init; }
+
+    public GpuOptions Gpu { get; init; } = new();
+
+    public RoutingOptions Routing { get; init; } = new();
+
+    /// <summary>A classifier weights file; null = the model embedded in the binary.</summary>
+    public string? ClassifierPath { get; init; }
+
+    public EdgeOptions Serving { get; init; } = new();
+
+    public CircuitBreakerOptions Breaker { get; init; } = new();
+
+    public HedgeDelayOptions Hedge { get; init; } = new();
 
     /// <summary>Short switches and the keys they set.</summary>
     public static readonly IReadOnlyDictionary<string, string> Switches = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["--api"] = "Listen:Api",
         ["--admin"] = "Listen:Admin",
+        ["--local"] = "Local:Runtime",
+        ["--local-url"] = "Local:Url",
+        ["--gpu"] = "Gpu:Hosts",
+        ["--threshold"] = "Routing:Threshold",
     };
 
     /// <summary>JSON file (--config), DATAPLANE_AGENT_ environment variables, then the command line.</summary>
@@ -32,24 +58,162 @@ public sealed record AgentOptions
         var b = new ConfigBinder(configuration);
         var api = EndPoints.Parse(b.String("Listen:Api", "0.0.0.0:8080"), "Listen:Api", b);
         var admin = EndPoints.Parse(b.String("Listen:Admin", "127.0.0.1:9091"), "Listen:Admin", b);
-        var models = b.Section("Local:Models").GetChildren().Select(c => c.Value ?? "").ToList();
-        foreach (var (name, i) in models.Select((m, i) => (m, i)))
+        var apiTls = TlsBinding.Read(b, "Listen:Tls");
+
+        var local = ReadLocal(b);
+        var localModels = b.StringList("Local:Models", ["local-small"]);
+        var gpu = ReadGpu(b);
+        var gpuModels = b.StringList("Gpu:Models", []);
+
+        var d = new RoutingOptions();
+        var routing = new RoutingOptions
         {
-            b.Known($"Local:Models:{i}");
-            if (string.IsNullOrWhiteSpace(name))
-            {
-                b.Error($"Local:Models:{i}", "model name is empty");
-            }
+            Threshold = b.Double("Routing:Threshold", d.Threshold, 0, 1),
+            UncertaintyBand = b.Double("Routing:UncertaintyBand", d.UncertaintyBand, 0, 1),
+            LocalContextTokens = b.Int("Routing:LocalContextTokens", d.LocalContextTokens, 1, 1 << 20),
+            LocalMaxTokens = b.Int("Routing:LocalMaxTokens", d.LocalMaxTokens, 1, 1 << 20),
+            TokenConfidenceK = b.Int("Routing:TokenConfidenceK", d.TokenConfidenceK, 1, 256),
+            TokenConfidenceQuantile = b.Double("Routing:TokenConfidenceQuantile", d.TokenConfidenceQuantile, 0, 1),
+            TokenConfidenceThreshold = b.Double("Routing:TokenConfidenceThreshold", d.TokenConfidenceThreshold, 0, 1),
+            GpuOnlyModels = gpuModels,
+            LocalModels = localModels,
+        };
+        string classifier = b.String("Routing:ClassifierPath", "");
+        if (classifier.Length > 0 && !File.Exists(classifier))
+        {
+            b.Error("Routing:ClassifierPath", $"file '{classifier}' does not exist");
+        }
+
+        var e = new EdgeOptions();
+        var serving = new EdgeOptions
+        {
+            LocalModels = localModels,
+            GpuModels = gpuModels,
+            LocalRuntimeModel = b.String("Local:RuntimeModel", local.Simulation.ModelName),
+            DefaultMaxTokens = b.Int("Serving:DefaultMaxTokens", e.DefaultMaxTokens, 1, 1 << 20),
+            DefaultSlo = b.Milliseconds("Serving:SloMs", e.DefaultSlo, 1, 600_000),
+            ReplaceWait = b.Seconds("Serving:ReplaceWaitSeconds", e.ReplaceWait, 0, 3600),
+            MaxRequestBytes = b.Long("Serving:MaxRequestBytes", e.MaxRequestBytes, 1024, 1L << 30),
+            InitialLocalTtft = b.Milliseconds("Serving:InitialLocalTtftMs", e.InitialLocalTtft, 0, 600_000),
+        };
+
+        var breaker = new CircuitBreakerOptions
+        {
+            FailureThreshold = b.Int("Breaker:FailureThreshold", 3, 1, 1000),
+            Cooldown = b.Seconds("Breaker:CooldownSeconds", TimeSpan.FromSeconds(5), 0.01, 3600),
+        };
+        var h = new HedgeDelayOptions();
+        var hedge = new HedgeDelayOptions
+        {
+            Percentile = b.Double("Hedge:Percentile", h.Percentile, 0.01, 1),
+            Min = b.Milliseconds("Hedge:MinMs", h.Min, 0, 600_000),
+            Max = b.Milliseconds("Hedge:MaxMs", h.Max, 0, 600_000),
+            Initial = b.Milliseconds("Hedge:InitialMs", h.Initial, 0, 600_000),
+            MinSamples = b.Int("Hedge:MinSamples", h.MinSamples, 1, 100_000),
+        };
+        if (hedge.Min > hedge.Max)
+        {
+            b.Error("Hedge:MinMs", $"{hedge.Min.TotalMilliseconds} ms is more than Hedge:MaxMs ({hedge.Max.TotalMilliseconds} ms)");
+        }
+
+        foreach (string m in gpuModels.Intersect(localModels))
+        {
+            b.Error("Gpu:Models", $"model '{m}' is also in Local:Models; a model is either answered locally or only by the GPU pool");
         }
 
         b.Known("Logging");
-        b.RejectUnknownKeys("Listen", "Local");
+        b.RejectUnknownKeys("Listen", "Local", "Gpu", "Routing", "Serving", "Breaker", "Hedge");
         b.ThrowIfInvalid();
         return new AgentOptions
         {
-            Api = new ListenerOptions("api", api!, HttpProtocols.Http1AndHttp2),
+            Api = new ListenerOptions("api", api!, HttpProtocols.Http1AndHttp2, apiTls),
             Admin = new ListenerOptions("admin", admin!, HttpProtocols.Http1AndHttp2),
-            LocalModels = models.Count > 0 ? models : ["local-small"],
+            Local = local,
+            Gpu = gpu,
+            Routing = routing,
+            ClassifierPath = classifier.Length > 0 ? classifier : null,
+            Serving = serving,
+            Breaker = breaker,
+            Hedge = hedge,
+        };
+    }
+
+    private static LocalRuntimeOptions ReadLocal(ConfigBinder b)
+    {
+        string kind = b.String("Local:Runtime", LocalRuntimeFactory.Simulated).ToLowerInvariant();
+        if (!LocalRuntimeFactory.Kinds.Contains(kind))
+        {
+            b.Error("Local:Runtime", $"'{kind}' is not one of {string.Join(", ", LocalRuntimeFactory.Kinds)}");
+        }
+
+        string url = b.String("Local:Url", "");
+        Uri? uri = null;
+        if (url.Length > 0 && (!Uri.TryCreate(url, UriKind.Absolute, out uri) || (uri.Scheme != "http" && uri.Scheme != "https")))
+        {
+            b.Error("Local:Url", $"'{url}' is not an http:// or https:// URL");
+        }
+
+        var s = new SimulatedLocalOptions();
+        var simulation = new SimulatedLocalOptions
+        {
+            TimeToFirstToken = b.Milliseconds("Local:Simulation:TimeToFirstTokenMs", s.TimeToFirstToken, 0, 600_000),
+            TokensPerSecond = b.Double("Local:Simulation:TokensPerSecond", s.TokensPerSecond, 0.01, 100_000),
+            MaxTokens = b.Int("Local:Simulation:MaxTokens", s.MaxTokens, 1, 1 << 20),
+        };
+        return new LocalRuntimeOptions(kind, uri, b.Seconds("Local:TimeoutSeconds", TimeSpan.FromSeconds(120), 0.1, 86_400), simulation);
+    }
+
+    private static GpuOptions ReadGpu(ConfigBinder b)
+    {
+        var hosts = b.StringList("Gpu:Hosts", []);
+        foreach (var (host, i) in hosts.Select((h, i) => (h, i)))
+        {
+            bool dns = host.StartsWith("dns:///", StringComparison.Ordinal);
+            if (dns && hosts.Count > 1)
+            {
+                b.Error($"Gpu:Hosts:{i}", "a dns:/// name must be the only entry");
+            }
+            else if (!dns && EndPoints.ParseHostPort(host) == null)
+            {
+                b.Error($"Gpu:Hosts:{i}", $"'{host}' is not host:port or dns:///name:port");
+            }
+        }
+
+        GpuTlsOptions? tls = null;
+        string cert = b.String("Gpu:Tls:Certificate", ""), key = b.String("Gpu:Tls:Key", ""), ca = b.String("Gpu:Tls:Ca", "");
+        if (cert.Length + key.Length + ca.Length > 0)
+        {
+            TlsBinding.RequireFile(b, "Gpu:Tls:Certificate", cert, required: true);
+            TlsBinding.RequireFile(b, "Gpu:Tls:Key", key, required: true);
+            TlsBinding.RequireFile(b, "Gpu:Tls:Ca", ca, required: true);
+            tls = new GpuTlsOptions(cert, key, ca);
+        }
+
+        string convention = b.String("Gpu:Convention", "simple");
+        if (convention is not ("simple" or "vllm"))
+        {
+            b.Error("Gpu:Convention", $"'{convention}' is not simple or vllm");
+        }
+
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in b.Section("Gpu:ModelMap").GetChildren())
+        {
+            map[entry.Key] = entry.Value ?? "";
+        }
+
+        var d = new GpuOptions();
+        return new GpuOptions
+        {
+            Hosts = hosts,
+            Tls = tls,
+            DefaultModel = b.String("Gpu:DefaultModel", d.DefaultModel),
+            ModelMap = map,
+            Convention = convention,
+            RequestTimeout = b.Seconds("Gpu:RequestTimeoutSeconds", d.RequestTimeout, 0.01, 86_400),
+            ConnectTimeout = b.Milliseconds("Gpu:ConnectTimeoutMs", d.ConnectTimeout, 1, 600_000),
+            KeepAlivePingDelay = b.Seconds("Gpu:KeepAliveSeconds", d.KeepAlivePingDelay, 1, 86_400),
+            KeepAlivePingTimeout = b.Seconds("Gpu:KeepAliveTimeoutSeconds", d.KeepAlivePingTimeout, 1, 86_400),
+            DnsRefreshInterval = b.Seconds("Gpu:DnsRefreshSeconds", d.DnsRefreshInterval, 1, 86_400),
         };
     }
 }

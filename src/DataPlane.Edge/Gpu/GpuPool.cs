@@ -299,16 +299,9 @@ public sealed class GpuPool : IDisposable
         return new GpuChunk(text, final, hostUs);
     }
 
-    private static BalancerAddress ParseHost(string host)
-    {
-        int colon = host.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(host.AsSpan(colon + 1), out int port))
-        {
-            throw new ArgumentException($"GPU host '{host}' is not host:port", nameof(host));
-        }
-
-        return new BalancerAddress(host[..colon].Trim('[', ']'), port);
-    }
+    private static BalancerAddress ParseHost(string host) =>
+        EndPoints.ParseHostPort(host) is { } hp ? new BalancerAddress(hp.Host, hp.Port)
+            : throw new ArgumentException($"GPU host '{host}' is not host:port", nameof(host));
 
     public void Dispose() => _channel?.Dispose();
 }

@@ -34,7 +34,7 @@ public static class DaemonConfiguration
     public static DaemonOptions Bind(IConfiguration config)
     {
         var b = new ConfigBinder(config);
-        var grpc = ReadListener(b, "grpc", "Listen:Grpc", "0.0.0.0:9001", HttpProtocols.Http2, ReadTls(b, "Listen:Tls"));
+        var grpc = ReadListener(b, "grpc", "Listen:Grpc", "0.0.0.0:9001", HttpProtocols.Http2, TlsBinding.Read(b, "Listen:Tls"));
         var admin = ReadListener(b, "admin", "Listen:Admin", "127.0.0.1:9002", HttpProtocols.Http1AndHttp2, null);
 
         var upstream = new UpstreamOptions
@@ -101,36 +101,6 @@ public static class DaemonConfiguration
     {
         var endpoint = EndPoints.Parse(b.String(key, fallback), key, b);
         return endpoint == null ? null : new ListenerOptions(name, endpoint, protocols, tls);
-    }
-
-    private static TlsOptions? ReadTls(ConfigBinder b, string key)
-    {
-        string cert = b.String(key + ":Certificate", "");
-        string privateKey = b.String(key + ":Key", "");
-        string clientCa = b.String(key + ":ClientCa", "");
-        if (cert.Length == 0 && privateKey.Length == 0)
-        {
-            if (clientCa.Length > 0)
-            {
-                b.Error(key + ":ClientCa", "needs Certificate and Key as well: client certificates are verified over TLS");
-            }
-
-            return null;
-        }
-
-        foreach (var (k, path) in new[] { ("Certificate", cert), ("Key", privateKey), ("ClientCa", clientCa) })
-        {
-            if (path.Length == 0 && k != "ClientCa")
-            {
-                b.Error($"{key}:{k}", "is required when TLS is configured");
-            }
-            else if (path.Length > 0 && !File.Exists(path))
-            {
-                b.Error($"{key}:{k}", $"file '{path}' does not exist");
-            }
-        }
-
-        return new TlsOptions(cert, privateKey, clientCa.Length > 0 ? clientCa : null);
     }
 
     private static ModelBatchingOptions ReadModel(ConfigBinder b, string key, ModelBatchingOptions d)

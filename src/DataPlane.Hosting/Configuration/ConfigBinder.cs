@@ -162,6 +162,33 @@ public sealed class ConfigBinder
         return any ? list : fallback;
     }
 
+    /// <summary>A list of strings, given as "a,b,c" or as child keys 0, 1, 2; empty entries are errors.</summary>
+    public IReadOnlyList<string> StringList(string key, IReadOnlyList<string> fallback)
+    {
+        Known(key);
+        var section = _root.GetSection(key);
+        IEnumerable<(string Key, string? Value)> items = section.Value is { } csv
+            ? csv.Split(',', StringSplitOptions.TrimEntries).Select((v, i) => ($"{key}[{i}]", (string?)v))
+            : section.GetChildren().Select(c => (c.Path, c.Value));
+        var list = new List<string>();
+        bool any = false;
+        foreach (var (k, v) in items)
+        {
+            any = true;
+            Known(k);
+            if (string.IsNullOrWhiteSpace(v))
+            {
+                Error(k, "is empty");
+            }
+            else
+            {
+                list.Add(v.Trim());
+            }
+        }
+
+        return any ? list : fallback;
+    }
+
     /// <summary>Reports every key under <paramref name="sections"/> that nothing read.</summary>
     public void RejectUnknownKeys(params string[] sections)
     {

@@ -8,6 +8,19 @@ namespace DataPlane.Hosting.Listeners;
 /// "*" or "0.0.0.0" for every interface, or "localhost". Port 0 picks a free port.</summary>
 public static class EndPoints
 {
+    /// <summary>Splits "host:port" (IPv6 in brackets) without resolving the host; null when malformed.</summary>
+    public static (string Host, int Port)? ParseHostPort(string value)
+    {
+        int colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port is 0 or > 65535)
+        {
+            return null;
+        }
+
+        string host = value[..colon].Trim('[', ']');
+        return host.Length == 0 ? null : (host, port);
+    }
+
     public static IPEndPoint? Parse(string value, string key, ConfigBinder binder)
     {
         int colon = value.LastIndexOf(':');

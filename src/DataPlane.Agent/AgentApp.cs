@@ -1,0 +1,169 @@
+using System.Text.Json.Serialization;
+using DataPlane.Edge.Gpu;
+using DataPlane.Edge.Routing;
+using DataPlane.Edge.Runtimes;
+using DataPlane.Edge.Runtimes.Simulation;
+using DataPlane.Edge.Serving;
+using DataPlane.Hosting.Listeners;
+using DataPlane.Hosting.Logging;
+using Prometheus;
+
+namespace DataPlane.Agent;
+
+/// <summary>The `dataplane-agent serve` composition: the OpenAI-compatible API and the admin
+/// listener on one Kestrel server, the local runtime (the embedded simulation when none is
+/// configured), the GPU pool client, the routing components and the health loop.</summary>
+public sealed partial class AgentApp : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly SimulatedLocalRuntimeServer? _simulation;
+    private readonly BoundListener _api;
+    private readonly BoundListener _admin;
+    private readonly HttpClient _http;
+
+    private AgentApp(WebApplication app, SimulatedLocalRuntimeServer? simulation, BoundListener api, BoundListener admin, HttpClient http,
+        EdgeService service)
+    {
+        _app = app;
+        _simulation = simulation;
+        _api = api;
+        _admin = admin;
+        _http = http;
+        Service = service;
+    }
+
+    public Uri ApiAddress => _api.Url;
+
+    public Uri AdminAddress => _admin.Url;
+
+    /// <summary>The embedded simulated local runtime's address, when it is used.</summary>
+    public Uri? SimulationAddress => _simulation?.Address;
+
+    public EdgeService Service { get; }
+
+    public static async Task<AgentApp> StartAsync(AgentOptions options, IConfiguration configuration, CollectorRegistry? metrics = null,
+        CancellationToken cancellationToken = default)
+    {
+        metrics ??= Prometheus.Metrics.DefaultRegistry;
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "dataplane-agent",
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
+        ConsoleLogging.Configure(builder.Logging, configuration);
+        builder.Host.UseSystemd();
+        BoundListener? api = null;
+        BoundListener? admin = null;
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.Serving.MaxRequestBytes + 1;
+            api = ListenerSetup.Listen(k, options.Api);
+            admin = ListenerSetup.Listen(k, options.Admin);
+        });
+
+        var loggers = LoggerFactory.Create(l => ConsoleLogging.Configure(l, configuration));
+        SimulatedLocalRuntimeServer? simulation = null;
+        var localUrl = options.Local.Url;
+        if (options.Local.Kind == LocalRuntimeFactory.Simulated && localUrl == null)
+        {
+            simulation = await SimulatedLocalRuntimeServer.StartAsync(options.Local.Simulation,
+                new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), loggers, cancellationToken).ConfigureAwait(false);
+            localUrl = simulation.Address;
+        }
+
+        var http = new HttpClient(new SocketsHttpHandler
+        {
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+            MaxConnectionsPerServer = 256,
+        })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        var local = LocalRuntimeFactory.Create(options.Local.Kind, localUrl, options.Serving.LocalRuntimeModel, http, options.Local.Timeout, loggers);
+        var time = TimeProvider.System;
+        var edgeMetrics = new EdgeMetrics(metrics);
+        var service = new EdgeService(
+            local,
+            new GpuPool(options.Gpu),
+            options.ClassifierPath != null ? PromptClassifier.Load(options.ClassifierPath) : PromptClassifier.Default,
+            options.Routing,
+            options.Serving,
+            new CircuitBreaker("gpu-pool", options.Breaker, time, loggers.CreateLogger("DataPlane.Edge.GpuBreaker")),
+            new HedgeDelay(new LatencyTracker(time: time), options.Hedge),
+            edgeMetrics,
+            loggers.CreateLogger<EdgeService>(),
+            time);
+        var health = new EdgeHealth(service);
+        builder.Services.AddSingleton(service);
+        builder.Services.AddHostedService(_ => health);
+
+        var app = builder.Build();
+        app.UseRouting();
+        app.UseListenerIsolation(options.Api.Name);
+        EdgeEndpoints.Map(app, service, edgeMetrics, health, options.Api.Name, app.Logger, time);
+        app.MapMetrics("/metrics", metrics).OnListener(options.Admin.Name);
+        app.MapGet("/healthz", context => context.Response.WriteAsync("ok\n")).OnListener(options.Admin.Name);
+        app.MapGet("/status", context => context.Response.WriteAsJsonAsync(Status(service, health, options), AgentJsonContext.Default.AgentStatus))
+            .OnListener(options.Admin.Name);
+
+        await health.CheckNowAsync(cancellationToken).ConfigureAwait(false);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var agent = new AgentApp(app, simulation, api!, admin!, http, service);
+        if (simulation != null)
+        {
+            Log.EmbeddedSimulation(app.Logger, simulation.Address);
+        }
+
+        Log.Started(app.Logger, agent.ApiAddress, agent.AdminAddress, local.Name, localUrl?.ToString() ?? "(default)",
+            options.Gpu.Hosts.Count == 0 ? "none" : string.Join(", ", options.Gpu.Hosts), options.Gpu.Tls != null);
+        return agent;
+    }
+
+    private static AgentStatus Status(EdgeService service, EdgeHealth health, AgentOptions options) => new(
+        "dataplane-agent",
+        AgentCommands.Version,
+        health.CanAnswer,
+        new LocalStatus(service.Local.Name, health.LocalReady, service.Local.ProvidesLogprobs, service.LocalTimeToFirstToken.TotalMilliseconds),
+        new GpuStatus(options.Gpu.Hosts, options.Gpu.Tls != null, service.GpuAvailable, service.Breaker.State.ToString().ToLowerInvariant()),
+        new RoutingStatus(options.Routing.Threshold, options.Routing.UncertaintyBand, options.Routing.TokenConfidenceThreshold,
+            options.ClassifierPath ?? "embedded"));
+
+    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        Service.Gpu.Dispose();
+        _http.Dispose();
+        if (_simulation != null)
+        {
+            await _simulation.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+            Message = "dataplane-agent serving the API at {Api}, admin at {Admin}; local runtime {Runtime} at {LocalUrl}; GPU pool: {Gpu} (mTLS {Tls})")]
+        public static partial void Started(ILogger logger, Uri api, Uri admin, string runtime, string localUrl, string gpu, bool tls);
+
+        [LoggerMessage(EventId = 2, Level = LogLevel.Warning,
+            Message = "No local runtime configured (Local:Url): answering from the embedded SIMULATED Pi runtime at {Address} (about 0.3 s to first token, 8 tokens/s). Set Local:Runtime and Local:Url for llama.cpp, Ollama or hailo-ollama")]
+        public static partial void EmbeddedSimulation(ILogger logger, Uri address);
+    }
+}
+
+public sealed record LocalStatus(string Runtime, bool Ready, bool Logprobs, double TimeToFirstTokenMs);
+
+public sealed record GpuStatus(IReadOnlyList<string> Hosts, bool MutualTls, bool Available, string Breaker);
+
+public sealed record RoutingStatus(double Threshold, double UncertaintyBand, double TokenConfidenceThreshold, string Classifier);
+
+public sealed record AgentStatus(string Server, string Version, bool Ready, LocalStatus Local, GpuStatus Gpu, RoutingStatus Routing);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(AgentStatus))]
+internal sealed partial class AgentJsonContext : JsonSerializerContext;
