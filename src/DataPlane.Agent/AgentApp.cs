@@ -45,11 +45,11 @@ public sealed partial class AgentApp : IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         metrics ??= Prometheus.Metrics.DefaultRegistry;
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            ApplicationName = "dataplane-agent",
-            Args = ["--hostBuilder:reloadConfigOnChange=false"],
-        });
+        // The empty builder keeps the Pi binary small: no default configuration sources, middleware or
+        // developer pages; Kestrel without HTTP/3, and routing without regex constraints.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "dataplane-agent" });
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
         ConsoleLogging.Configure(builder.Logging, configuration);
         builder.Host.UseSystemd();
         BoundListener? api = null;
