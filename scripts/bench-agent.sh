@@ -1,0 +1,338 @@
+#!/usr/bin/env bash
+# Agent benchmark: the whole hybrid path on one machine, every part simulated and saying so:
+#   dataplane sim                  simulated Triton; its `llm` model: 50 ms to first token, 50 tok/s
+#   dataplane serve                the GPU-side daemon in front of it
+#   dataplane-agent sim-local      simulated Pi runtime (llama.cpp wire format): ~0.3 s to first token, 8 tok/s
+#   dataplane-agent serve          the agent: answers locally or escalates to the daemon
+#   dataplane-agent bench          open-loop Poisson load with the built-in mix (about 70% short everyday
+#                                  prompts, 30% long/complex ones) through the agent, then the same schedule
+#                                  and prompts straight to the simulated Pi runtime (--direct-url), with
+#                                  the agent's decision-time histogram scraped around the run (--metrics-url)
+# Writes, under $OUT:
+#   results.csv    one row per phase (agent, direct) and path (columns: see DataPlane.Edge.Bench.AgentBenchCsv)
+#   results.jsonl  the same run as one JSON line (fields: see DataPlane.Edge.Bench.AgentBenchJson)
+#   summary.md     the two targets, PASS or MISS, local hit rate and TTFT per path (also printed)
+#   logs/          output of every process and of the bench
+#
+#   scripts/bench-agent.sh                 # full run
+#   scripts/bench-agent.sh --report DIR    # recompute summary.md from DIR/results.csv
+#
+# Environment:
+#   DATAPLANE        the dataplane binary (default artifacts/publish/dataplane/linux-x64/dataplane; when it
+#                    is absent, src/DataPlane.Host is built and run with `dotnet run`)
+#   DATAPLANE_AGENT  the dataplane-agent binary (default artifacts/publish/dataplane-agent/linux-x64/dataplane-agent;
+#                    when absent, src/DataPlane.Agent is built and run with `dotnet run`)
+#   OUT              output directory (default artifacts/bench/agent-<UTC timestamp>)
+#   SECONDS_PER_RUN  measured seconds of each phase (default 20)
+#   WARMUP_SECONDS   unmeasured load before each phase (default 3)
+#   RATE             offered load in req/s (default 4: the simulated Pi runtime is slow, about 4.3 s per
+#                    32-token answer, so higher rates mostly pile up concurrent local answers)
+#   MODEL            the model asked for (default local-small, the agent's local model)
+#
+# Targets:
+#   1. agent overhead <= 1 ms at p50: TTFT p50 of requests the agent answered on the local path minus
+#      TTFT p50 of the same prompts (same schedule) sent straight to the local runtime;
+#   2. routing decision time <= 50 us: mean and bucket-estimated p99 of dataplane_agent_decision_seconds
+#      over the measured requests.
+# Definitions: local hit rate = successful requests whose final dataplane.answered_by is "local" /
+# successful requests; escalation rate = those answered_by "gpu" (path gpu, or speculative answered by
+# the GPU) / successful requests.
+# The script exits 0 when the run completed, whatever the targets say; it fails (non-zero, with the
+# log tail of the culprit) when a process dies or does not become ready, or the bench fails.
+set -euo pipefail
+
+readonly OVERHEAD_TARGET_MS=1
+readonly DECISION_TARGET_US=50
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+orig_pwd=$PWD
+
+die() { echo "bench-agent: $*" >&2; exit 1; }
+
+abspath() {
+  case "$1" in
+    /*) printf '%s\n' "$1" ;;
+    *) printf '%s\n' "$orig_pwd/$1" ;;
+  esac
+}
+
+# --- summary (also reachable on its own with --report DIR) -----------------------------------------
+
+# Writes summary.md from results.csv and prints it. The CSV quotes only fields holding commas or
+# quotes; the labels, URLs, paths and error codes this script produces hold none, so splitting on ','
+# is safe here.
+summarize() {
+  local dir=$1
+  awk -F, -v otarget="$OVERHEAD_TARGET_MS" -v dtarget="$DECISION_TARGET_US" \
+      -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" -v meta="${SUMMARY_META:-}" '
+    function fmt(v, d) { return v == "" ? "n/a" : sprintf("%." d "f", v) }
+    function unit(v, d, u) { return v == "" ? "n/a" : sprintf("%." d "f %s", v, u) }
+    function verdict(ok) { return ok ? "**PASS**" : "**MISS**" }
+    function pct(v) { return v == "" ? "n/a" : sprintf("%.1f%%", 100 * v) }
+    NR == 1 {
+      for (i = 1; i <= NF; i++) c[$i] = i
+      n = split("phase path requests ok errors error_codes share_pct ttft_p50_ms ttft_p90_ms ttft_p99_ms total_p50_ms total_p99_ms " \
+                "local_hit_rate escalation_rate overhead_p50_ms overhead_paired_p50_ms decision_mean_us decision_p50_us decision_p99_us " \
+                "decisions load offered duration_s warmup_s late_sends throughput_rps", need, " ")
+      for (i = 1; i <= n; i++) if (!(need[i] in c)) { print "results.csv has no column " need[i] > "/dev/stderr"; bad = 1; exit 1 }
+      next
+    }
+    {
+      rows++
+      phase = $c["phase"]; path = $c["path"]; k = phase SUBSEP path
+      if (!(k in seen)) { seen[k] = 1; if (phase == "agent") agent_paths[++nagent] = path; else direct_paths[++ndirect] = path }
+      for (name in c) v[k, name] = $c[name]
+    }
+    END {
+      if (bad) exit 1
+      if (!(("agent" SUBSEP "all") in seen)) { print "results.csv has no agent,all row" > "/dev/stderr"; exit 1 }
+      a = "agent" SUBSEP "all"
+      print "# Agent benchmark"
+      print ""
+      printf "Run %s. Simulated Pi runtime (~0.3 s to first token, 8 tok/s) behind the agent, simulated Triton `llm` (50 ms, 50 tok/s) behind the daemon. ", when
+      printf "Load: %s loop, %s req/s, %s s measured after %s s warm-up per phase; built-in prompt mix.", v[a, "load"], v[a, "offered"], v[a, "duration_s"], v[a, "warmup_s"]
+      if (meta != "") printf " %s", meta
+      print ""
+      print ""
+      print "## Targets"
+      print ""
+      ov = v[a, "overhead_p50_ms"]; ok1 = (ov != "" && ov + 0 <= otarget)
+      m = "direct" SUBSEP "matched"; l = "agent" SUBSEP "local"
+      printf "1. Agent overhead at p50: agent local-path TTFT p50 %s - direct TTFT p50 of the same prompts %s = %s (paired p50 %s); target <= %s ms: %s\n", \
+        unit(v[l, "ttft_p50_ms"], 3, "ms"), unit(v[m, "ttft_p50_ms"], 3, "ms"), unit(ov, 3, "ms"), unit(v[a, "overhead_paired_p50_ms"], 3, "ms"), otarget, verdict(ok1)
+      if (ov == "") print "   - n/a: no request was answered on the local path, or the direct phase failed"
+      dm = v[a, "decision_mean_us"]; dp = v[a, "decision_p99_us"]
+      ok2 = (dm != "" && dp != "" && dm + 0 <= dtarget && dp + 0 <= dtarget)
+      printf "2. Routing decision time: mean %s, p99 %s (bucket estimate; p50 %s) over %s decisions; target <= %s us: %s\n", \
+        unit(dm, 2, "us"), unit(dp, 2, "us"), unit(v[a, "decision_p50_us"], 2, "us"), (v[a, "decisions"] == "" ? "n/a" : v[a, "decisions"]), dtarget, verdict(ok2)
+      if (dm == "") print "   - n/a: the agent'\''s /metrics could not be scraped or showed no decision (see logs/bench.log)"
+      print ""
+      print "## Routing"
+      print ""
+      printf "Local hit rate **%s** (answered_by local), escalation rate **%s** (answered_by gpu), of %s successful requests (%s measured, errors: %s%s).\n", \
+        pct(v[a, "local_hit_rate"]), pct(v[a, "escalation_rate"]), v[a, "ok"], v[a, "requests"], v[a, "errors"], \
+        (v[a, "error_codes"] == "" ? "" : " (" v[a, "error_codes"] ")")
+      print ""
+      print "## Time to first token and total latency by path (ms, from the scheduled send)"
+      print ""
+      print "| phase | path | requests | ok | share | TTFT p50 | TTFT p90 | TTFT p99 | total p50 | total p99 | errors |"
+      print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+      for (i = 1; i <= nagent; i++) row("agent", agent_paths[i])
+      for (i = 1; i <= ndirect; i++) row("direct", direct_paths[i])
+      print ""
+      print "`direct` is the simulated Pi runtime measured without the agent; `matched` are the direct requests whose prompt the agent answered on the local path (what target 1 compares with)."
+      late = v[a, "late_sends"] + v["direct" SUBSEP "all", "late_sends"]
+      printf "Load generator: %d measured sends left more than 1 ms behind schedule; their latency counts from the schedule.\n", late
+      print ""
+      print "Rows: `results.csv`; the full run: `results.jsonl`; logs: `logs/`."
+    }
+    function row(phase, path,    k) {
+      k = phase SUBSEP path
+      printf "| %s | %s | %s | %s | %s%% | %s | %s | %s | %s | %s | %s |\n", phase, path, v[k, "requests"], v[k, "ok"], fmt(v[k, "share_pct"], 1), \
+        fmt(v[k, "ttft_p50_ms"], 3), fmt(v[k, "ttft_p90_ms"], 3), fmt(v[k, "ttft_p99_ms"], 3), fmt(v[k, "total_p50_ms"], 3), \
+        fmt(v[k, "total_p99_ms"], 3), (v[k, "error_codes"] == "" ? "-" : v[k, "error_codes"])
+    }' "$dir/results.csv" >"$dir/summary.md.tmp" || return 1
+  mv "$dir/summary.md.tmp" "$dir/summary.md"
+  cat "$dir/summary.md"
+}
+
+report() {
+  local dir=$1
+  [ -s "$dir/results.csv" ] || die "$dir/results.csv is missing or empty"
+  if ! summarize "$dir"; then
+    rm -f "$dir/summary.md.tmp"
+    die "could not summarise $dir/results.csv"
+  fi
+}
+
+if [ "${1:-}" = "--report" ]; then
+  [ $# -eq 2 ] || die "usage: $0 --report DIR"
+  report "$(abspath "$2")"
+  exit 0
+fi
+[ $# -eq 0 ] || die "unknown argument '$1' (usage: $0 [--report DIR])"
+
+# --- the run -------------------------------------------------------------------------------------
+
+dataplane_given=${DATAPLANE:+yes}
+agent_given=${DATAPLANE_AGENT:+yes}
+DATAPLANE=$(abspath "${DATAPLANE:-$repo_root/artifacts/publish/dataplane/linux-x64/dataplane}")
+DATAPLANE_AGENT=$(abspath "${DATAPLANE_AGENT:-$repo_root/artifacts/publish/dataplane-agent/linux-x64/dataplane-agent}")
+OUT=$(abspath "${OUT:-$repo_root/artifacts/bench/agent-$(date -u +%Y%m%dT%H%M%SZ)}")
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
+WARMUP_SECONDS=${WARMUP_SECONDS:-3}
+RATE=${RATE:-4}
+MODEL=${MODEL:-local-small}
+positive() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]] && ! [[ $1 =~ ^0+([.]0+)?$ ]]; }
+positive "$SECONDS_PER_RUN" || die "SECONDS_PER_RUN: '$SECONDS_PER_RUN' is not a positive number"
+[[ $WARMUP_SECONDS =~ ^[0-9]+([.][0-9]+)?$ ]] || die "WARMUP_SECONDS: '$WARMUP_SECONDS' is not a number"
+positive "$RATE" || die "RATE: '$RATE' is not a positive number"
+[ -n "$MODEL" ] || die "MODEL is empty"
+cd "$repo_root"
+command -v curl >/dev/null 2>&1 || die "curl is required"
+
+if [ -x "$DATAPLANE" ]; then
+  dataplane=("$DATAPLANE")
+elif [ -n "$dataplane_given" ]; then
+  die "DATAPLANE=$DATAPLANE is not an executable file"
+else
+  echo "bench-agent: $DATAPLANE not found; building src/DataPlane.Host (Release)"
+  dotnet build src/DataPlane.Host -c Release -nologo -v quiet
+  dataplane=(dotnet run --no-build --no-launch-profile --project src/DataPlane.Host -c Release --)
+fi
+
+if [ -x "$DATAPLANE_AGENT" ]; then
+  agent=("$DATAPLANE_AGENT")
+elif [ -n "$agent_given" ]; then
+  die "DATAPLANE_AGENT=$DATAPLANE_AGENT is not an executable file"
+else
+  # Built here, before anything runs, so that two `dotnet run`s never build the same projects at once.
+  echo "bench-agent: $DATAPLANE_AGENT not found; building src/DataPlane.Agent (Release)"
+  dotnet build src/DataPlane.Agent -c Release -nologo -v quiet
+  agent=(dotnet run --no-build --no-launch-profile --project src/DataPlane.Agent -c Release --)
+fi
+
+mkdir -p "$OUT/logs"
+rm -f "$OUT/results.csv" "$OUT/results.jsonl" "$OUT/summary.md"
+
+# Children run in their own process groups (setsid), so stopping one also stops what it started
+# (`dotnet run` starts the program as its own child).
+children=()
+cleanup() {
+  local pid
+  for pid in "${children[@]}"; do stop "$pid"; done
+}
+trap cleanup EXIT
+trap 'echo "bench-agent: interrupted" >&2; exit 130' INT TERM
+
+alive() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+stop() {
+  local pid=$1 _
+  if alive "$pid"; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+    if alive "$pid"; then
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+  # Forget it, so that cleanup never signals a later process that reuses the pid.
+  local kept=() c
+  for c in "${children[@]}"; do [ "$c" = "$pid" ] || kept+=("$c"); done
+  children=("${kept[@]}")
+}
+
+# start LOG CMD...: starts CMD in the background; its pid is left in $started.
+start() {
+  local log=$1
+  shift
+  if command -v setsid >/dev/null 2>&1; then
+    setsid "$@" >"$log" 2>&1 </dev/null &
+  else
+    "$@" >"$log" 2>&1 </dev/null &
+  fi
+  started=$!
+  children+=("$started")
+}
+
+fail_with_log() {
+  echo "bench-agent: $1" >&2
+  echo "--- last lines of $2 ---" >&2
+  tail -n 30 "$2" >&2 || true
+  exit 1
+}
+
+# wait_ready WHAT PID LOG SECONDS CHECK...: polls CHECK until it succeeds; fails if PID exits.
+wait_ready() {
+  local what=$1 pid=$2 log=$3 limit=$4
+  shift 4
+  local deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    alive "$pid" || fail_with_log "$what exited before it was ready" "$log"
+    [ "$SECONDS" -lt "$deadline" ] || fail_with_log "$what was not ready after ${limit}s" "$log"
+    sleep 0.2
+  done
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port VAR: a port nothing listens on, outside the usual ephemeral range, not handed out before.
+used_ports=" "
+free_port() {
+  local p _
+  for _ in $(seq 1 500); do
+    p=$((10000 + (RANDOM * 32768 + RANDOM) % 20000))
+    case "$used_ports" in *" $p "*) continue ;; esac
+    if ! port_open "$p"; then
+      used_ports+="$p "
+      printf -v "$1" '%s' "$p"
+      return 0
+    fi
+  done
+  die "found no free port"
+}
+
+require_alive() {
+  alive "$2" || fail_with_log "$1 died during the run" "$3"
+}
+
+sim_port="" grpc_port="" admin_port="" local_port="" api_port="" agent_admin_port=""
+free_port sim_port
+free_port grpc_port
+free_port admin_port
+free_port local_port
+free_port api_port
+free_port agent_admin_port
+
+echo "bench-agent: output in $OUT; ${RATE} req/s, ${SECONDS_PER_RUN} s per phase after ${WARMUP_SECONDS} s warm-up"
+
+start "$OUT/logs/sim.log" "${dataplane[@]}" sim --listen "127.0.0.1:$sim_port"
+sim_pid=$started
+start "$OUT/logs/sim-local.log" "${agent[@]}" sim-local --listen "127.0.0.1:$local_port"
+local_pid=$started
+wait_ready "the simulated Triton (dataplane sim)" "$sim_pid" "$OUT/logs/sim.log" 120 port_open "$sim_port"
+wait_ready "the simulated Pi runtime (dataplane-agent sim-local)" "$local_pid" "$OUT/logs/sim-local.log" 120 \
+  curl -sf "http://127.0.0.1:$local_port/health"
+
+start "$OUT/logs/daemon.log" "${dataplane[@]}" serve --upstream "http://127.0.0.1:$sim_port" --grpc "127.0.0.1:$grpc_port" \
+  --admin "127.0.0.1:$admin_port"
+daemon_pid=$started
+wait_ready "the daemon (dataplane serve)" "$daemon_pid" "$OUT/logs/daemon.log" 120 curl -sf "http://127.0.0.1:$admin_port/readyz"
+
+start "$OUT/logs/agent.log" "${agent[@]}" serve --api "127.0.0.1:$api_port" --admin "127.0.0.1:$agent_admin_port" \
+  --local-url "http://127.0.0.1:$local_port" --gpu "127.0.0.1:$grpc_port"
+agent_pid=$started
+wait_ready "the agent (dataplane-agent serve)" "$agent_pid" "$OUT/logs/agent.log" 120 curl -sf "http://127.0.0.1:$api_port/readyz"
+
+require_alive "the simulated Triton" "$sim_pid" "$OUT/logs/sim.log"
+require_alive "the simulated Pi runtime" "$local_pid" "$OUT/logs/sim-local.log"
+require_alive "the daemon" "$daemon_pid" "$OUT/logs/daemon.log"
+
+echo
+echo "== mixed workload through the agent, then direct to the simulated Pi runtime"
+bench_status=0
+"${agent[@]}" bench --target "http://127.0.0.1:$api_port" --direct-url "http://127.0.0.1:$local_port" \
+  --metrics-url "http://127.0.0.1:$agent_admin_port/metrics" --model "$MODEL" --rate "$RATE" --duration "$SECONDS_PER_RUN" \
+  --warmup "$WARMUP_SECONDS" --label mixed --json "$OUT/results.jsonl" --csv "$OUT/results.csv" \
+  2>&1 </dev/null | tee "$OUT/logs/bench.log" || bench_status=$?
+[ "$bench_status" -eq 0 ] || fail_with_log "dataplane-agent bench failed (exit $bench_status)" "$OUT/logs/bench.log"
+require_alive "the simulated Triton" "$sim_pid" "$OUT/logs/sim.log"
+require_alive "the simulated Pi runtime" "$local_pid" "$OUT/logs/sim-local.log"
+require_alive "the daemon" "$daemon_pid" "$OUT/logs/daemon.log"
+require_alive "the agent" "$agent_pid" "$OUT/logs/agent.log"
+[ -s "$OUT/results.csv" ] || fail_with_log "the bench wrote no results" "$OUT/logs/bench.log"
+
+stop "$agent_pid"
+stop "$daemon_pid"
+stop "$local_pid"
+stop "$sim_pid"
+echo
+SUMMARY_META="$(nproc) CPUs; binaries: ${dataplane[*]} and ${agent[*]}." report "$OUT"

@@ -1,0 +1,382 @@
+using System.Globalization;
+
+namespace DataPlane.Edge.Bench;
+
+/// <summary>The outcome of parsing the agent bench command line: settings, a request for help, or an
+/// error message that names the offending option.</summary>
+/// <param name="Settings">The parsed settings; null when <paramref name="Error"/> is set or help was asked for.</param>
+/// <param name="Error">Why the command line was refused, naming the option; null when it was accepted.</param>
+/// <param name="HelpRequested">True when --help (or -h) was given; nothing else is then checked.</param>
+public sealed record AgentBenchParseResult(AgentBenchSettings? Settings, string? Error, bool HelpRequested);
+
+/// <summary>Hand-written parser of the <c>dataplane-agent bench</c> options (NativeAOT-safe, no
+/// reflection). Options take their value as the next argument or after '=' (<c>--rate 4</c>,
+/// <c>--rate=4</c>); a repeated option keeps its last value. Unknown options, missing or malformed
+/// values, positional arguments and contradictory combinations are errors that name the option.</summary>
+public static class AgentBenchArguments
+{
+    /// <summary>Upper bound of the arrivals one open-loop phase may schedule (rate × (warm-up + duration)).</summary>
+    public const long MaxArrivals = 10_000_000;
+
+    /// <summary>Most closed-loop workers.</summary>
+    public const int MaxConcurrency = 10_000;
+
+    /// <summary>Largest <c>max_tokens</c> accepted.</summary>
+    public const int MaxMaxTokens = 1 << 20;
+
+    /// <summary>The usage text printed by --help.</summary>
+    public const string Usage = """
+        Usage: dataplane-agent bench [options]
+
+        Load generator for the agent's OpenAI-compatible API (POST /v1/chat/completions). Measures, per
+        request, the time to the first content token and the total latency (from the scheduled send), the
+        path that answered (the final "dataplane" object) and the status; reports local hit rate,
+        escalation rate, counts by path and latency percentiles per path.
+
+        Options:
+          --target URL         the agent's API (default http://127.0.0.1:8080)
+          --model NAME         "model" of every request (default local-small)
+          --prompts FILE       JSONL prompts {"prompt": "...", "gpu": true|false}, sent in file order, cycled
+                               (default: the built-in mix of short everyday and long/complex prompts)
+          --short-share X      share of short prompts in the built-in mix, 0 to 1 (default 0.7)
+          --rate R             open loop: Poisson arrivals at R requests/s (default 4)
+          --concurrency N      closed loop instead: N workers sending back to back
+          --duration S         measured seconds (default 20)
+          --warmup S           seconds of load before the measurement, not measured (default 2)
+          --max-tokens N       "max_tokens" of every request (default 32)
+          --stream true|false  streamed (SSE) or one JSON answer (default true)
+          --mode MODE          X-DataPlane-Mode header: auto, local, gpu or speculative (default: not sent)
+          --slo-ms X           X-DataPlane-SLO-Ms header (default: not sent)
+          --direct-url URL     also measure the local runtime directly (same schedule, prompts and body to
+                               URL/v1/chat/completions, after the agent phase) and report the agent's
+                               overhead: agent TTFT p50 on the local path - direct TTFT p50 of the same prompts
+          --metrics-url URL    the agent's admin /metrics: scraped when the measurement starts and after it,
+                               for the mean and bucket-estimated p50/p99 of dataplane_agent_decision_seconds
+          --json FILE          append the run as one JSON line
+          --csv FILE           append one row per phase and path (header written when the file is new)
+          --label TEXT         carried into the JSON and every CSV row
+          --seed N             seed of the arrivals and of the built-in prompt order (default 1)
+          --timeout-ms X       per-request limit, send to end of answer (default 60000)
+          -h, --help           print this text
+
+        Local hit rate: share of successful requests whose dataplane.answered_by is "local".
+        Escalation rate: share of successful requests whose dataplane.answered_by is "gpu" (path gpu, or
+        path speculative answered by the GPU). A target without the dataplane object reports path "unknown".
+        Exit codes: 0 done (even when requests failed), 1 I/O error, 2 bad arguments, 130 cancelled.
+        """;
+
+    /// <summary>Parses <paramref name="args"/> (the arguments after the verb).</summary>
+    public static AgentBenchParseResult Parse(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        foreach (string a in args)
+        {
+            if (a is "--help" or "-h")
+            {
+                return new AgentBenchParseResult(null, null, HelpRequested: true);
+            }
+        }
+
+        var s = new AgentBenchSettings();
+        bool rateGiven = false, concurrencyGiven = false, shareGiven = false;
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
+            {
+                return Fail($"unexpected argument '{arg}' (options start with --; see --help)");
+            }
+
+            string name = arg;
+            string? value = null;
+            int eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                name = arg[..eq];
+                value = arg[(eq + 1)..];
+            }
+
+            if (!IsKnown(name))
+            {
+                return Fail($"unknown option '{name}' (see --help)");
+            }
+
+            if (value is null)
+            {
+                if (i + 1 >= args.Count)
+                {
+                    return Fail($"option {name} needs a value");
+                }
+
+                value = args[++i];
+            }
+
+            string? error = null;
+            switch (name)
+            {
+                case "--target":
+                    if (TryUrl(name, value, out var target, out error))
+                    {
+                        s = s with { Target = target };
+                    }
+
+                    break;
+                case "--direct-url":
+                    if (TryUrl(name, value, out var direct, out error))
+                    {
+                        s = s with { DirectUrl = direct };
+                    }
+
+                    break;
+                case "--metrics-url":
+                    if (TryUrl(name, value, out var metrics, out error))
+                    {
+                        s = s with { MetricsUrl = metrics };
+                    }
+
+                    break;
+                case "--model":
+                    if ((error = NonEmpty(name, value, "model name")) is null)
+                    {
+                        s = s with { Model = value };
+                    }
+
+                    break;
+                case "--prompts":
+                    if ((error = NonEmpty(name, value, "file name")) is null)
+                    {
+                        s = s with { PromptsPath = value };
+                    }
+
+                    break;
+                case "--short-share":
+                    shareGiven = true;
+                    if (TryNumber(name, value, out double share, out error))
+                    {
+                        if (share is < 0 or > 1)
+                        {
+                            error = $"option --short-share: '{value}' is not between 0 and 1";
+                        }
+                        else
+                        {
+                            s = s with { ShortShare = share };
+                        }
+                    }
+
+                    break;
+                case "--rate":
+                    rateGiven = true;
+                    if (TryPositive(name, value, out double rate, out error))
+                    {
+                        s = s with { Rate = rate, OpenLoop = true };
+                    }
+
+                    break;
+                case "--concurrency":
+                    concurrencyGiven = true;
+                    if (TryCount(name, value, 1, MaxConcurrency, out int concurrency, out error))
+                    {
+                        s = s with { Concurrency = concurrency, OpenLoop = false };
+                    }
+
+                    break;
+                case "--duration":
+                    if (TryPositive(name, value, out double duration, out error))
+                    {
+                        s = s with { Duration = TimeSpan.FromSeconds(duration) };
+                    }
+
+                    break;
+                case "--warmup":
+                    if (TryNumber(name, value, out double warmup, out error))
+                    {
+                        if (warmup < 0)
+                        {
+                            error = $"option --warmup: '{value}' is negative";
+                        }
+                        else
+                        {
+                            s = s with { Warmup = TimeSpan.FromSeconds(warmup) };
+                        }
+                    }
+
+                    break;
+                case "--max-tokens":
+                    if (TryCount(name, value, 1, MaxMaxTokens, out int maxTokens, out error))
+                    {
+                        s = s with { MaxTokens = maxTokens };
+                    }
+
+                    break;
+                case "--stream":
+                    switch (value)
+                    {
+                        case "true": s = s with { Stream = true }; break;
+                        case "false": s = s with { Stream = false }; break;
+                        default: error = $"option --stream: '{value}' is not true or false"; break;
+                    }
+
+                    break;
+                case "--mode":
+                    if (value is "auto" or "local" or "gpu" or "speculative")
+                    {
+                        s = s with { Mode = value };
+                    }
+                    else
+                    {
+                        error = $"option --mode: '{value}' is not one of auto, local, gpu, speculative";
+                    }
+
+                    break;
+                case "--slo-ms":
+                    if (TryPositive(name, value, out double slo, out error))
+                    {
+                        s = s with { SloMs = slo };
+                    }
+
+                    break;
+                case "--json":
+                    if ((error = NonEmpty(name, value, "file name")) is null)
+                    {
+                        s = s with { JsonPath = value };
+                    }
+
+                    break;
+                case "--csv":
+                    if ((error = NonEmpty(name, value, "file name")) is null)
+                    {
+                        s = s with { CsvPath = value };
+                    }
+
+                    break;
+                case "--label":
+                    if (value.AsSpan().IndexOfAny('\n', '\r') >= 0)
+                    {
+                        error = "option --label: the label spans several lines";
+                    }
+                    else
+                    {
+                        s = s with { Label = value };
+                    }
+
+                    break;
+                case "--seed":
+                    if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed))
+                    {
+                        s = s with { Seed = seed };
+                    }
+                    else
+                    {
+                        error = $"option --seed: '{value}' is not a whole number";
+                    }
+
+                    break;
+                case "--timeout-ms":
+                    if (TryPositive(name, value, out double timeout, out error))
+                    {
+                        if (timeout > TimeSpan.FromDays(1).TotalMilliseconds)
+                        {
+                            error = $"option --timeout-ms: '{value}' is more than a day";
+                        }
+                        else
+                        {
+                            s = s with { Timeout = TimeSpan.FromMilliseconds(timeout) };
+                        }
+                    }
+
+                    break;
+            }
+
+            if (error is not null)
+            {
+                return Fail(error);
+            }
+        }
+
+        if (rateGiven && concurrencyGiven)
+        {
+            return Fail("options --rate and --concurrency exclude each other: --rate is an open loop, --concurrency a closed loop");
+        }
+
+        if (shareGiven && s.PromptsPath is not null)
+        {
+            return Fail("option --short-share applies to the built-in prompts, not to --prompts");
+        }
+
+        if (s.OpenLoop)
+        {
+            double seconds = (s.Warmup + s.Duration).TotalSeconds;
+            if (s.Rate * seconds > MaxArrivals)
+            {
+                return Fail($"option --rate: {s.Rate.ToString(CultureInfo.InvariantCulture)} req/s over " +
+                    $"{seconds.ToString(CultureInfo.InvariantCulture)} s is more than {MaxArrivals} requests (lower the rate or --duration)");
+            }
+        }
+
+        return new AgentBenchParseResult(s, null, HelpRequested: false);
+    }
+
+    private static bool IsKnown(string name) => name is "--target" or "--model" or "--prompts" or "--short-share" or "--rate"
+        or "--concurrency" or "--duration" or "--warmup" or "--max-tokens" or "--stream" or "--mode" or "--slo-ms"
+        or "--direct-url" or "--metrics-url" or "--json" or "--csv" or "--label" or "--seed" or "--timeout-ms";
+
+    private static AgentBenchParseResult Fail(string error) => new(null, error, HelpRequested: false);
+
+    private static string? NonEmpty(string name, string value, string what) =>
+        value.Length == 0 ? $"option {name}: the {what} is empty" : null;
+
+    private static bool TryUrl(string name, string value, out Uri url, out string? error)
+    {
+        if (Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            && uri.Host.Length > 0)
+        {
+            url = uri;
+            error = null;
+            return true;
+        }
+
+        url = null!;
+        error = $"option {name}: '{value}' is not an http:// or https:// URL";
+        return false;
+    }
+
+    private static bool TryNumber(string name, string value, out double number, out string? error)
+    {
+        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out number) && double.IsFinite(number))
+        {
+            error = null;
+            return true;
+        }
+
+        error = $"option {name}: '{value}' is not a number";
+        return false;
+    }
+
+    private static bool TryPositive(string name, string value, out double number, out string? error)
+    {
+        if (!TryNumber(name, value, out number, out error))
+        {
+            return false;
+        }
+
+        if (number <= 0)
+        {
+            error = $"option {name}: '{value}' is not a positive number";
+            return false;
+        }
+
+        return true;
+    }
+
+    private static bool TryCount(string name, string value, int min, int max, out int count, out string? error)
+    {
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out count) && count >= min && count <= max)
+        {
+            error = null;
+            return true;
+        }
+
+        error = $"option {name}: '{value}' is not a whole number from {min} to {max}";
+        return false;
+    }
+}
