@@ -234,8 +234,9 @@ public sealed class SimulatedLocalRuntimeServerTests : IDisposable
             }
         });
 
+        // The server notices the abort on its own schedule: wait until it has finished with the request.
         var deadline = Stopwatch.StartNew();
-        while (server.RequestsAborted == 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        while ((server.RequestsAborted == 0 || server.ActiveRequests != 0) && deadline.Elapsed < TimeSpan.FromSeconds(10))
         {
             await Task.Delay(20);
         }
