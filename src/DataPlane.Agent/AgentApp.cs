@@ -96,12 +96,12 @@ public sealed partial class AgentApp : IAsyncDisposable
             loggers.CreateLogger<EdgeService>(),
             time);
         var health = new EdgeHealth(service);
+        builder.Services.AddListenerIsolation(options.Api.Name);
         builder.Services.AddSingleton(service);
         builder.Services.AddHostedService(_ => health);
 
         var app = builder.Build();
         app.UseRouting();
-        app.UseListenerIsolation(options.Api.Name);
         EdgeEndpoints.Map(app, service, edgeMetrics, health, options.Api.Name, app.Logger, time);
         app.MapMetrics("/metrics", metrics).OnListener(options.Admin.Name);
         app.MapGet("/healthz", context => context.Response.WriteAsync("ok\n")).OnListener(options.Admin.Name);

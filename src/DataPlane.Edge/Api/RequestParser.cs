@@ -276,10 +276,12 @@ public static class RequestParser
         }
         catch (JsonException e)
         {
+            // A value of the wrong type names its field; broken JSON syntax is a body problem.
             string? param = Param(e.Path);
-            error = param is null
+            bool typeError = e.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal);
+            error = param is null || !typeError
                 ? ApiError.Invalid($"request body is not valid JSON: {Trim(e.Message)}")
-                : ApiError.Invalid($"field '{param}' has the wrong type or is malformed: {Trim(e.Message)}", param);
+                : ApiError.Invalid($"field '{param}' has the wrong type: {Trim(e.Message)}", param);
             return false;
         }
 

@@ -86,6 +86,7 @@ public sealed partial class Daemon : IAsyncDisposable
 
         var state = new ServingState();
         var batchingMetrics = new BatchingMetrics(metrics);
+        builder.Services.AddListenerIsolation(options.Grpc.Name);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(batchingMetrics);
         builder.Services.AddSingleton(sp => new TritonUpstream(upstreamOptions, sp.GetRequiredService<ILogger<TritonUpstream>>(), metrics));
@@ -102,7 +103,6 @@ public sealed partial class Daemon : IAsyncDisposable
         var app = builder.Build();
         var registry = app.Services.GetRequiredService<ModelRegistry>();
         app.UseRouting();
-        app.UseListenerIsolation(options.Grpc.Name);
         app.MapGrpcService<InferenceFrontend>();
         app.MapGrpcService<HealthFrontend>();
         AdminEndpoints.Map(app, registry, state, metrics, options.UsesEmbeddedSimulation);

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Matching;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
@@ -113,23 +115,40 @@ public static class ListenerSetup
     public static string? ListenerOf(HttpContext context) =>
         context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ItemKey, out var v) == true ? v as string : null;
 
-    /// <summary>Restricts endpoints to their listeners (<see cref="ListenerMetadata"/>); endpoints
-    /// without the metadata belong to <paramref name="defaultListener"/>. Call after UseRouting.</summary>
-    public static IApplicationBuilder UseListenerIsolation(this IApplicationBuilder app, string defaultListener) =>
-        app.Use(async (context, next) =>
+    /// <summary>Restricts endpoints to their listeners (<see cref="ListenerMetadata"/>); endpoints without
+    /// the metadata belong to <paramref name="defaultListener"/>. A matcher policy drops the candidates of
+    /// other listeners during routing, so two listeners may serve the same path (e.g. /healthz) and a path
+    /// of another listener is a plain 404.</summary>
+    public static IServiceCollection AddListenerIsolation(this IServiceCollection services, string defaultListener)
+    {
+        services.AddSingleton<MatcherPolicy>(new ListenerMatcherPolicy(defaultListener));
+        return services;
+    }
+
+    private sealed class ListenerMatcherPolicy(string defaultListener) : MatcherPolicy, IEndpointSelectorPolicy
+    {
+        public override int Order => 0;
+
+        public bool AppliesToEndpoints(IReadOnlyList<Endpoint> endpoints) => true;
+
+        public Task ApplyAsync(HttpContext httpContext, CandidateSet candidates)
         {
-            if (context.GetEndpoint() is { } endpoint)
+            string? listener = ListenerOf(httpContext);
+            for (int i = 0; i < candidates.Count; i++)
             {
-                string owner = endpoint.Metadata.GetMetadata<ListenerMetadata>()?.Name ?? defaultListener;
-                if (!string.Equals(owner, ListenerOf(context), StringComparison.Ordinal))
+                if (candidates.IsValidCandidate(i))
                 {
-                    context.Response.StatusCode = StatusCodes.Status404NotFound;
-                    return;
+                    string owner = candidates[i].Endpoint.Metadata.GetMetadata<ListenerMetadata>()?.Name ?? defaultListener;
+                    if (!string.Equals(owner, listener, StringComparison.Ordinal))
+                    {
+                        candidates.SetValidity(i, false);
+                    }
                 }
             }
 
-            await next(context).ConfigureAwait(false);
-        });
+            return Task.CompletedTask;
+        }
+    }
 
     /// <summary>Serves the endpoint only on <paramref name="listener"/>.</summary>
     public static TBuilder OnListener<TBuilder>(this TBuilder builder, string listener)
