@@ -4,7 +4,7 @@
 #   dataplane serve                the GPU-side daemon in front of it
 #   dataplane-agent sim-local      simulated Pi runtime (llama.cpp wire format): ~0.3 s to first token, 8 tok/s
 #   dataplane-agent serve          the agent: answers locally or escalates to the daemon
-#   dataplane-agent bench          open-loop Poisson load with the built-in mix (about 70% short everyday
+#   dataplane bench-agent          open-loop Poisson load with the built-in mix (about 70% short everyday
 #                                  prompts, 30% long/complex ones) through the agent, then the same schedule
 #                                  and prompts straight to the simulated Pi runtime (--direct-url), with
 #                                  the agent's decision-time histogram scraped around the run (--metrics-url)
@@ -319,11 +319,11 @@ require_alive "the daemon" "$daemon_pid" "$OUT/logs/daemon.log"
 echo
 echo "== mixed workload through the agent, then direct to the simulated Pi runtime"
 bench_status=0
-"${agent[@]}" bench --target "http://127.0.0.1:$api_port" --direct-url "http://127.0.0.1:$local_port" \
+"${dataplane[@]}" bench-agent --target "http://127.0.0.1:$api_port" --direct-url "http://127.0.0.1:$local_port" \
   --metrics-url "http://127.0.0.1:$agent_admin_port/metrics" --model "$MODEL" --rate "$RATE" --duration "$SECONDS_PER_RUN" \
   --warmup "$WARMUP_SECONDS" --label mixed --json "$OUT/results.jsonl" --csv "$OUT/results.csv" \
   2>&1 </dev/null | tee "$OUT/logs/bench.log" || bench_status=$?
-[ "$bench_status" -eq 0 ] || fail_with_log "dataplane-agent bench failed (exit $bench_status)" "$OUT/logs/bench.log"
+[ "$bench_status" -eq 0 ] || fail_with_log "dataplane bench-agent failed (exit $bench_status)" "$OUT/logs/bench.log"
 require_alive "the simulated Triton" "$sim_pid" "$OUT/logs/sim.log"
 require_alive "the simulated Pi runtime" "$local_pid" "$OUT/logs/sim-local.log"
 require_alive "the daemon" "$daemon_pid" "$OUT/logs/daemon.log"

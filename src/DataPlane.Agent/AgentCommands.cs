@@ -19,7 +19,6 @@ public static class AgentCommands
                                                  train the prompt classifier from labelled JSONL ({"prompt","gpu"})
           dataplane-agent calibrate --data FILE.jsonl --rate R --config FILE.json [--classifier FILE.json]
                                                  set Routing:Threshold in a config file so that a share R of prompts escalates
-          dataplane-agent bench [options]        mixed-workload load generator for an agent (dataplane-agent bench --help)
           dataplane-agent version
 
         serve options (any key also works as --Section:Key=value; see docs/CONFIGURATION.md):
@@ -52,8 +51,7 @@ public static class AgentCommands
                     return Train(Options(rest, "--data", "--out"));
                 case "calibrate":
                     return Calibrate(Options(rest, "--data", "--rate", "--config", "--classifier"));
-                case "bench":
-                    return await BenchAsync(rest).ConfigureAwait(false);
+
                 case "version" or "--version":
                     Console.WriteLine($"dataplane-agent {Version}");
                     return 0;
@@ -121,17 +119,6 @@ public static class AgentCommands
         }
 
         return 0;
-    }
-
-    private static async Task<int> BenchAsync(string[] args)
-    {
-        using var cts = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            cts.Cancel();
-        };
-        return await DataPlane.Edge.Bench.AgentBenchCommand.RunAsync(args, Console.Out, Console.Error, cts.Token).ConfigureAwait(false);
     }
 
     private static int Train(Dictionary<string, string> o)

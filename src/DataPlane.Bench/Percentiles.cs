@@ -24,4 +24,9 @@ public static class Percentiles
         rank = Math.Clamp(rank, 1, sorted.Length);
         return sorted[(int)rank - 1];
     }
+
+    /// <summary>The nearest-rank percentile in milliseconds of nanosecond samples (sorted ascending),
+    /// or null when there are none.</summary>
+    public static double? Milliseconds(ReadOnlySpan<long> sortedNs, double percentile) =>
+        sortedNs.IsEmpty ? null : NearestRank(sortedNs, percentile) / 1e6;
 }

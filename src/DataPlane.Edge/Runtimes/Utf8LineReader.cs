@@ -7,7 +7,7 @@ namespace DataPlane.Edge.Runtimes;
 /// trailing '\r' is dropped; a last line without '\n' is returned at the end of the stream. The
 /// buffer grows for long lines up to a limit, beyond which the stream is refused as malformed
 /// (a runtime does not send megabyte lines; a broken one must not exhaust the Pi's memory).</summary>
-internal sealed class Utf8LineReader : IDisposable
+public sealed class Utf8LineReader : IDisposable
 {
     private readonly Stream _stream;
     private readonly int _maxLineBytes;

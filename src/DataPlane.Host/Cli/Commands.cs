@@ -20,6 +20,8 @@ public static class Commands
           dataplane [serve] [options]   run the daemon (default verb)
           dataplane sim [options]       run the simulated Triton as its own process
           dataplane bench [options]     load generator for any KServe v2 gRPC endpoint (dataplane bench --help)
+          dataplane bench-agent [options]
+                                        mixed-workload load generator for an agent's OpenAI API (… --help)
           dataplane demo                the daemon in front of the simulated Triton plus a short load run
           dataplane version             print the version
 
@@ -50,7 +52,8 @@ public static class Commands
                 "serve" when rest.Contains("--help") || rest.Contains("-h") => Print(Usage),
                 "serve" => await ServeAsync(rest).ConfigureAwait(false),
                 "sim" => await SimAsync(rest).ConfigureAwait(false),
-                "bench" => await BenchWithCtrlC(rest).ConfigureAwait(false),
+                "bench" => await BenchWithCtrlC(rest, BenchCommand.RunAsync).ConfigureAwait(false),
+                "bench-agent" => await BenchWithCtrlC(rest, DataPlane.Bench.Agent.AgentBenchCommand.RunAsync).ConfigureAwait(false),
                 "demo" => await Demo.RunAsync(rest, Console.Out).ConfigureAwait(false),
                 "version" or "--version" => Print($"dataplane {ServerInfo.Version}"),
                 "help" or "--help" or "-h" => Print(Usage),
@@ -93,7 +96,7 @@ public static class Commands
         return 0;
     }
 
-    private static async Task<int> BenchWithCtrlC(string[] args)
+    private static async Task<int> BenchWithCtrlC(string[] args, Func<string[], TextWriter, TextWriter, CancellationToken, Task<int>> run)
     {
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -101,7 +104,7 @@ public static class Commands
             e.Cancel = true;
             cts.Cancel();
         };
-        return await BenchCommand.RunAsync(args, Console.Out, Console.Error, cts.Token).ConfigureAwait(false);
+        return await run(args, Console.Out, Console.Error, cts.Token).ConfigureAwait(false);
     }
 
     private static int Print(string text)

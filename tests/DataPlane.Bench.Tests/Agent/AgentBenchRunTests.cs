@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using DataPlane.Edge.Api;
-using DataPlane.Edge.Bench;
+using DataPlane.Bench.Agent;
 using DataPlane.Edge.Runtimes.Simulation;
 using DataPlane.Edge.Serving;
 using DataPlane.Edge.Tests.Routing;
@@ -13,7 +13,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 
-namespace DataPlane.Edge.Tests.AgentBench;
+namespace DataPlane.Bench.Tests.Agent;
 
 /// <summary>Short real runs over HTTP. No timing upper bounds: only lower bounds the servers guarantee.</summary>
 public sealed class AgentBenchRunTests

@@ -1,9 +1,9 @@
 using System.Text.Json;
-using DataPlane.Edge.Bench;
+using DataPlane.Bench.Agent;
 using DataPlane.Edge.Routing;
 using DataPlane.Edge.Tests.Routing;
 
-namespace DataPlane.Edge.Tests.AgentBench;
+namespace DataPlane.Bench.Tests.Agent;
 
 public sealed class PromptMixAndPercentileTests
 {

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace DataPlane.Edge.Bench;
+namespace DataPlane.Bench.Agent;
 
 /// <summary>The outcome of parsing the agent bench command line: settings, a request for help, or an
 /// error message that names the offending option.</summary>
@@ -9,7 +9,7 @@ namespace DataPlane.Edge.Bench;
 /// <param name="HelpRequested">True when --help (or -h) was given; nothing else is then checked.</param>
 public sealed record AgentBenchParseResult(AgentBenchSettings? Settings, string? Error, bool HelpRequested);
 
-/// <summary>Hand-written parser of the <c>dataplane-agent bench</c> options (NativeAOT-safe, no
+/// <summary>Hand-written parser of the <c>dataplane bench-agent</c> options (NativeAOT-safe, no
 /// reflection). Options take their value as the next argument or after '=' (<c>--rate 4</c>,
 /// <c>--rate=4</c>); a repeated option keeps its last value. Unknown options, missing or malformed
 /// values, positional arguments and contradictory combinations are errors that name the option.</summary>
@@ -26,7 +26,7 @@ public static class AgentBenchArguments
 
     /// <summary>The usage text printed by --help.</summary>
     public const string Usage = """
-        Usage: dataplane-agent bench [options]
+        Usage: dataplane bench-agent [options]
 
         Load generator for the agent's OpenAI-compatible API (POST /v1/chat/completions). Measures, per
         request, the time to the first content token and the total latency (from the scheduled send), the

@@ -1,4 +1,4 @@
-namespace DataPlane.Edge.Bench;
+namespace DataPlane.Bench.Agent;
 
 /// <summary>Latency of one group of a phase's measured requests: every request ("all"), those of one
 /// path, or (direct phase) "matched": the requests whose prompt the agent answered on the local path.

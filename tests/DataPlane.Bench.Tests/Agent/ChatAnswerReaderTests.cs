@@ -1,9 +1,9 @@
 using System.Text;
 using DataPlane.Edge.Api;
-using DataPlane.Edge.Bench;
+using DataPlane.Bench.Agent;
 using Microsoft.AspNetCore.Http;
 
-namespace DataPlane.Edge.Tests.AgentBench;
+namespace DataPlane.Bench.Tests.Agent;
 
 public sealed class ChatAnswerReaderTests
 {

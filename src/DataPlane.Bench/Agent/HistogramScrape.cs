@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace DataPlane.Edge.Bench;
+namespace DataPlane.Bench.Agent;
 
 /// <summary>One Prometheus histogram as scraped: sum, count and cumulative buckets (ascending upper
 /// bounds, the last one +Inf), added up over every label set of the metric except <c>le</c>.</summary>

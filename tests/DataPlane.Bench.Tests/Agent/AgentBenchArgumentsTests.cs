@@ -1,6 +1,7 @@
-using DataPlane.Edge.Bench;
+using DataPlane.Edge.Tests.Routing;
+using DataPlane.Bench.Agent;
 
-namespace DataPlane.Edge.Tests.AgentBench;
+namespace DataPlane.Bench.Tests.Agent;
 
 public sealed class AgentBenchArgumentsTests
 {
@@ -166,7 +167,7 @@ public sealed class AgentBenchArgumentsTests
         using var stderr = new StringWriter();
 
         Assert.Equal(0, await AgentBenchCommand.RunAsync(["--help"], stdout, stderr, CancellationToken.None));
-        Assert.Contains("Usage: dataplane-agent bench", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Usage: dataplane bench-agent", stdout.ToString(), StringComparison.Ordinal);
 
         Assert.Equal(2, await AgentBenchCommand.RunAsync(["--max-tokens", "0"], stdout, stderr, CancellationToken.None));
         Assert.Contains("--max-tokens", stderr.ToString(), StringComparison.Ordinal);
@@ -175,7 +176,7 @@ public sealed class AgentBenchArgumentsTests
     [Fact]
     public async Task A_missing_or_malformed_prompt_file_exits_2_naming_the_option()
     {
-        using var folder = new Routing.TempFolder();
+        using var folder = new TempFolder();
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
 
@@ -196,7 +197,7 @@ public sealed class AgentBenchArgumentsTests
     [Fact]
     public async Task A_csv_file_with_other_columns_is_refused_before_any_load()
     {
-        using var folder = new Routing.TempFolder();
+        using var folder = new TempFolder();
         File.WriteAllText(folder.File("other.csv"), "a,b,c\n1,2,3\n");
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();

@@ -4,7 +4,7 @@ using System.Text.Json;
 using DataPlane.Edge.Api;
 using DataPlane.Interop.Timing;
 
-namespace DataPlane.Edge.Bench;
+namespace DataPlane.Bench.Agent;
 
 /// <summary>One measured request. Times are CLOCK_MONOTONIC nanoseconds; latencies count from the
 /// scheduled send time (open loop) or the actual send (closed loop).</summary>

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using DataPlane.Edge.Runtimes;
 
-namespace DataPlane.Edge.Bench;
+namespace DataPlane.Bench.Agent;
 
 /// <summary>The agent's <c>dataplane</c> extension as the client saw it at the end of an answer.</summary>
 public sealed record DataplaneSummary(string? Path, string? Reason, string? AnsweredBy, bool Replaced, double? Score, double? TimeToFirstTokenMs);

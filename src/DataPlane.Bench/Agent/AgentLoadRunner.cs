@@ -1,6 +1,6 @@
 using DataPlane.Interop.Timing;
 
-namespace DataPlane.Edge.Bench;
+namespace DataPlane.Bench.Agent;
 
 /// <summary>The measured requests of one phase (agent or direct) and how well the client kept to its schedule.</summary>
 /// <param name="Samples">Measured requests, in sequence order.</param>

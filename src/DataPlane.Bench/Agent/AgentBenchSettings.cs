@@ -1,6 +1,6 @@
-namespace DataPlane.Edge.Bench;
+namespace DataPlane.Bench.Agent;
 
-/// <summary>Everything one <c>dataplane-agent bench</c> run needs, as parsed by
+/// <summary>Everything one <c>dataplane bench-agent</c> run needs, as parsed by
 /// <see cref="AgentBenchArguments"/>. Defaults are those of the command line.</summary>
 public sealed record AgentBenchSettings
 {

@@ -1,10 +1,10 @@
 using System.Text;
 using System.Text.Json;
-using DataPlane.Edge.Bench;
+using DataPlane.Bench.Agent;
 using DataPlane.Edge.Serving;
 using Prometheus;
 
-namespace DataPlane.Edge.Tests.AgentBench;
+namespace DataPlane.Bench.Tests.Agent;
 
 public sealed class AgentBenchReportTests
 {

@@ -1,4 +1,4 @@
-namespace DataPlane.Edge.Bench;
+namespace DataPlane.Bench.Agent;
 
 /// <summary>One prompt the bench sends, with its class: <c>short</c> or <c>long</c> for the built-in
 /// mix; <c>local</c>, <c>gpu</c> or <c>unlabelled</c> (from the <c>gpu</c> label) for a prompt file.</summary>

@@ -1,9 +1,9 @@
 using System.Globalization;
 using DataPlane.Edge.Routing;
 
-namespace DataPlane.Edge.Bench;
+namespace DataPlane.Bench.Agent;
 
-/// <summary>The <c>dataplane-agent bench</c> verb: load against the agent's OpenAI-compatible API.
+/// <summary>The <c>dataplane bench-agent</c> verb: load against the agent's OpenAI-compatible API.
 /// Parses its arguments (<see cref="AgentBenchArguments"/>); runs the agent phase (and, with
 /// --direct-url, the same schedule and prompts against the local runtime directly, after it); scrapes
 /// the agent's decision-time histogram around the measurement (--metrics-url); prints the table
@@ -23,7 +23,7 @@ public static class AgentBenchCommand
     /// <summary>Exit code when the cancellation token stopped the run (as after SIGINT).</summary>
     public const int ExitCancelled = 130;
 
-    private const string Name = "dataplane-agent bench";
+    private const string Name = "dataplane bench-agent";
 
     /// <summary>Runs the verb with <paramref name="args"/> (the arguments after "bench") and returns the
     /// process exit code: 0 when the run finished (even if every request failed), 1 when the results

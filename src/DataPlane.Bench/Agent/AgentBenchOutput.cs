@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
-namespace DataPlane.Edge.Bench;
+namespace DataPlane.Bench.Agent;
 
 /// <summary>The human-readable report printed at the end of a run: one row per phase and group, then
 /// the rates, the overhead and the decision time.</summary>
