@@ -57,7 +57,9 @@ public sealed partial class AgentApp : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = options.Serving.MaxRequestBytes + 1;
+            // The API refuses bodies over Serving:MaxRequestBytes itself (413 in OpenAI's shape); Kestrel's own
+            // cap sits well above it so a refused body is drained and the client reads the answer.
+            k.Limits.MaxRequestBodySize = (options.Serving.MaxRequestBytes * 4) + (1 << 20);
             api = ListenerSetup.Listen(k, options.Api);
             admin = ListenerSetup.Listen(k, options.Admin);
         });

@@ -5,9 +5,6 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using DataPlane.Edge.Api;
 using DataPlane.Hosting.Listeners;
-using DataPlane.Protocol.Inference;
-using DataPlane.Protocol.Tensors;
-using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Grpc.Net.Client.Balancer;
@@ -52,7 +49,7 @@ public sealed class GpuPool : IDisposable
 {
     private readonly GpuOptions _options;
     private readonly GrpcChannel? _channel;
-    private readonly GRPCInferenceService.GRPCInferenceServiceClient? _client;
+    private readonly CallInvoker? _invoker;
 
     public GpuPool(GpuOptions options)
     {
@@ -106,14 +103,14 @@ public sealed class GpuPool : IDisposable
             ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } },
             MaxReceiveMessageSize = 16 << 20,
         });
-        _client = new GRPCInferenceService.GRPCInferenceServiceClient(_channel);
+        _invoker = _channel.CreateCallInvoker();
     }
 
     /// <summary>The deadline given to each GPU request.</summary>
     public TimeSpan RequestTimeout => _options.RequestTimeout;
 
     /// <summary>True when GPU hosts are configured.</summary>
-    public bool Configured => _client != null;
+    public bool Configured => _invoker != null;
 
     /// <summary>The Triton model that serves <paramref name="clientModel"/>.</summary>
     public string TritonModel(string clientModel) =>
@@ -123,7 +120,7 @@ public sealed class GpuPool : IDisposable
     public async IAsyncEnumerable<GpuChunk> StreamAsync(EdgeRequest request, int maxTokens, DateTime deadline,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (_client == null)
+        if (_invoker == null)
         {
             throw new GpuException("no GPU hosts are configured") { Status = StatusCode.Unavailable };
         }
@@ -134,34 +131,43 @@ public sealed class GpuPool : IDisposable
             headers.Add("traceparent", TraceContext.Child(request.TraceParent));
         }
 
-        AsyncDuplexStreamingCall<ModelInferRequest, ModelStreamInferResponse> call;
+        AsyncDuplexStreamingCall<GpuInferRequest, GpuStreamResponse> call;
         try
         {
-            call = _client.ModelStreamInfer(headers, deadline, cancellationToken);
+            call = _invoker.AsyncDuplexStreamingCall(StreamInferCodec.Method, null, new CallOptions(headers, deadline, cancellationToken));
         }
         catch (RpcException e)
         {
-            throw new GpuException($"GPU pool: {e.Status.StatusCode}: {e.Status.Detail}", e) { Status = e.StatusCode };
+            throw Failure(e);
         }
 
         using (call)
         {
-            var reader = await StartAsync(call, Build(request, maxTokens), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await call.RequestStream.WriteAsync(Build(request, maxTokens), cancellationToken).ConfigureAwait(false);
+                await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (RpcException e)
+            {
+                throw Failure(e);
+            }
+
             while (true)
             {
-                ModelStreamInferResponse response;
+                GpuStreamResponse response;
                 try
                 {
-                    if (!await reader.MoveNext(cancellationToken).ConfigureAwait(false))
+                    if (!await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
                     {
                         yield break;
                     }
 
-                    response = reader.Current;
+                    response = call.ResponseStream.Current;
                 }
                 catch (RpcException e)
                 {
-                    throw new GpuException($"GPU pool: {e.Status.StatusCode}: {e.Status.Detail}", e) { Status = e.StatusCode };
+                    throw Failure(e);
                 }
 
                 if (response.ErrorMessage.Length > 0)
@@ -169,9 +175,8 @@ public sealed class GpuPool : IDisposable
                     throw new GpuException("GPU pool: " + response.ErrorMessage) { Status = StatusCode.Internal };
                 }
 
-                var chunk = Decode(response.InferResponse);
-                yield return chunk;
-                if (chunk.Final)
+                yield return new GpuChunk(response.Text, response.Final, response.HostUpstreamUs);
+                if (response.Final)
                 {
                     yield break;
                 }
@@ -179,41 +184,26 @@ public sealed class GpuPool : IDisposable
         }
     }
 
-    private static async Task<IAsyncStreamReader<ModelStreamInferResponse>> StartAsync(
-        AsyncDuplexStreamingCall<ModelInferRequest, ModelStreamInferResponse> call, ModelInferRequest request, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await call.RequestStream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
-            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
-            return call.ResponseStream;
-        }
-        catch (RpcException e)
-        {
-            throw new GpuException($"GPU pool: {e.Status.StatusCode}: {e.Status.Detail}", e) { Status = e.StatusCode };
-        }
-    }
+    private static GpuException Failure(RpcException e) =>
+        new($"GPU pool: {e.Status.StatusCode}: {e.Status.Detail}", e) { Status = e.StatusCode };
 
-    private ModelInferRequest Build(EdgeRequest request, int maxTokens)
+    private GpuInferRequest Build(EdgeRequest request, int maxTokens)
     {
-        var r = new ModelInferRequest { ModelName = TritonModel(request.Model) };
-        AddBytes(r, "text_input", request.FlattenedPrompt());
+        var inputs = new List<WireTensor> { new("text_input", "BYTES", [1], StreamInferCodec.BytesElement(request.FlattenedPrompt())) };
         if (_options.Convention == "vllm")
         {
-            AddBool(r, "stream", true);
-            AddBytes(r, "sampling_parameters", SamplingParameters(request, maxTokens));
-            AddBool(r, "exclude_input_in_output", true);
+            inputs.Add(new WireTensor("stream", "BOOL", [1], [1]));
+            inputs.Add(new WireTensor("sampling_parameters", "BYTES", [1], StreamInferCodec.BytesElement(SamplingParameters(request, maxTokens))));
+            inputs.Add(new WireTensor("exclude_input_in_output", "BOOL", [1], [1]));
         }
         else
         {
-            var input = new ModelInferRequest.Types.InferInputTensor { Name = "max_tokens", Datatype = "INT32", Shape = { 1 } };
-            r.Inputs.Add(input);
             var b = new byte[4];
             BinaryPrimitives.WriteInt32LittleEndian(b, maxTokens);
-            r.RawInputContents.Add(UnsafeByteOperations.UnsafeWrap(b));
+            inputs.Add(new WireTensor("max_tokens", "INT32", [1], b));
         }
 
-        return r;
+        return new GpuInferRequest(TritonModel(request.Model), "", inputs);
     }
 
     private static string SamplingParameters(EdgeRequest request, int maxTokens)
@@ -248,55 +238,6 @@ public sealed class GpuPool : IDisposable
         }
 
         return Encoding.UTF8.GetString(stream.ToArray());
-    }
-
-    private static void AddBytes(ModelInferRequest r, string name, string value)
-    {
-        r.Inputs.Add(new ModelInferRequest.Types.InferInputTensor { Name = name, Datatype = "BYTES", Shape = { 1 } });
-        r.RawInputContents.Add(UnsafeByteOperations.UnsafeWrap(BytesTensor.Encode(value)));
-    }
-
-    private static void AddBool(ModelInferRequest r, string name, bool value)
-    {
-        r.Inputs.Add(new ModelInferRequest.Types.InferInputTensor { Name = name, Datatype = "BOOL", Shape = { 1 } });
-        r.RawInputContents.Add(ByteString.CopyFrom(value ? (byte)1 : (byte)0));
-    }
-
-    private static GpuChunk Decode(ModelInferResponse? response)
-    {
-        if (response == null)
-        {
-            return new GpuChunk("", false, null);
-        }
-
-        bool final = response.Parameters.TryGetValue("triton_final_response", out var f) && f.BoolParam;
-        long? hostUs = response.Parameters.TryGetValue("dataplane_upstream_first_response_us", out var h) ? h.Int64Param : null;
-        string text = "";
-        for (int i = 0; i < response.Outputs.Count; i++)
-        {
-            if (response.Outputs[i].Name != "text_output")
-            {
-                continue;
-            }
-
-            ReadOnlySpan<byte> raw = response.RawOutputContents.Count > i ? response.RawOutputContents[i].Span : default;
-            if (!raw.IsEmpty)
-            {
-                var sb = new StringBuilder();
-                foreach (var element in BytesTensor.Decode(raw))
-                {
-                    sb.Append(element.ToStringUtf8());
-                }
-
-                text = sb.ToString();
-            }
-            else if (response.Outputs[i].Contents is { } contents)
-            {
-                text = string.Concat(contents.BytesContents.Select(b => b.ToStringUtf8()));
-            }
-        }
-
-        return new GpuChunk(text, final, hostUs);
     }
 
     private static BalancerAddress ParseHost(string host) =>
