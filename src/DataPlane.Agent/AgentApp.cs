@@ -5,8 +5,8 @@ using DataPlane.Edge.Runtimes;
 using DataPlane.Edge.Runtimes.Simulation;
 using DataPlane.Edge.Serving;
 using DataPlane.Hosting.Listeners;
+using DataPlane.Hosting.Metrics;
 using DataPlane.Hosting.Logging;
-using Prometheus;
 
 namespace DataPlane.Agent;
 
@@ -41,10 +41,10 @@ public sealed partial class AgentApp : IAsyncDisposable
 
     public EdgeService Service { get; }
 
-    public static async Task<AgentApp> StartAsync(AgentOptions options, IConfiguration configuration, CollectorRegistry? metrics = null,
+    public static async Task<AgentApp> StartAsync(AgentOptions options, IConfiguration configuration, MetricRegistry? metrics = null,
         CancellationToken cancellationToken = default)
     {
-        metrics ??= Prometheus.Metrics.DefaultRegistry;
+        metrics ??= new MetricRegistry();
         // The empty builder keeps the Pi binary small: no default configuration sources, middleware or
         // developer pages; Kestrel without HTTP/3, and routing without regex constraints.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "dataplane-agent" });
@@ -105,7 +105,7 @@ public sealed partial class AgentApp : IAsyncDisposable
         var app = builder.Build();
         app.UseRouting();
         EdgeEndpoints.Map(app, service, edgeMetrics, health, options.Api.Name, app.Logger, time);
-        app.MapMetrics("/metrics", metrics).OnListener(options.Admin.Name);
+        app.MapPrometheus("/metrics", metrics).OnListener(options.Admin.Name);
         app.MapGet("/healthz", context => context.Response.WriteAsync("ok\n")).OnListener(options.Admin.Name);
         app.MapGet("/status", context => context.Response.WriteAsJsonAsync(Status(service, health, options), AgentJsonContext.Default.AgentStatus))
             .OnListener(options.Admin.Name);

@@ -101,7 +101,7 @@ public sealed class HybridHarness : IAsyncDisposable
         }
 
         var agentConfig = new ConfigurationBuilder().AddInMemoryCollection(agentValues).Build();
-        var agent = await AgentApp.StartAsync(AgentOptions.Bind(agentConfig), agentConfig, Prometheus.Metrics.NewCustomRegistry());
+        var agent = await AgentApp.StartAsync(AgentOptions.Bind(agentConfig), agentConfig, new DataPlane.Hosting.Metrics.MetricRegistry());
         return new HybridHarness(triton, daemon, agent, pki);
     }
 

@@ -1,4 +1,4 @@
-using Prometheus;
+using DataPlane.Hosting.Metrics;
 
 namespace DataPlane.Edge.Serving;
 
@@ -11,33 +11,37 @@ public sealed class EdgeMetrics
 
     private static readonly double[] s_fast = [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005];
 
-    public EdgeMetrics(CollectorRegistry? registry = null)
+    public EdgeMetrics(MetricRegistry registry)
     {
-        var f = Prometheus.Metrics.WithCustomRegistry(registry ?? Prometheus.Metrics.DefaultRegistry);
+        Registry = registry;
+        var f = registry;
         Requests = f.CreateCounter("dataplane_agent_requests_total",
-            "Requests answered, by the path that answered (local, gpu, speculative, degraded, none) and outcome (ok, error).", ["path", "outcome"]);
-        Decisions = f.CreateCounter("dataplane_agent_decisions_total", "Routing decisions, by route and reason.", ["route", "reason"]);
+            "Requests answered, by the path that answered (local, gpu, speculative, degraded, none) and outcome (ok, error).", "path", "outcome");
+        Decisions = f.CreateCounter("dataplane_agent_decisions_total", "Routing decisions, by route and reason.", "route", "reason");
         TimeToFirstToken = f.CreateHistogram("dataplane_agent_time_to_first_token_seconds",
-            "Request arrival to the first token sent to the client, by path.", new HistogramConfiguration { LabelNames = ["path"], Buckets = s_latency });
+            "Request arrival to the first token sent to the client, by path.", s_latency, "path");
         Duration = f.CreateHistogram("dataplane_agent_request_duration_seconds",
-            "Request arrival to the end of the answer, by path.", new HistogramConfiguration { LabelNames = ["path"], Buckets = s_latency });
+            "Request arrival to the end of the answer, by path.", s_latency, "path");
         Hops = f.CreateHistogram("dataplane_agent_hop_seconds",
             "Latency per hop: client_agent (request in to decision), agent_local (local runtime's first token), agent_host (GPU first token at the agent minus the host's share), host_triton (as the host reports it).",
-            new HistogramConfiguration { LabelNames = ["hop"], Buckets = s_latency });
+            s_latency, "hop");
         DecisionTime = f.CreateHistogram("dataplane_agent_decision_seconds", "Time to make a routing decision (features, classifier, rules).",
-            new HistogramConfiguration { Buckets = s_fast });
-        GpuFailures = f.CreateCounter("dataplane_agent_gpu_failures_total", "GPU requests that failed, by gRPC status.", ["status"]);
+            s_fast);
+        GpuFailures = f.CreateCounter("dataplane_agent_gpu_failures_total", "GPU requests that failed, by gRPC status.", "status");
         LocalFailures = f.CreateCounter("dataplane_agent_local_failures_total", "Local runtime requests that failed.");
         BreakerState = f.CreateGauge("dataplane_agent_gpu_breaker_state", "GPU circuit breaker: 0 closed, 1 half-open, 2 open.");
-        BreakerTransitions = f.CreateCounter("dataplane_agent_gpu_breaker_transitions_total", "Breaker state changes, by new state.", ["state"]);
-        Hedges = f.CreateCounter("dataplane_agent_hedges_total", "Escalations whose GPU first token missed the hedge delay, by who then answered.", ["winner"]);
+        BreakerTransitions = f.CreateCounter("dataplane_agent_gpu_breaker_transitions_total", "Breaker state changes, by new state.", "state");
+        Hedges = f.CreateCounter("dataplane_agent_hedges_total", "Escalations whose GPU first token missed the hedge delay, by who then answered.", "winner");
         Speculative = f.CreateCounter("dataplane_agent_speculative_total", "Speculative answers, by who answered and whether a replace event was sent.",
-            ["answered_by", "replaced"]);
-        Cancelled = f.CreateCounter("dataplane_agent_cancelled_total", "Losing sides cancelled, by side (local, gpu).", ["side"]);
+            "answered_by", "replaced");
+        Cancelled = f.CreateCounter("dataplane_agent_cancelled_total", "Losing sides cancelled, by side (local, gpu).", "side");
         HedgeDelay = f.CreateGauge("dataplane_agent_hedge_delay_seconds", "Current hedge delay (about the p95 of recent GPU time to first token).");
         Inflight = f.CreateGauge("dataplane_agent_inflight_requests", "Client requests being answered.");
-        Rejected = f.CreateCounter("dataplane_agent_rejected_total", "Client requests refused, by HTTP status.", ["status"]);
+        Rejected = f.CreateCounter("dataplane_agent_rejected_total", "Client requests refused, by HTTP status.", "status");
     }
+
+    /// <summary>The registry the agent's /metrics serves.</summary>
+    public MetricRegistry Registry { get; }
 
     public Counter Requests { get; }
 

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using DataPlane.Bench.Agent;
 using DataPlane.Edge.Serving;
-using Prometheus;
+using DataPlane.Hosting.Metrics;
 
 namespace DataPlane.Bench.Tests.Agent;
 
@@ -118,7 +118,7 @@ public sealed class AgentBenchReportTests
     [Fact]
     public async Task The_decision_histogram_is_read_from_the_agent_s_own_metrics_text()
     {
-        var registry = Metrics.NewCustomRegistry();
+        var registry = new MetricRegistry();
         var metrics = new EdgeMetrics(registry);
         metrics.DecisionTime.Observe(0.000003);
         var before = HistogramScrape.Parse(await ExportAsync(registry), AgentBenchReport.DecisionMetric)!;
@@ -257,12 +257,7 @@ public sealed class AgentBenchReportTests
         Assert.Contains("PASS", table, StringComparison.Ordinal);
     }
 
-    private static async Task<string> ExportAsync(CollectorRegistry registry)
-    {
-        using var stream = new MemoryStream();
-        await registry.CollectAndExportAsTextAsync(stream);
-        return Encoding.UTF8.GetString(stream.ToArray());
-    }
+    private static Task<string> ExportAsync(MetricRegistry registry) => Task.FromResult(registry.Export());
 
     /// <summary>Splits one CSV row (RFC 4180 quoting).</summary>
     internal static List<string> Fields(string row)

@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Prometheus;
+using DataPlane.Hosting.Metrics;
 
 namespace DataPlane.Bench.Tests.Agent;
 
@@ -218,7 +218,7 @@ public sealed class AgentBenchRunTests
             builder.Logging.ClearProviders();
             builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
             var app = builder.Build();
-            var registry = Metrics.NewCustomRegistry();
+            var registry = new MetricRegistry();
             var metrics = new EdgeMetrics(registry);
             var received = new System.Collections.Concurrent.ConcurrentQueue<Received>();
             app.MapPost("/v1/chat/completions", async context =>
@@ -247,11 +247,7 @@ public sealed class AgentBenchRunTests
                 await sink.FinishAsync("stop", new UsageDto(3, 2, 5),
                     new DataplaneInfo(path, hard ? "classifier" : "short_prompt", hard ? "gpu" : "local", speculative, 0.5, 5), ct);
             });
-            app.MapGet("/metrics", async context =>
-            {
-                context.Response.ContentType = "text/plain; version=0.0.4";
-                await registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
-            });
+            app.MapPrometheus("/metrics", registry);
             await app.StartAsync();
             int port = new Uri(app.Urls.Single()).Port;
             return new FakeAgent(app, new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/")), received);
