@@ -120,7 +120,38 @@ public sealed partial class AgentApp : IAsyncDisposable
 
         Log.Started(app.Logger, agent.ApiAddress, agent.AdminAddress, local.Name, localUrl?.ToString() ?? "(default)",
             options.Gpu.Hosts.Count == 0 ? "none" : string.Join(", ", options.Gpu.Hosts), options.Gpu.Tls != null);
+        if (service.Gpu.Configured)
+        {
+            agent.GpuWarmUp = WarmUpAsync(service.Gpu, options.Gpu, app.Logger, app.Lifetime.ApplicationStopping);
+        }
+
         return agent;
+    }
+
+    /// <summary>The background connection of the GPU pool at start: how many hosts answered ready (0 without a pool).</summary>
+    public Task<int> GpuWarmUp { get; private set; } = Task.FromResult(0);
+
+    private static async Task<int> WarmUpAsync(GpuPool pool, GpuOptions options, ILogger logger, CancellationToken stopping)
+    {
+        try
+        {
+            var (ready, problem) = await pool.WarmUpAsync(options.ConnectTimeout + TimeSpan.FromSeconds(1), stopping).ConfigureAwait(false);
+            int hosts = Math.Max(1, options.Hosts.Count);
+            if (problem == null)
+            {
+                Log.GpuWarm(logger, ready, hosts);
+            }
+            else
+            {
+                Log.GpuNotWarm(logger, ready, hosts, problem);
+            }
+
+            return ready;
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return 0;
+        }
     }
 
     private static AgentStatus Status(EdgeService service, EdgeHealth health, AgentOptions options) => new(
@@ -155,6 +186,13 @@ public sealed partial class AgentApp : IAsyncDisposable
         [LoggerMessage(EventId = 2, Level = LogLevel.Warning,
             Message = "No local runtime configured (Local:Url): answering from the embedded SIMULATED Pi runtime at {Address} (about 0.3 s to first token, 8 tokens/s). Set Local:Runtime and Local:Url for llama.cpp, Ollama or hailo-ollama")]
         public static partial void EmbeddedSimulation(ILogger logger, Uri address);
+
+        [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "GPU pool connected: {Ready} of {Hosts} hosts ready")]
+        public static partial void GpuWarm(ILogger logger, int ready, int hosts);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Warning,
+            Message = "GPU pool not fully connected at start: {Ready} of {Hosts} hosts ready ({Problem}); escalations retry, and answer locally while it fails")]
+        public static partial void GpuNotWarm(ILogger logger, int ready, int hosts, string problem);
     }
 }
 

@@ -186,6 +186,7 @@ public class HybridTests
     {
         await using (var trusted = await HybridHarness.StartAsync(mutualTls: true))
         {
+            Assert.Equal(1, await trusted.Agent.GpuWarmUp);
             var answer = await Answer.ReadAsync(await trusted.PostAsync("/v1/chat/completions", HybridHarness.Chat(Hard)));
             Assert.Equal("gpu", answer.Path);
         }
@@ -193,6 +194,7 @@ public class HybridTests
         foreach (string certificate in new[] { "none", "foreign" })
         {
             await using var rejected = await HybridHarness.StartAsync(mutualTls: true, agentCertificate: certificate, localTtftMs: 10);
+            Assert.Equal(0, await rejected.Agent.GpuWarmUp);
             var answer = await Answer.ReadAsync(await rejected.PostAsync("/v1/chat/completions", HybridHarness.Chat(Hard)));
             Assert.Equal("degraded", answer.Path);
             Assert.Equal("gpu_failed", answer.Reason);

@@ -80,4 +80,13 @@ public class StreamInferCodecTests
         var response = new ModelStreamInferResponse { ErrorMessage = "a long message" }.ToByteArray();
         Assert.Throws<InvalidDataException>(() => StreamInferCodec.DecodeResponse(response.AsSpan(0, response.Length - 3)));
     }
+
+    [Fact]
+    public void Server_ready_answers_decode_from_the_generated_type()
+    {
+        Assert.True(StreamInferCodec.DecodeServerReady(new ServerReadyResponse { Ready = true }.ToByteArray()));
+        Assert.False(StreamInferCodec.DecodeServerReady(new ServerReadyResponse { Ready = false }.ToByteArray()));
+        // An unknown field before the flag is skipped.
+        Assert.True(StreamInferCodec.DecodeServerReady([0x12, 0x01, 0x78, 0x08, 0x01]));
+    }
 }

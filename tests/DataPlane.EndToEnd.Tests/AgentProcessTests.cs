@@ -39,6 +39,16 @@ public class AgentProcessTests
             Assert.Equal(System.Net.HttpStatusCode.NotFound, onApi.StatusCode);
         }
 
+        // A completion answered by the (embedded, simulated) local runtime.
+        using (var response = await http.PostAsync($"http://127.0.0.1:{api}/v1/chat/completions", new StringContent(
+            AgentProcess.Chat("hello, who are you?", maxTokens: 4, model: "qwen2.5-0.5b-q4"), System.Text.Encoding.UTF8, "application/json")))
+        {
+            var answer = await Answer.ReadAsync(response);
+            Assert.Equal(200, answer.Status);
+            Assert.Equal("local", answer.PathHeader);
+            Assert.Equal(string.Concat(DataPlane.Edge.Runtimes.Simulation.SimulatedLocalModel.Tokens("hello, who are you?", 4).Select(t => t.Text)), answer.Text);
+        }
+
         agent.Terminate();
         Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(60)));
     }

@@ -47,7 +47,7 @@ internal static class Binaries
 }
 
 /// <summary>A running child process whose output is captured for assertion messages.</summary>
-internal sealed partial class ChildProcess : IDisposable
+public sealed partial class ChildProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -111,6 +111,25 @@ internal sealed partial class ChildProcess : IDisposable
 
         _process.WaitForExit();
         return _process.ExitCode;
+    }
+
+    /// <summary>Waits until the output has <paramref name="text"/> after the first <paramref name="after"/>.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout, string after = "")
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            string output = Output;
+            int start = output.IndexOf(after, StringComparison.Ordinal);
+            if (start >= 0 && output.IndexOf(text, start + after.Length, StringComparison.Ordinal) >= 0)
+            {
+                return;
+            }
+
+            await Task.Delay(20);
+        }
+
+        Assert.Fail($"'{text}' did not appear in the output within {timeout}; output:\n{Output}");
     }
 
     /// <summary>Polls an HTTP URL until it answers 200.</summary>

@@ -112,6 +112,43 @@ public sealed class GpuPool : IDisposable
     /// <summary>True when GPU hosts are configured.</summary>
     public bool Configured => _invoker != null;
 
+    /// <summary>Opens the pool's connections ahead of the first escalation (TCP, TLS and HTTP/2 to each
+    /// host, by one ServerReady call per configured host through the round-robin balancer), so that the
+    /// first escalated request does not pay the handshakes inside its hedge delay. Returns how many
+    /// hosts answered ready; failures are returned, not thrown (the breaker judges real traffic).</summary>
+    public async Task<(int Ready, string? Problem)> WarmUpAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_invoker == null)
+        {
+            return (0, "no GPU hosts are configured");
+        }
+
+        int ready = 0;
+        string? problem = null;
+        int calls = Math.Max(1, _options.Hosts.Count);
+        for (int i = 0; i < calls; i++)
+        {
+            try
+            {
+                using var call = _invoker.AsyncUnaryCall(StreamInferCodec.ServerReady, null, new CallOptions(deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken), ServerReadiness.NotReady);
+                if ((await call.ResponseAsync.ConfigureAwait(false)).IsReady)
+                {
+                    ready++;
+                }
+                else
+                {
+                    problem ??= "a host reports not ready";
+                }
+            }
+            catch (RpcException e)
+            {
+                problem ??= $"{e.StatusCode}: {e.Status.Detail}";
+            }
+        }
+
+        return (ready, problem);
+    }
+
     /// <summary>The Triton model that serves <paramref name="clientModel"/>.</summary>
     public string TritonModel(string clientModel) =>
         _options.ModelMap.TryGetValue(clientModel, out var m) ? m : _options.DefaultModel;

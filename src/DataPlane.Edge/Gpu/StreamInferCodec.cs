@@ -31,6 +31,32 @@ public static class StreamInferCodec
             static _ => throw new NotSupportedException("the agent never receives requests")),
         new Marshaller<GpuStreamResponse>(static (_, _) => throw new NotSupportedException("the agent never sends responses"), DecodeResponse));
 
+    /// <summary>inference.GRPCInferenceService/ServerReady: an empty request; the response's field 1 is <c>ready</c>.</summary>
+    public static Method<ServerReadiness, ServerReadiness> ServerReady { get; } = new(
+        MethodType.Unary, "inference.GRPCInferenceService", "ServerReady",
+        new Marshaller<ServerReadiness>(static (_, context) => context.Complete([]), static _ => throw new NotSupportedException("the agent never receives requests")),
+        new Marshaller<ServerReadiness>(static (_, _) => throw new NotSupportedException("the agent never sends responses"),
+            static context => DecodeServerReady(context.PayloadAsNewBuffer()) ? ServerReadiness.Ready : ServerReadiness.NotReady));
+
+    public static bool DecodeServerReady(ReadOnlySpan<byte> message)
+    {
+        var r = new Reader(message);
+        bool ready = false;
+        while (r.Next(out int field, out int wire))
+        {
+            if (field == 1 && wire == WireVarint)
+            {
+                ready = r.Varint() != 0;
+            }
+            else
+            {
+                r.Skip(wire);
+            }
+        }
+
+        return ready;
+    }
+
     // --- encoding ModelInferRequest --------------------------------------------------------------
 
     public static byte[] Encode(GpuInferRequest request)
@@ -394,4 +420,16 @@ public static class StreamInferCodec
             _data = _data[n..];
         }
     }
+}
+
+/// <summary>A ServerReady request (empty) or answer.</summary>
+public sealed class ServerReadiness
+{
+    private ServerReadiness(bool ready) => IsReady = ready;
+
+    public static ServerReadiness Ready { get; } = new(true);
+
+    public static ServerReadiness NotReady { get; } = new(false);
+
+    public bool IsReady { get; }
 }
