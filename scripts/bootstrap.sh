@@ -28,7 +28,7 @@ fi
 
 # Native AOT (x64 and arm64 cross), the arm64 smoke test, native test libraries.
 packages=(clang lld llvm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu zlib1g-dev zlib1g-dev:arm64
-          qemu-user-static make cmake curl ca-certificates file bc)
+          qemu-user-static make cmake curl ca-certificates file bc openssl)
 if [ "$want_bench" -eq 1 ]; then
   packages+=(gnuplot-nox)
 fi

@@ -23,7 +23,7 @@ public static class AgentCommands
 
         serve options (any key also works as --Section:Key=value; see docs/CONFIGURATION.md):
           --config FILE          JSON configuration file
-          --api HOST:PORT        client API listener (default 0.0.0.0:8080)
+          --api HOST:PORT        client API listener (default 0.0.0.0:8090; llama.cpp keeps 8080)
           --admin HOST:PORT      metrics/health/status listener (default 127.0.0.1:9091)
           --local KIND           local runtime: simulated (default), llama.cpp, ollama, hailo-ollama
           --local-url URL        the local runtime's address (unset with simulated: the simulation runs in-process)

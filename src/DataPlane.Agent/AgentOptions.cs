@@ -56,7 +56,7 @@ public sealed record AgentOptions
     public static AgentOptions Bind(IConfiguration configuration)
     {
         var b = new ConfigBinder(configuration);
-        var api = EndPoints.Parse(b.String("Listen:Api", "0.0.0.0:8080"), "Listen:Api", b);
+        var api = EndPoints.Parse(b.String("Listen:Api", "0.0.0.0:8090"), "Listen:Api", b);
         var admin = EndPoints.Parse(b.String("Listen:Admin", "127.0.0.1:9091"), "Listen:Admin", b);
         var apiTls = TlsBinding.Read(b, "Listen:Tls");
 

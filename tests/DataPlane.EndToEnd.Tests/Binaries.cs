@@ -51,6 +51,7 @@ public sealed partial class ChildProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private int _disposed;
 
     public ChildProcess(string file, params string[] args)
     {
@@ -166,12 +167,25 @@ public sealed partial class ChildProcess : IDisposable
         Assert.Fail($"{url} did not answer 200 within {timeout}; output:\n{Output}");
     }
 
+    /// <summary>Kills the process if it still runs; safe to call more than once.</summary>
     public void Dispose()
     {
-        if (!_process.HasExited)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
+            return;
+        }
+
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // exited and reaped in the meantime
         }
 
         _process.Dispose();

@@ -34,7 +34,7 @@ public static class AgentBenchArguments
         escalation rate, counts by path and latency percentiles per path.
 
         Options:
-          --target URL         the agent's API (default http://127.0.0.1:8080)
+          --target URL         the agent's API (default http://127.0.0.1:8090)
           --model NAME         "model" of every request (default local-small)
           --prompts FILE       JSONL prompts {"prompt": "...", "gpu": true|false}, sent in file order, cycled
                                (default: the built-in mix of short everyday and long/complex prompts)

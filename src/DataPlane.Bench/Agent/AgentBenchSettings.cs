@@ -5,7 +5,7 @@ namespace DataPlane.Bench.Agent;
 public sealed record AgentBenchSettings
 {
     /// <summary>The agent's API base URL (<c>/v1/chat/completions</c> is appended).</summary>
-    public Uri Target { get; init; } = new("http://127.0.0.1:8080");
+    public Uri Target { get; init; } = new("http://127.0.0.1:8090");
 
     /// <summary>The <c>model</c> of every request.</summary>
     public string Model { get; init; } = "local-small";

@@ -26,7 +26,7 @@ public sealed class AgentBenchArgumentsTests
     {
         var s = Parse();
 
-        Assert.Equal(new Uri("http://127.0.0.1:8080/v1/chat/completions"), s.TargetCompletions);
+        Assert.Equal(new Uri("http://127.0.0.1:8090/v1/chat/completions"), s.TargetCompletions);
         Assert.Equal("local-small", s.Model);
         Assert.Null(s.PromptsPath);
         Assert.Equal(0.7, s.ShortShare);
