@@ -1,20 +1,11 @@
 using System.Diagnostics;
-using DataPlane.Edge.Runtimes.Simulation;
-using DataPlane.Simulation.Llm;
+using static DataPlane.Tests.Shared.HybridPrompts;
 
 namespace DataPlane.Agent.Tests;
 
 /// <summary>The agent's paths through the real daemon and simulated Triton, in process, on loopback.</summary>
 public class HybridTests
 {
-    private const string Short = "hi there, how are you?";
-    private const string Hard = "Prove that the sum of the first n odd numbers is n squared, step by step, and then write a Python function that verifies it for n up to 1000 with a detailed explanation.";
-
-    private static string LocalText(string prompt, int maxTokens) =>
-        string.Concat(SimulatedLocalModel.Tokens(prompt, maxTokens).Select(t => t.Text));
-
-    private static string GpuText(string prompt, int maxTokens) => string.Concat(SimulatedLlm.Tokens($"user: {prompt}\nassistant:", maxTokens));
-
     [Fact]
     public async Task Short_prompts_are_answered_locally_and_hard_ones_by_the_gpu()
     {

@@ -2,11 +2,10 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using DataPlane.Edge.Runtimes.Simulation;
 using DataPlane.Protocol.Inference;
-using DataPlane.Simulation.Llm;
 using Grpc.Core;
 using Grpc.Net.Client;
+using static DataPlane.Tests.Shared.HybridPrompts;
 
 namespace DataPlane.EndToEnd.Tests;
 
@@ -14,14 +13,6 @@ namespace DataPlane.EndToEnd.Tests;
 /// `dataplane-agent` (embedded simulated Pi runtime) → `dataplane serve` → `dataplane sim`.</summary>
 public class HybridProcessTests(GpuSide gpu) : IClassFixture<GpuSide>
 {
-    private const string Short = "hi there, how are you?";
-    private const string Hard = "Prove that the sum of the first n odd numbers is n squared, step by step, and then write a Python function that verifies it for n up to 1000 with a detailed explanation.";
-
-    private static string LocalText(string prompt, int maxTokens) =>
-        string.Concat(SimulatedLocalModel.Tokens(prompt, maxTokens).Select(t => t.Text));
-
-    private static string GpuText(string prompt, int maxTokens) => string.Concat(SimulatedLlm.Tokens($"user: {prompt}\nassistant:", maxTokens));
-
     [Fact]
     public async Task Local_and_escalated_paths_answer_over_mutual_tls_with_metrics_per_path()
     {

@@ -3,8 +3,27 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using DataPlane.Edge.Runtimes.Simulation;
+using DataPlane.Simulation.Llm;
 
 namespace DataPlane.Tests.Shared;
+
+/// <summary>Prompts the hybrid tests send, and what each simulated side answers to them.</summary>
+public static class HybridPrompts
+{
+    /// <summary>Answered locally by the shipped classifier.</summary>
+    public const string Short = "hi there, how are you?";
+
+    /// <summary>Escalated by the shipped classifier.</summary>
+    public const string Hard = "Prove that the sum of the first n odd numbers is n squared, step by step, and then write a Python function that verifies it for n up to 1000 with a detailed explanation.";
+
+    /// <summary>The simulated Pi runtime's answer.</summary>
+    public static string LocalText(string prompt, int maxTokens) =>
+        string.Concat(SimulatedLocalModel.Tokens(prompt, maxTokens).Select(t => t.Text));
+
+    /// <summary>The simulated Triton LLM's answer to a one-message chat (the agent's "simple" convention).</summary>
+    public static string GpuText(string prompt, int maxTokens) => string.Concat(SimulatedLlm.Tokens($"user: {prompt}\nassistant:", maxTokens));
+}
 
 /// <summary>A throw-away PKI for the test: a CA, a server certificate for 127.0.0.1, a client
 /// certificate from the CA, and one from a foreign CA, written as PEM files.</summary>

@@ -233,6 +233,17 @@ public abstract class Metric<TChild> : Metric
 
     private protected abstract TChild NewChild();
 
+    /// <summary>One sample per child: name{labels} value.</summary>
+    private protected void WriteValues(StringBuilder sb, Func<TChild, double> value)
+    {
+        foreach (var (values, child) in Children)
+        {
+            sb.Append(Name);
+            AppendLabels(sb, values);
+            sb.Append(' ').Append(Format(value(child))).Append('\n');
+        }
+    }
+
     private protected IEnumerable<(string[] Values, TChild Child)> Children => _children.Values.OrderBy(c => string.Join('\u0001', c.Values), StringComparer.Ordinal);
 }
 
@@ -249,15 +260,7 @@ public sealed class Counter : Metric<Counter.Child>
 
     private protected override Child NewChild() => new();
 
-    private protected override void WriteSamples(StringBuilder sb)
-    {
-        foreach (var (values, child) in Children)
-        {
-            sb.Append(Name);
-            AppendLabels(sb, values);
-            sb.Append(' ').Append(Format(child.Value)).Append('\n');
-        }
-    }
+    private protected override void WriteSamples(StringBuilder sb) => WriteValues(sb, static c => c.Value);
 
     public sealed class Child
     {
@@ -294,15 +297,7 @@ public sealed class Gauge : Metric<Gauge.Child>
 
     private protected override Child NewChild() => new();
 
-    private protected override void WriteSamples(StringBuilder sb)
-    {
-        foreach (var (values, child) in Children)
-        {
-            sb.Append(Name);
-            AppendLabels(sb, values);
-            sb.Append(' ').Append(Format(child.Value)).Append('\n');
-        }
-    }
+    private protected override void WriteSamples(StringBuilder sb) => WriteValues(sb, static c => c.Value);
 
     public sealed class Child
     {

@@ -124,10 +124,10 @@ public sealed class AgentBenchReportTests
         var before = HistogramScrape.Parse(await ExportAsync(registry), AgentBenchReport.DecisionMetric)!;
         for (int i = 0; i < 98; i++)
         {
-            metrics.DecisionTime.Observe(0.000004); // (0, 5 us]
+            metrics.DecisionTime.Observe(0.000004); // (2.5, 5 us]
         }
 
-        metrics.DecisionTime.Observe(0.00002); // (10, 25 us]
+        metrics.DecisionTime.Observe(0.00002); // (15, 20 us]
         metrics.DecisionTime.Observe(0.003); // (1, 5 ms]
         var after = HistogramScrape.Parse(await ExportAsync(registry), AgentBenchReport.DecisionMetric)!;
 
@@ -136,11 +136,11 @@ public sealed class AgentBenchReportTests
         Assert.Equal(100, d.Decisions);
         Assert.Null(d.Error);
         Assert.Equal(((98 * 4.0) + 20 + 3000) / 100, d.MeanUs!.Value, 6);
-        // Rank 50 of 98 in the first bucket (0, 5 us]: 5 * 50/98.
-        Assert.Equal(5.0 * 50 / 98, d.P50Us!.Value, 6);
-        // Rank 99 is the 99th observation: the one in (10, 25 us].
-        Assert.Equal(25, d.P99Us!.Value, 6);
-        // Mean 34.12 us and estimated p99 25 us: both within 50 us, although one decision took 3 ms.
+        // Rank 50 of 98 in the bucket (2.5, 5 us]: 2.5 + 2.5 * 50/98.
+        Assert.Equal(2.5 + (2.5 * 50 / 98), d.P50Us!.Value, 6);
+        // Rank 99 is the 99th observation: the one in (15, 20 us].
+        Assert.Equal(20, d.P99Us!.Value, 6);
+        // Mean 34.12 us and estimated p99 20 us: both within 50 us, although one decision took 3 ms.
         Assert.True(d.Met);
         metrics.DecisionTime.Observe(0.004);
         metrics.DecisionTime.Observe(0.004);
