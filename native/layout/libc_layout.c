@@ -7,7 +7,9 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #define SIZE(t) printf("sizeof(" #t ") %zu\n", sizeof(t))
@@ -28,5 +30,8 @@ int main(void)
     CONST(EFD_CLOEXEC);
     CONST(CLOCK_MONOTONIC);
     CONST(TIMER_ABSTIME);
+    SIZE(cpu_set_t);
+    CONST(MCL_CURRENT);
+    CONST(MCL_FUTURE);
     return 0;
 }

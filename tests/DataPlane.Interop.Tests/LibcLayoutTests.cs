@@ -35,6 +35,9 @@ public class LibcLayoutTests
         Assert.Equal(Interop.Libc.EFD_CLOEXEC, Native("EFD_CLOEXEC"));
         Assert.Equal(Interop.Libc.CLOCK_MONOTONIC, Native("CLOCK_MONOTONIC"));
         Assert.Equal(Interop.Libc.TIMER_ABSTIME, Native("TIMER_ABSTIME"));
+        Assert.Equal(Interop.Libc.CpuSetBytes, Native("sizeof(cpu_set_t)"));
+        Assert.Equal(Interop.Libc.MCL_CURRENT, Native("MCL_CURRENT"));
+        Assert.Equal(Interop.Libc.MCL_FUTURE, Native("MCL_FUTURE"));
     }
 
     private static long Native(string name) =>
