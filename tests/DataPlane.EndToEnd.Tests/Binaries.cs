@@ -54,8 +54,19 @@ public sealed partial class ChildProcess : IDisposable
     private int _disposed;
 
     public ChildProcess(string file, params string[] args)
+        : this(new Dictionary<string, string>(), file, args)
+    {
+    }
+
+    /// <summary>Starts <paramref name="file"/> with extra environment variables.</summary>
+    public ChildProcess(IReadOnlyDictionary<string, string> environment, string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment)
+        {
+            psi.Environment[name] = value;
+        }
+
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);

@@ -1,3 +1,4 @@
+using DataPlane.Interop.Threading;
 using DataPlane.Interop.Timing;
 
 namespace DataPlane.Batching.Batching;
@@ -36,6 +37,8 @@ public sealed class DispatchTimer : IDisposable
 
     private void Run()
     {
+        // Pinned to a reserved core when the daemon runs with CPU isolation (Tuning:HotCpus); otherwise a no-op.
+        HotThreads.Enter();
         while (!_stopped)
         {
             long due = Volatile.Read(ref _dueAt);

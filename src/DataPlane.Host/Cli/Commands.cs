@@ -23,6 +23,9 @@ public static class Commands
           dataplane bench-agent [options]
                                         mixed-workload load generator for an agent's OpenAI API (… --help)
           dataplane demo                the daemon in front of the simulated Triton plus a short load run
+          dataplane topo [--json]       GPU/NVLink/NIC/NUMA matrix of this host (as nvidia-smi topo -m) with NIC advice
+          dataplane tune plan|apply|verify|rollback --profile gpu-host|pi-edge
+                                        sysctl, NIC, IRQ and CPU tuning; plan changes nothing (dataplane tune --help)
           dataplane version             print the version
 
         serve options (any configuration key also works as --Section:Key=value; see docs/CONFIGURATION.md):
@@ -55,6 +58,8 @@ public static class Commands
                 "bench" => await BenchWithCtrlC(rest, BenchCommand.RunAsync).ConfigureAwait(false),
                 "bench-agent" => await BenchWithCtrlC(rest, DataPlane.Bench.Agent.AgentBenchCommand.RunAsync).ConfigureAwait(false),
                 "demo" => await Demo.RunAsync(rest, Console.Out).ConfigureAwait(false),
+                "topo" => HostCommands.Topo(rest, Console.Out, Console.Error),
+                "tune" => HostCommands.Tune(rest, Console.Out, Console.Error),
                 "version" or "--version" => Print($"dataplane {ServerInfo.Version}"),
                 "help" or "--help" or "-h" => Print(Usage),
                 _ => Fail($"dataplane: unknown verb '{verb}'\n\n{Usage}"),

@@ -81,8 +81,10 @@ public static class DaemonConfiguration
             b.Error("Simulation", e.Message);
         }
 
+        var hostControl = HostControlOptions.Bind(b);
+
         b.Known("Logging");
-        b.RejectUnknownKeys("Listen", "Upstream", "Batching", "Limits", "Shutdown");
+        b.RejectUnknownKeys("Listen", "Upstream", "Batching", "Limits", "Shutdown", "Topology", "Tuning");
         b.ThrowIfInvalid();
 
         return new DaemonOptions
@@ -94,6 +96,7 @@ public static class DaemonConfiguration
             Simulation = simulation,
             MaxMessageBytes = maxMessage,
             ShutdownTimeout = shutdown,
+            HostControl = hostControl,
         };
     }
 

@@ -27,6 +27,9 @@ public sealed record DaemonOptions
     /// <summary>How long shutdown waits for admitted requests to be answered. Default 30 s.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Topology discovery and host tuning (Topology and Tuning sections).</summary>
+    public HostControlOptions HostControl { get; init; } = new();
+
     /// <summary>True when the daemon runs in front of the embedded simulation.</summary>
     public bool UsesEmbeddedSimulation => string.IsNullOrEmpty(Upstream.Address);
 }

@@ -35,6 +35,36 @@ internal static class AdminEndpoints
             return context.Response.WriteAsJsonAsync(document, AdminJsonContext.Default.StatusDocument);
         }).OnListener(Listener);
     }
+
+    /// <summary>GET /topology (what <c>dataplane topo --json</c> prints) and GET /tuning (the profile's settings as last
+    /// verified; 404 without a profile).</summary>
+    public static void MapHostControl(WebApplication app, HostControl control)
+    {
+        app.MapGet("/topology", context =>
+        {
+            var topology = control.Topology;
+            if (topology is null)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return context.Response.WriteAsync("topology discovery is off (Topology:Enabled=false)\n");
+            }
+
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync(DataPlane.Topology.Matrix.TopologyJson.Serialize(topology));
+        }).OnListener(Listener);
+        app.MapGet("/tuning", context =>
+        {
+            var state = control.TuningState;
+            if (state is null)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return context.Response.WriteAsync("no tuning profile configured (Tuning:Profile)\n");
+            }
+
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync(DataPlane.Tuning.Plans.TuningJson.Serialize(state));
+        }).OnListener(Listener);
+    }
 }
 
 internal sealed record UpstreamStatus(string Address, bool Up, string Description, bool Simulated);

@@ -101,11 +101,16 @@ public sealed partial class Daemon : IAsyncDisposable
         });
 
         var app = builder.Build();
+        // Host control first: an interrupted tuning apply is rolled back and hot CPUs are set before any batcher
+        // thread starts (the probe below creates them).
+        var hostControl = HostControl.Start(options.HostControl, metrics,
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Host.Control"));
         var registry = app.Services.GetRequiredService<ModelRegistry>();
         app.UseRouting();
         app.MapGrpcService<InferenceFrontend>();
         app.MapGrpcService<HealthFrontend>();
         AdminEndpoints.Map(app, registry, state, metrics, options.UsesEmbeddedSimulation);
+        AdminEndpoints.MapHostControl(app, hostControl);
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Host");

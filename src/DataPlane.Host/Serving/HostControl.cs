@@ -1,0 +1,282 @@
+using DataPlane.Host.Configuration;
+using DataPlane.Interop.Threading;
+using DataPlane.Topology;
+using DataPlane.Topology.Gpus;
+using DataPlane.Topology.Model;
+using DataPlane.Tuning.Plans;
+using DataPlane.Tuning.Profiles;
+using Prometheus;
+
+namespace DataPlane.Host.Serving;
+
+/// <summary>The daemon's host control: at start it rolls back an interrupted tuning apply, applies the profile when
+/// configured, pins hot threads and locks memory; while running it exports topology, NVLink counters, IRQ-affinity
+/// correctness and tuning drift as metrics (refreshed at most every <see cref="HostControlOptions.RefreshInterval"/>,
+/// on scrape) and as JSON on the admin listener.</summary>
+internal sealed partial class HostControl
+{
+    private readonly HostControlOptions _options;
+    private readonly NvmlGpuSource _gpus;
+    private readonly ILogger _log;
+    private readonly object _gate = new();
+    private readonly Gauge _gpuInfo;
+    private readonly Gauge _nvlinkUp;
+    private readonly Counter _nvlinkTx;
+    private readonly Counter _nvlinkRx;
+    private readonly Gauge _irqOk;
+    private readonly Gauge _drift;
+    private readonly Gauge _driftCount;
+    private readonly Gauge _hotThreads;
+    private readonly Gauge _tuningApplied;
+    private HostTopology? _topology;
+    private TuningSetup? _setup;
+    private IReadOnlyList<TuningChange> _lastPlan = [];
+    private long? _refreshedAt;
+
+    private HostControl(HostControlOptions options, CollectorRegistry registry, ILogger log)
+    {
+        _options = options;
+        _gpus = new NvmlGpuSource(options.NvmlLibrary);
+        _log = log;
+        var f = Prometheus.Metrics.WithCustomRegistry(registry);
+        _gpuInfo = f.CreateGauge("dataplane_gpu_info", "GPUs NVML reports (value 1); labels as dcgm-exporter's so PromQL joins work.",
+            "gpu", "UUID", "pci_bus_id", "modelName", "numa_node");
+        _nvlinkUp = f.CreateGauge("dataplane_nvlink_up", "NVLink state per link: 1 active, 0 down.", "gpu", "UUID", "link");
+        _nvlinkTx = f.CreateCounter("dataplane_nvlink_transmit_bytes_total", "NVLink data transmitted per link (NVML throughput counter, KiB x 1024).", "gpu", "UUID", "link");
+        _nvlinkRx = f.CreateCounter("dataplane_nvlink_receive_bytes_total", "NVLink data received per link (NVML throughput counter, KiB x 1024).", "gpu", "UUID", "link");
+        _irqOk = f.CreateGauge("dataplane_irq_affinity_ok", "1 when a data-path NIC queue IRQ runs on the CPU the profile assigns, else 0.", "device", "irq", "queue");
+        _drift = f.CreateGauge("dataplane_tuning_drift", "1 when a setting of the tuning profile differs from the host, else 0.", "kind", "target", "key");
+        _driftCount = f.CreateGauge("dataplane_tuning_drift_settings", "Settings of the tuning profile that differ from the host.");
+        _hotThreads = f.CreateGauge("dataplane_hot_threads_pinned", "Hot threads (batch dispatch) pinned to reserved CPUs.");
+        _tuningApplied = f.CreateGauge("dataplane_tuning_applied", "1 when the daemon applied the tuning profile at start and every setting took.");
+        registry.AddBeforeCollectCallback(Refresh);
+    }
+
+    /// <summary>The last topology seen (null when discovery is off).</summary>
+    public HostTopology? Topology
+    {
+        get
+        {
+            Refresh();
+            lock (_gate)
+            {
+                return _topology;
+            }
+        }
+    }
+
+    /// <summary>The profile's settings as last verified (empty without a profile).</summary>
+    public PlanDocument? TuningState
+    {
+        get
+        {
+            Refresh();
+            lock (_gate)
+            {
+                return _setup is null ? null : new PlanDocument(_options.Profile!.Name, "verify", _setup.Facts, _lastPlan);
+            }
+        }
+    }
+
+    /// <summary>Runs the start-up steps; failures of tuning are logged and never stop the daemon from serving.</summary>
+    public static HostControl Start(HostControlOptions options, CollectorRegistry registry, ILogger log)
+    {
+        var control = new HostControl(options, registry, log);
+        control.StartUp();
+        return control;
+    }
+
+    private void StartUp()
+    {
+        if (_options.LockMemory)
+        {
+            int errno = Privileges.TryLockAllMemory();
+            if (errno != 0)
+            {
+                Log.LockMemoryFailed(_log, errno);
+            }
+        }
+
+        if (!_options.TopologyEnabled && _options.Profile is null && _options.HotCpus is null)
+        {
+            return;
+        }
+
+        var topology = Discover();
+        var snapshotProfile = SafeLoad(new SnapshotStore(_options.RunDirectory));
+        var profile = _options.Profile ?? (snapshotProfile is { Complete: false } ? TuningProfile.All.FirstOrDefault(p => p.Name == snapshotProfile.Profile) : null);
+        TuningSetup? setup = null;
+        if (profile is not null)
+        {
+            try
+            {
+                setup = TuningSetup.Create(_options.TuningFor(profile), topology, _options.Roots);
+                var recovered = setup.Engine.RecoverInterrupted();
+                if (recovered is not null)
+                {
+                    Log.RolledBackInterrupted(_log, recovered.Count(OutcomeState.Done), recovered.Count(OutcomeState.Failed), setup.Engine.Store.Path);
+                }
+
+                if (_options.ApplyAtStart)
+                {
+                    var report = setup.Engine.Apply();
+                    foreach (var failed in report.Outcomes.Where(o => o.State == OutcomeState.Failed))
+                    {
+                        Log.TuningFailed(_log, failed.Kind, failed.Target, failed.Key, failed.Note ?? "");
+                    }
+
+                    _tuningApplied.Set(report.Succeeded ? 1 : 0);
+                    Log.TuningApplied(_log, profile.Name, report.Count(OutcomeState.Done), report.Count(OutcomeState.Skipped),
+                        report.Count(OutcomeState.Unsupported), report.Count(OutcomeState.Failed), setup.Engine.Store.Path);
+                }
+            }
+            catch (Exception e) when (e is TuningException or ArgumentException or IOException or UnauthorizedAccessException)
+            {
+                Log.TuningUnavailable(_log, profile.Name, e.Message);
+                setup = null;
+            }
+        }
+
+        var hot = _options.HotCpus ?? (_options.ApplyAtStart ? setup?.HotCpus : null) ?? CpuSet.Empty;
+        if (!hot.IsEmpty)
+        {
+            HotThreads.Configure(hot.Cpus);
+            Log.HotCpus(_log, hot.ToList());
+        }
+
+        lock (_gate)
+        {
+            _topology = _options.TopologyEnabled ? topology : null;
+            _setup = _options.Profile is null ? null : setup;
+        }
+
+        if (_options.TopologyEnabled)
+        {
+            Log.TopologySeen(_log, topology.Gpus.Gpus.Count, topology.Nics.Count, topology.Gpus.Problem ?? "NVML answered");
+        }
+    }
+
+    private HostTopology Discover() => TopologyDiscovery.Discover(_options.Roots, _gpus);
+
+    private Snapshot? SafeLoad(SnapshotStore store)
+    {
+        try
+        {
+            return store.Load();
+        }
+        catch (TuningException e)
+        {
+            Log.TuningUnavailable(_log, "snapshot", e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Re-reads topology and drift when the last read is older than the refresh interval, then sets the metrics.</summary>
+    private void Refresh()
+    {
+        long now = Environment.TickCount64;
+        lock (_gate)
+        {
+            if (_refreshedAt is long last && now - last < _options.RefreshInterval.TotalMilliseconds)
+            {
+                return;
+            }
+
+            _refreshedAt = now;
+            try
+            {
+                if (_options.TopologyEnabled)
+                {
+                    _topology = Discover();
+                    Export(_topology);
+                }
+
+                if (_setup is not null)
+                {
+                    _lastPlan = _setup.Engine.Plan();
+                    ExportDrift(_lastPlan);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or TuningException or FormatException)
+            {
+                Log.RefreshFailed(_log, e.Message);
+            }
+
+            _hotThreads.Set(HotThreads.Pinned);
+        }
+    }
+
+    private void Export(HostTopology topology)
+    {
+        foreach (var gpu in topology.Gpus.Gpus)
+        {
+            string index = gpu.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _gpuInfo.WithLabels(index, gpu.Uuid, gpu.Pci.ToNvmlString(), gpu.Name, gpu.NumaNode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "").Set(1);
+            foreach (var link in gpu.Links)
+            {
+                string l = link.Link.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                _nvlinkUp.WithLabels(index, gpu.Uuid, l).Set(link.Active ? 1 : 0);
+                if (link.TxBytes is ulong tx)
+                {
+                    _nvlinkTx.WithLabels(index, gpu.Uuid, l).IncTo(tx);
+                }
+
+                if (link.RxBytes is ulong rx)
+                {
+                    _nvlinkRx.WithLabels(index, gpu.Uuid, l).IncTo(rx);
+                }
+            }
+        }
+    }
+
+    private void ExportDrift(IReadOnlyList<TuningChange> plan)
+    {
+        int drifted = 0;
+        foreach (var change in plan.Where(c => c.State is ChangeState.InPlace or ChangeState.Differs))
+        {
+            int value = change.State == ChangeState.Differs ? 1 : 0;
+            drifted += value;
+            var irq = change.Kind == Tuning.Irq.IrqAffinityTuner.Kind
+                ? _setup!.IrqAssignments.FirstOrDefault(a => Tuning.Irq.IrqAffinityTuner.TargetOf(a.Irq) == change.Target)
+                : null;
+            if (irq is not null)
+            {
+                _irqOk.WithLabels(irq.Nic, irq.Irq.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    irq.Queue?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "").Set(1 - value);
+            }
+            else
+            {
+                _drift.WithLabels(change.Kind, change.Target, change.Key).Set(value);
+            }
+        }
+
+        _driftCount.Set(drifted);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Host topology: {Gpus} GPU(s), {Nics} NIC(s); {Nvml}")]
+        public static partial void TopologySeen(ILogger logger, int gpus, int nics, string nvml);
+
+        [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Rolled back an interrupted tuning apply: {Restored} setting(s) restored, {Failed} failed ({Snapshot})")]
+        public static partial void RolledBackInterrupted(ILogger logger, int restored, int failed, string snapshot);
+
+        [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "Tuning profile {Profile} applied: {Done} changed, {Skipped} already in place, {Unsupported} unsupported, {Failed} failed; rollback snapshot {Snapshot}")]
+        public static partial void TuningApplied(ILogger logger, string profile, int done, int skipped, int unsupported, int failed, string snapshot);
+
+        [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Tuning {Kind} {Target} {Key} failed: {Reason}")]
+        public static partial void TuningFailed(ILogger logger, string kind, string target, string key, string reason);
+
+        [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Tuning ({Profile}) unavailable: {Reason}")]
+        public static partial void TuningUnavailable(ILogger logger, string profile, string reason);
+
+        [LoggerMessage(EventId = 305, Level = LogLevel.Information, Message = "Hot threads pinned to reserved CPUs {Cpus}")]
+        public static partial void HotCpus(ILogger logger, string cpus);
+
+        [LoggerMessage(EventId = 306, Level = LogLevel.Warning, Message = "mlockall failed (errno {Errno}): memory stays pageable; give the service CAP_IPC_LOCK or LimitMEMLOCK=infinity")]
+        public static partial void LockMemoryFailed(ILogger logger, int errno);
+
+        [LoggerMessage(EventId = 307, Level = LogLevel.Warning, Message = "Refreshing topology or drift failed: {Reason}")]
+        public static partial void RefreshFailed(ILogger logger, string reason);
+    }
+}
