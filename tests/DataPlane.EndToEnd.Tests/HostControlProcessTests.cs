@@ -201,6 +201,34 @@ public class HostControlProcessTests
         Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public async Task Daemon_start_rolls_back_an_apply_that_was_interrupted()
+    {
+        using var host = HostFixture.Create("nvlink-bridge-2gpu");
+        string run = Path.Combine(host.Root, "run");
+        string rmem = host.Proc("sys/net/core/rmem_max");
+        // What a crash half-way through `tune apply` leaves: the setting changed, its original in an incomplete snapshot.
+        Directory.CreateDirectory(run);
+        File.WriteAllText(Path.Combine(run, "tuning-snapshot.json"), """
+            {"profile": "gpu-host", "started": "2026-01-01T00:00:00+00:00", "pid": 1, "complete": false,
+             "entries": [{"kind": "sysctl", "target": "kernel", "key": "net.core.rmem_max", "original": "212992"}]}
+            """);
+        File.WriteAllText(rmem, "16777216\n");
+        int grpc = Binaries.FreePort(), admin = Binaries.FreePort();
+
+        // No Tuning:Profile now: the snapshot's own profile is used to restore it.
+        using var daemon = new ChildProcess(NvmlHost("nvlink-bridge-2gpu"), Binaries.Dataplane, "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}",
+            $"--Topology:NvmlLibrary={FakeNvml.LibraryPath}", $"--Topology:SysfsRoot={host.Roots.Sys}", $"--Topology:ProcfsRoot={host.Roots.Proc}",
+            $"--Topology:EtcRoot={Path.Combine(host.Root, "etc")}", $"--Tuning:RunDirectory={run}");
+        await daemon.WaitForHttpAsync($"http://127.0.0.1:{admin}/readyz", TimeSpan.FromSeconds(30));
+
+        Assert.Equal("212992\n", File.ReadAllText(rmem));
+        Assert.False(File.Exists(Path.Combine(run, "tuning-snapshot.json")));
+        Assert.Contains("Rolled back an interrupted tuning apply: 1 setting(s) restored, 0 failed", daemon.Output);
+        daemon.Terminate();
+        Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
     private static string Between(string output, string marker)
     {
         string line = output.Split('\n').First(l => l.StartsWith(marker, StringComparison.Ordinal));

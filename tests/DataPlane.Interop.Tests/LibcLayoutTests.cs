@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using DataPlane.Interop;
 
@@ -8,7 +7,7 @@ namespace DataPlane.Interop.Tests;
 /// size, offset and constant matches the managed declarations.</summary>
 public class LibcLayoutTests
 {
-    private static readonly Lazy<Dictionary<string, long>> s_native = new(CompileAndRun);
+    private static readonly NativeLayout s_native = new("libc_layout.c");
 
     [Fact]
     public void Timespec_matches_the_C_layout()
@@ -40,53 +39,5 @@ public class LibcLayoutTests
         Assert.Equal(Interop.Libc.MCL_FUTURE, Native("MCL_FUTURE"));
     }
 
-    private static long Native(string name) =>
-        s_native.Value.TryGetValue(name, out long v) ? v : throw new KeyNotFoundException($"layout program printed no '{name}'");
-
-    private static Dictionary<string, long> CompileAndRun()
-    {
-        string source = Path.Combine(RepoRoot(), "native", "layout", "libc_layout.c");
-        string exe = Path.Combine(Path.GetTempPath(), $"dataplane-libc-layout-{Environment.ProcessId}");
-        string compiler = File.Exists("/usr/bin/cc") ? "/usr/bin/cc" : "clang";
-        Run(compiler, ["-std=c11", "-Wall", "-Werror", "-o", exe, source]);
-        try
-        {
-            return Run(exe, []).Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => (Name: l[..l.LastIndexOf(' ')], Value: l[(l.LastIndexOf(' ') + 1)..]))
-                .ToDictionary(p => p.Name, p => long.Parse(p.Value, System.Globalization.CultureInfo.InvariantCulture));
-        }
-        finally
-        {
-            File.Delete(exe);
-        }
-    }
-
-    private static string Run(string file, string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        string output = p.StandardOutput.ReadToEnd();
-        string error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} failed ({p.ExitCode}): {error}");
-        return output;
-    }
-
-    internal static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "DataPlane.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("repository root (DataPlane.sln) not found above " + AppContext.BaseDirectory);
-    }
+    private static long Native(string name) => s_native.Value(name);
 }

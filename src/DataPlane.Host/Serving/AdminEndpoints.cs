@@ -37,33 +37,27 @@ internal static class AdminEndpoints
     }
 
     /// <summary>GET /topology (what <c>dataplane topo --json</c> prints) and GET /tuning (the profile's settings as last
-    /// verified; 404 without a profile).</summary>
+    /// verified); 404 with the reason when discovery is off or no profile is configured.</summary>
     public static void MapHostControl(WebApplication app, HostControl control)
     {
-        app.MapGet("/topology", context =>
-        {
-            var topology = control.Topology;
-            if (topology is null)
-            {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return context.Response.WriteAsync("topology discovery is off (Topology:Enabled=false)\n");
-            }
+        app.MapGet("/topology", context => WriteJsonOr404(context,
+            control.Topology is { } topology ? DataPlane.Topology.Matrix.TopologyJson.Serialize(topology) : null,
+            "topology discovery is off (Topology:Enabled=false)")).OnListener(Listener);
+        app.MapGet("/tuning", context => WriteJsonOr404(context,
+            control.TuningState is { } state ? DataPlane.Tuning.Plans.TuningJson.Serialize(state) : null,
+            "no tuning profile configured (Tuning:Profile)")).OnListener(Listener);
+    }
 
-            context.Response.ContentType = "application/json";
-            return context.Response.WriteAsync(DataPlane.Topology.Matrix.TopologyJson.Serialize(topology));
-        }).OnListener(Listener);
-        app.MapGet("/tuning", context =>
+    private static Task WriteJsonOr404(HttpContext context, string? json, string whyNot)
+    {
+        if (json is null)
         {
-            var state = control.TuningState;
-            if (state is null)
-            {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return context.Response.WriteAsync("no tuning profile configured (Tuning:Profile)\n");
-            }
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return context.Response.WriteAsync(whyNot + "\n");
+        }
 
-            context.Response.ContentType = "application/json";
-            return context.Response.WriteAsync(DataPlane.Tuning.Plans.TuningJson.Serialize(state));
-        }).OnListener(Listener);
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(json);
     }
 }
 

@@ -70,6 +70,24 @@ public sealed class CpuSet : IEquatable<CpuSet>
         return Of(cpus);
     }
 
+    /// <summary>Like <see cref="ParseList"/>, but null for null or malformed text (a sysfs file that was missing or odd).</summary>
+    public static CpuSet? TryParseList(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return ParseList(text);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Parses a hex mask as the kernel prints it: 32-bit groups, most significant first, separated by commas.</summary>
     public static CpuSet ParseMask(string text)
     {

@@ -28,7 +28,7 @@ public static class CpuReader
                 continue;
             }
 
-            var cpus = ParseList(SysfsFiles.ReadText(Path.Join(dir, entry, "cpulist")));
+            var cpus = CpuSet.TryParseList(SysfsFiles.ReadText(Path.Join(dir, entry, "cpulist")));
             if (cpus is null)
             {
                 problems.Add($"NUMA node {id}: cpulist is unreadable");
@@ -49,7 +49,7 @@ public static class CpuReader
         ArgumentNullException.ThrowIfNull(numaNodes);
         ArgumentNullException.ThrowIfNull(problems);
         string path = Path.Join(roots.Sys, "devices", "system", "cpu", "online");
-        var online = ParseList(SysfsFiles.ReadText(path));
+        var online = CpuSet.TryParseList(SysfsFiles.ReadText(path));
         if (online is not null)
         {
             return online;
@@ -57,22 +57,5 @@ public static class CpuReader
 
         problems.Add($"{path} is unreadable: online CPUs taken from the NUMA nodes");
         return numaNodes.Aggregate(CpuSet.Empty, (all, n) => all.Union(n.Cpus));
-    }
-
-    private static CpuSet? ParseList(string? text)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            return CpuSet.ParseList(text);
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
     }
 }

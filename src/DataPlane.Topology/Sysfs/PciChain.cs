@@ -49,23 +49,6 @@ public sealed record PciChain(string HostBridge, IReadOnlyList<PciAddress> Path,
 
         long? numa = SysfsFiles.ReadLong(System.IO.Path.Join(devicePath, "numa_node"));
         string? cpus = SysfsFiles.ReadText(System.IO.Path.Join(devicePath, "local_cpulist"));
-        return new PciChain(parts[host], chain, numa is >= 0 ? (int)numa : null, ParseCpus(cpus), devicePath);
-    }
-
-    private static CpuSet? ParseCpus(string? text)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            return CpuSet.ParseList(text);
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
+        return new PciChain(parts[host], chain, numa is >= 0 ? (int)numa : null, CpuSet.TryParseList(cpus), devicePath);
     }
 }

@@ -12,7 +12,7 @@ namespace DataPlane.Interop.Tests.Nvml;
 /// NVML structure, constant and enumeration against it.</summary>
 public class NvmlLayoutTests
 {
-    private static readonly Lazy<Dictionary<string, long>> s_native = new(CompileAndRun);
+    private static readonly NativeLayout s_native = new("nvml_layout.c");
 
     [Fact]
     public void PciInfo_matches_the_C_layout()
@@ -151,40 +151,5 @@ public class NvmlLayoutTests
     private static void AssertOffset<T>(string type, string field, string managedField) =>
         Assert.Equal(Native($"offsetof({type},{field})"), (long)Marshal.OffsetOf<T>(managedField));
 
-    private static long Native(string name) =>
-        s_native.Value.TryGetValue(name, out long v) ? v : throw new KeyNotFoundException($"layout program printed no '{name}'");
-
-    private static Dictionary<string, long> CompileAndRun()
-    {
-        string source = Path.Combine(FakeNvml.RepoRoot, "native", "layout", "nvml_layout.c");
-        string exe = Path.Combine(Path.GetTempPath(), $"dataplane-nvml-layout-{Environment.ProcessId}");
-        string compiler = File.Exists("/usr/bin/cc") ? "/usr/bin/cc" : "clang";
-        Run(compiler, ["-std=c11", "-Wall", "-Wextra", "-Werror", "-o", exe, source]);
-        try
-        {
-            return Run(exe, []).Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => (Name: l[..l.LastIndexOf(' ')], Value: l[(l.LastIndexOf(' ') + 1)..]))
-                .ToDictionary(p => p.Name, p => long.Parse(p.Value, CultureInfo.InvariantCulture));
-        }
-        finally
-        {
-            File.Delete(exe);
-        }
-    }
-
-    private static string Run(string file, string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        string output = p.StandardOutput.ReadToEnd();
-        string error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} failed ({p.ExitCode}): {error}");
-        return output;
-    }
+    private static long Native(string name) => s_native.Value(name);
 }
