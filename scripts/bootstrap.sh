@@ -27,10 +27,11 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 # Native AOT (x64 and arm64 cross), the arm64 smoke test, native test libraries, and ip/unshare for
-# the tuning tests in a private network namespace.
+# the tuning tests in a private network namespace; libibverbs-dev for the verbs layout probes (headers only:
+# the tests load our fake libibverbs.so.1, never a provider).
 packages=(clang lld llvm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu zlib1g-dev zlib1g-dev:arm64
           qemu-user-static make cmake curl ca-certificates file bc openssl
-          iproute2 util-linux)
+          iproute2 util-linux libibverbs-dev)
 if [ "$want_bench" -eq 1 ]; then
   packages+=(gnuplot-nox)
 fi
