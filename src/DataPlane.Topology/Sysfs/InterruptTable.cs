@@ -66,20 +66,23 @@ public sealed partial class InterruptTable
     public string? NameOf(int irq) => _names.TryGetValue(irq, out string? name) ? name : null;
 
     /// <summary>Describes one vector of interface <paramref name="netdev"/>: its queue number from names such as
-    /// <c>mlx5_comp3@pci:…</c> or <c>eno1-TxRx-3</c>, and whether it is a control vector (<c>mlx5_async0@pci:…</c>,
-    /// or a vector named just like the interface, as igb's link vector is).</summary>
+    /// <c>mlx5_comp3@pci:…</c>, <c>eno1-TxRx-3</c> or <c>virtio2-input.3</c>, and whether it is a control vector
+    /// (<c>mlx5_async0@pci:…</c>, virtio's <c>…-config</c>, or a vector named just like the interface, as igb's link
+    /// vector is).</summary>
     public static NicIrq Describe(int irq, string name, string netdev)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(netdev);
-        if (name.Contains("async", StringComparison.Ordinal) || string.Equals(name, netdev, StringComparison.Ordinal))
+        if (name.Contains("async", StringComparison.Ordinal) || name.EndsWith("-config", StringComparison.Ordinal)
+            || string.Equals(name, netdev, StringComparison.Ordinal))
         {
             return new NicIrq(irq, name, null, true);
         }
 
         var match = CompletionVector().Match(name);
-        if (!match.Success)
+        if (!match.Success && !name.Contains("@pci:", StringComparison.Ordinal))
         {
+            // "@pci:<bdf>" ends in ".<function>", which is not a queue number.
             match = QueueVector().Match(name);
         }
 
@@ -90,7 +93,7 @@ public sealed partial class InterruptTable
     [GeneratedRegex(@"comp(?<n>\d{1,6})@")]
     private static partial Regex CompletionVector();
 
-    // "<if>-TxRx-3", "<if>-rx-3", "<if>-tx-3", "<if>-3": a dash and the queue number end the name.
-    [GeneratedRegex(@"-(?<n>\d{1,6})$")]
+    // "<if>-TxRx-3", "<if>-rx-3", "<if>-tx-3", "<if>-3", "virtio2-input.3": a dash or dot and the queue number end the name.
+    [GeneratedRegex(@"[-.](?<n>\d{1,6})$")]
     private static partial Regex QueueVector();
 }

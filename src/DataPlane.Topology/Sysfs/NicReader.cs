@@ -62,10 +62,20 @@ public static class NicReader
             return null;
         }
 
+        // virtio-net hangs its netdev off a virtio device (…/0000:00:03.0/virtio2) whose parent is the PCI function:
+        // the function has the PCI address, NUMA node and MSI vectors, the virtio device has the driver (virtio_net).
+        string driverPath = devicePath;
         var chain = PciChain.FromDevicePath(devicePath);
+        if (chain is null && Path.GetFileName(devicePath).StartsWith("virtio", StringComparison.Ordinal)
+            && Path.GetDirectoryName(devicePath) is string function && PciChain.FromDevicePath(function) is { } functionChain)
+        {
+            chain = functionChain;
+            devicePath = function;
+        }
+
         if (chain is null)
         {
-            return null; // not on PCI (USB, virtio, platform): no PCIe distance to speak of
+            return null; // not on PCI (USB, platform): no PCIe distance to speak of
         }
 
         string bdf = chain.Device.ToString();
@@ -81,7 +91,7 @@ public static class NicReader
             localCpus = numaNodes.FirstOrDefault(n => n.Id == chain.NumaNode)?.Cpus ?? CpuSet.Empty;
         }
 
-        string? driver = SysfsFiles.LinkName(Path.Join(devicePath, "driver"));
+        string? driver = SysfsFiles.LinkName(Path.Join(driverPath, "driver"));
         if (driver is null)
         {
             problems.Add($"{name} ({bdf}): no driver is bound");

@@ -43,6 +43,10 @@ public class InterruptTableTests
     [InlineData("eno1-TxRx-3", 3, false)]
     [InlineData("eno1-rx-12", 12, false)]
     [InlineData("eno1", null, true)]
+    [InlineData("virtio2-input.3", 3, false)]
+    [InlineData("virtio2-output.0", 0, false)]
+    [InlineData("virtio2-config", null, true)]
+    [InlineData("mlx5_pages_eq@pci:0000:19:00.1", null, false)]
     [InlineData("timer", null, false)]
     [InlineData("", null, false)]
     public void Names_give_queue_numbers_and_control_vectors(string name, int? queue, bool control)
