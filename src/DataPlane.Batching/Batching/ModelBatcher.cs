@@ -29,6 +29,7 @@ public sealed partial class ModelBatcher : IDisposable
     private readonly ModelDescriptor _model;
     private readonly ModelBatchingOptions _options;
     private readonly IInferenceUpstream _upstream;
+    private readonly ISpillTarget? _spill;
     private readonly TensorLimits _limits;
     private readonly BatchingMetrics.ModelMetrics _metrics;
     private readonly ILogger _logger;
@@ -50,11 +51,12 @@ public sealed partial class ModelBatcher : IDisposable
     private bool _draining;
 
     public ModelBatcher(ModelDescriptor model, ModelBatchingOptions options, IInferenceUpstream upstream, TensorLimits limits,
-        BatchingMetrics metrics, ILogger logger, TimeProvider? time = null, TimeSpan? upstreamTimeout = null)
+        BatchingMetrics metrics, ILogger logger, TimeProvider? time = null, TimeSpan? upstreamTimeout = null, ISpillTarget? spill = null)
     {
         _model = model;
         _options = options;
         _upstream = upstream;
+        _spill = options.SpillQueueThreshold > 0 ? spill : null;
         _limits = limits;
         _metrics = metrics.ForModel(model.Name);
         _logger = logger;
@@ -359,7 +361,15 @@ public sealed partial class ModelBatcher : IDisposable
                 break;
             }
 
-            (toStart ??= []).Add(FormBatch(now, eligibleSince));
+            (toStart ??= []).Add(FormBatch(now, eligibleSince, spilled: false));
+        }
+
+        // Spillover: every local slot is busy and the queue is still long, so a peer host takes a whole batch now
+        // rather than letting these requests wait for a local slot.
+        while (_spill is not null && !_draining && !_slots.CanSend && _queue.Count >= _options.SpillQueueThreshold
+            && _spill.IsAvailable && _spill.TryAcquire())
+        {
+            (toStart ??= []).Add(FormBatch(now, _queue.OldestArrival, spilled: true));
         }
 
         if (!_slots.CanSend || _queue.Count == 0)
@@ -386,7 +396,7 @@ public sealed partial class ModelBatcher : IDisposable
         CheckDrained();
     }
 
-    private Batch FormBatch(long now, long eligibleSince)
+    private Batch FormBatch(long now, long eligibleSince, bool spilled)
     {
         _scratch.Clear();
         int maxRequests = PolicyKind == BatchPolicyKind.None ? 1 : int.MaxValue;
@@ -402,7 +412,7 @@ public sealed partial class ModelBatcher : IDisposable
             Statistics.Queued(queued);
         }
 
-        int slot = _slots.Send(now, rows, _predict);
+        int slot = spilled ? SpilledSlot : _slots.Send(now, rows, _predict);
         _windowEnd = long.MaxValue;
         _metrics.BatchSize.Observe(rows);
         _metrics.Window.Observe(Math.Max(0, now - eligibleSince) / 1e9);
@@ -428,10 +438,19 @@ public sealed partial class ModelBatcher : IDisposable
         RpcException? failure = null;
         var rented = new List<byte[]>();
         long started = _clock.Now;
+        string? peer = null;
         try
         {
             var request = BatchAssembler.Build(batch.Requests, batch.Rows, rented);
-            response = await _upstream.InferAsync(request, UpstreamDeadline(batch), CancellationToken.None).ConfigureAwait(false);
+            if (batch.Slot == SpilledSlot)
+            {
+                var spilled = await _spill!.InferAsync(request, UpstreamDeadline(batch), CancellationToken.None).ConfigureAwait(false);
+                (response, peer) = (spilled.Response, spilled.Peer);
+            }
+            else
+            {
+                response = await _upstream.InferAsync(request, UpstreamDeadline(batch), CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (RpcException e)
         {
@@ -456,9 +475,10 @@ public sealed partial class ModelBatcher : IDisposable
         long service;
         lock (_gate)
         {
-            service = _slots.Complete(batch.Slot, finished, _predict);
-            _lastSlotFreeNs = finished;
-            if (failure == null && service > 0)
+            bool local = batch.Slot != SpilledSlot;
+            service = local ? _slots.Complete(batch.Slot, finished, _predict) : finished - started;
+            _lastSlotFreeNs = local ? finished : _lastSlotFreeNs;
+            if (local && failure == null && service > 0)
             {
                 _latency.Observe(batch.Rows, service);
                 _metrics.LatencyIntercept.Set(_latency.InterceptNs / 1e9);
@@ -470,7 +490,14 @@ public sealed partial class ModelBatcher : IDisposable
         }
 
         Start(next);
-        _metrics.UpstreamDuration.Observe((finished - started) / 1e9);
+        if (batch.Slot == SpilledSlot)
+        {
+            _metrics.Spilled(failure == null ? peer ?? "unknown" : "failed", batch.Rows);
+        }
+        else
+        {
+            _metrics.UpstreamDuration.Observe((finished - started) / 1e9);
+        }
 
         if (failure != null)
         {
@@ -523,6 +550,7 @@ public sealed partial class ModelBatcher : IDisposable
         var code = failure.StatusCode;
         string message = code switch
         {
+            StatusCode.Unavailable when batch.Slot == SpilledSlot => $"spilled to a peer host that failed: {failure.Status.Detail}",
             StatusCode.Unavailable => $"upstream is unavailable: {_upstream.Describe()}: {failure.Status.Detail}",
             StatusCode.DeadlineExceeded => $"deadline passed while the batch of model '{_model.Name}' was upstream",
             _ => $"upstream answered {code}: {failure.Status.Detail}",
@@ -598,6 +626,9 @@ public sealed partial class ModelBatcher : IDisposable
     }
 
     public void Dispose() => _timer.Dispose();
+
+    /// <summary>The slot of a batch sent to a peer host instead of this host's upstream.</summary>
+    private const int SpilledSlot = -1;
 
     private sealed record Batch(PendingRequest[] Requests, long Rows, int Slot);
 

@@ -98,18 +98,28 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
         return Task.FromResult(response);
     }
 
-    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
+        return InferAsync(request, context.Deadline, context.CancellationToken);
+    }
+
+    /// <summary>The ModelInfer path without a gRPC call around it: validation, admission to the model's batcher and the
+    /// answer from its share of a batch. Peer hosts' spilled batches come in this way. Throws <see cref="RpcException"/>
+    /// with the status a client would get.</summary>
+    public async Task<ModelInferResponse> InferAsync(ModelInferRequest request, DateTime deadline, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
         long arrival = _clock.Now;
         var batcher = Resolve(request.ModelName, request.ModelVersion);
         var metrics = batcher.Metrics;
         metrics.Inflight.Inc();
         try
         {
-            var pending = Admit(batcher, request, context, arrival);
+            var pending = Admit(batcher, request, deadline, arrival);
             ModelInferResponse response;
-            using (context.CancellationToken.UnsafeRegister(
-                static (state, _) => ((CancelState)state!).Cancel(), new CancelState(batcher, pending, context)))
+            using (cancellationToken.UnsafeRegister(
+                static (state, _) => ((CancelState)state!).Cancel(), new CancelState(batcher, pending, deadline)))
             {
                 response = await batcher.Submit(pending).ConfigureAwait(false);
             }
@@ -138,7 +148,7 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
         IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context) =>
         _relay.RunAsync(requestStream, responseStream, context);
 
-    private PendingRequest Admit(ModelBatcher batcher, ModelInferRequest request, ServerCallContext context, long arrival)
+    private PendingRequest Admit(ModelBatcher batcher, ModelInferRequest request, DateTime callDeadline, long arrival)
     {
         var model = batcher.Model;
         if (model.Decoupled)
@@ -155,7 +165,7 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
 
         var shapeProblem = model.Validate(request, inputs, out long rows);
         var levelProblem = batcher.TryGetLevel(request, out int level);
-        var deadlineProblem = batcher.TryGetDeadline(request, context.Deadline, arrival, out long grpcDeadline, out long deadline);
+        var deadlineProblem = batcher.TryGetDeadline(request, callDeadline, arrival, out long grpcDeadline, out long deadline);
         if ((shapeProblem ?? levelProblem ?? deadlineProblem) is { } p)
         {
             Reject(batcher, p.Code, p.Message);
@@ -219,8 +229,8 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
         return batcher;
     }
 
-    private sealed class CancelState(ModelBatcher batcher, PendingRequest request, ServerCallContext context)
+    private sealed class CancelState(ModelBatcher batcher, PendingRequest request, DateTime deadline)
     {
-        public void Cancel() => batcher.Cancel(request, context.Deadline <= DateTime.UtcNow);
+        public void Cancel() => batcher.Cancel(request, deadline <= DateTime.UtcNow);
     }
 }

@@ -32,6 +32,8 @@ public sealed class BatchingMetrics
     private readonly Counter _streamResponses;
     private readonly Histogram _streamFirstResponse;
     private readonly Gauge _streamInflight;
+    private readonly Counter _spilledBatches;
+    private readonly Counter _spilledRows;
 
     public BatchingMetrics(CollectorRegistry? registry = null)
     {
@@ -67,6 +69,9 @@ public sealed class BatchingMetrics
             "Time from a streamed request to its first response (time to first token for LLM models).",
             new HistogramConfiguration { LabelNames = model, Buckets = s_latencyBuckets });
         _streamInflight = f.CreateGauge("dataplane_stream_inflight_requests", "Streamed requests admitted and not yet finished.", model);
+        _spilledBatches = f.CreateCounter("dataplane_spilled_batches_total",
+            "Batches sent to a peer host instead of this host's upstream (spillover), by peer (\"failed\" when the peer did not answer).", ["model", "peer"]);
+        _spilledRows = f.CreateCounter("dataplane_spilled_rows_total", "Rows in spilled batches, by peer.", ["model", "peer"]);
     }
 
     /// <summary>The label children of one model.</summary>
@@ -139,6 +144,12 @@ public sealed class BatchingMetrics
         }
 
         public void Rejected(string reason) => _m._rejections.WithLabels(_model, reason).Inc();
+
+        public void Spilled(string peer, long rows)
+        {
+            _m._spilledBatches.WithLabels(_model, peer).Inc();
+            _m._spilledRows.WithLabels(_model, peer).Inc(rows);
+        }
 
         public void StreamFinished(string outcome) => _m._streamRequests.WithLabels(_model, outcome).Inc();
     }

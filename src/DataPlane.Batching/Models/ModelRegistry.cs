@@ -26,8 +26,11 @@ public sealed partial class ModelRegistry : IDisposable
     private bool _draining;
     private int _slowProbes;
 
-    public ModelRegistry(TritonUpstream upstream, BatchingOptions options, BatchingMetrics metrics, ILoggerFactory loggers)
+    private readonly ISpillTarget? _spill;
+
+    public ModelRegistry(TritonUpstream upstream, BatchingOptions options, BatchingMetrics metrics, ILoggerFactory loggers, ISpillTarget? spill = null)
     {
+        _spill = spill;
         _upstream = upstream;
         _options = options;
         _metrics = metrics;
@@ -156,7 +159,7 @@ public sealed partial class ModelRegistry : IDisposable
 
             var options = _options.For(model.Name);
             var batcher = new ModelBatcher(model, options, _upstream, _options.Limits, _metrics,
-                _loggers.CreateLogger("DataPlane.Batching.ModelBatcher"), upstreamTimeout: _upstream.Options.RequestTimeout);
+                _loggers.CreateLogger("DataPlane.Batching.ModelBatcher"), upstreamTimeout: _upstream.Options.RequestTimeout, spill: _spill);
             var next = new Dictionary<string, ModelBatcher>(_models, StringComparer.Ordinal) { [model.Name] = batcher };
             _models = next.ToFrozenDictionary(StringComparer.Ordinal);
             if (_draining)

@@ -45,6 +45,10 @@ public sealed record ModelBatchingOptions
     /// one-way time to the upstream. Default 1 ms.</summary>
     public TimeSpan PipelineLead { get; init; } = TimeSpan.FromMilliseconds(1);
 
+    /// <summary>Spillover: when every upstream slot is busy and at least this many requests wait, a whole batch goes to a
+    /// peer host (Transfer:Peers) instead of waiting; zero: never. Default zero.</summary>
+    public int SpillQueueThreshold { get; init; }
+
     /// <summary>Caps the batch size below the upstream max_batch_size; zero: no cap. Default zero.</summary>
     public int MaxBatchSize { get; init; }
 

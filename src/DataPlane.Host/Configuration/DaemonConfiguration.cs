@@ -121,6 +121,7 @@ public static class DaemonConfiguration
             Slo = b.Milliseconds(key + ":SloMs", d.Slo, 0, 3_600_000),
             MaxConcurrentBatches = b.Int(key + ":MaxConcurrentBatches", d.MaxConcurrentBatches, 0, 1024),
             MaxBatchSize = b.Int(key + ":MaxBatchSize", d.MaxBatchSize, 0, 1 << 20),
+            SpillQueueThreshold = b.Int(key + ":SpillQueueThreshold", d.SpillQueueThreshold, 0, 1 << 24),
             PipelineDepth = b.Int(key + ":PipelineDepth", d.PipelineDepth, 0, 16),
             PipelineLead = b.Milliseconds(key + ":PipelineLeadMs", d.PipelineLead, 0, 1000),
             InitialLatencyIntercept = b.Milliseconds(key + ":InitialLatencyMs", d.InitialLatencyIntercept, 0, 60_000),
