@@ -183,6 +183,8 @@ public class HostControlProcessTests
         Assert.Contains("dataplane_nvlink_up{gpu=\"7\",UUID=\"GPU-4f6a9a0e-0c53-4c55-9c1d-1a2b3c4d5e07\",link=\"17\"} 1", metrics);
         Assert.Contains("dataplane_irq_affinity_ok{device=\"enp25s0np0\",irq=\"101\",queue=\"0\"} 1", metrics);
         Assert.Contains("dataplane_tuning_applied 1", metrics);
+        Assert.Contains("dataplane_infiniband_port_data_received_bytes_total{device=\"mlx5_0\",port=\"1\"} 400000", metrics);
+        Assert.Contains("dataplane_infiniband_state_id{device=\"mlx5_7\",port=\"1\"} 4", metrics);
         Assert.Contains("dataplane_tuning_drift_settings 0", metrics);
         Assert.Equal("16777216\n", File.ReadAllText(host.Proc("sys/net/core/rmem_max")));
 

@@ -28,6 +28,10 @@ internal sealed partial class HostControl
     private readonly Gauge _driftCount;
     private readonly Gauge _hotThreads;
     private readonly Gauge _tuningApplied;
+    private readonly Gauge _ibState;
+    private readonly Gauge _ibPhysicalState;
+    private readonly Gauge _ibRate;
+    private readonly Dictionary<string, Counter> _ibCounters = new(StringComparer.Ordinal);
     private HostTopology? _topology;
     private TuningSetup? _setup;
     private IReadOnlyList<TuningChange> _lastPlan = [];
@@ -49,8 +53,43 @@ internal sealed partial class HostControl
         _driftCount = f.CreateGauge("dataplane_tuning_drift_settings", "Settings of the tuning profile that differ from the host.");
         _hotThreads = f.CreateGauge("dataplane_hot_threads_pinned", "Hot threads (batch dispatch) pinned to reserved CPUs.");
         _tuningApplied = f.CreateGauge("dataplane_tuning_applied", "1 when the daemon applied the tuning profile at start and every setting took.");
+        _ibState = f.CreateGauge("dataplane_infiniband_state_id", "RDMA port state (4 = ACTIVE), as node_exporter's node_infiniband_state_id.", "device", "port");
+        _ibPhysicalState = f.CreateGauge("dataplane_infiniband_physical_state_id", "RDMA port physical state (5 = LinkUp).", "device", "port");
+        _ibRate = f.CreateGauge("dataplane_infiniband_rate_bytes_per_second", "RDMA port rate.", "device", "port");
+        foreach (var (file, name, help) in s_ibCounters)
+        {
+            _ibCounters[file] = f.CreateCounter(name, help + " (sysfs " + file + ").", "device", "port");
+        }
+
         registry.AddBeforeCollectCallback(Refresh);
     }
+
+    /// <summary>sysfs counter files and the names node_exporter's infiniband collector gives them (with our prefix), so
+    /// dashboards built for node_infiniband_* work by swapping the prefix. hw_counters are prefixed "hw/".</summary>
+    private static readonly (string File, string Name, string Help)[] s_ibCounters =
+    [
+        ("port_rcv_data", "dataplane_infiniband_port_data_received_bytes_total", "Bytes received on the port (RoCE traffic on mlx5)"),
+        ("port_xmit_data", "dataplane_infiniband_port_data_transmitted_bytes_total", "Bytes transmitted on the port"),
+        ("port_rcv_packets", "dataplane_infiniband_port_packets_received_total", "Packets received"),
+        ("port_xmit_packets", "dataplane_infiniband_port_packets_transmitted_total", "Packets transmitted"),
+        ("port_rcv_errors", "dataplane_infiniband_port_errors_received_total", "Received packets with errors"),
+        ("port_rcv_discards", "dataplane_infiniband_port_discards_received_total", "Received packets discarded"),
+        ("port_xmit_discards", "dataplane_infiniband_port_discards_transmitted_total", "Outbound packets discarded"),
+        ("port_xmit_wait", "dataplane_infiniband_port_transmit_wait_total", "Ticks with data to send but no credits"),
+        ("link_downed", "dataplane_infiniband_link_downed_total", "Times the link went down"),
+        ("link_error_recovery", "dataplane_infiniband_link_error_recovery_total", "Link error recoveries"),
+        ("symbol_error", "dataplane_infiniband_symbol_error_total", "Symbol errors"),
+        ("hw/out_of_sequence", "dataplane_infiniband_out_of_sequence_packets_received_total", "Out-of-sequence packets received"),
+        ("hw/packet_seq_err", "dataplane_infiniband_packet_sequence_errors_total", "Packet sequence errors"),
+        ("hw/local_ack_timeout_err", "dataplane_infiniband_local_ack_timeout_errors_total", "Local ACK timeouts"),
+        ("hw/rnr_nak_retry_err", "dataplane_infiniband_rnr_nak_retry_packets_received_total", "RNR NAK retries"),
+        ("hw/out_of_buffer", "dataplane_infiniband_out_of_buffer_drops_total", "Drops for lack of receive WQEs"),
+        ("hw/np_cnp_sent", "dataplane_infiniband_np_cnp_packets_sent_total", "Congestion notification packets sent (DCQCN)"),
+        ("hw/rp_cnp_handled", "dataplane_infiniband_rp_cnp_packets_handled_total", "Congestion notification packets handled (DCQCN)"),
+        ("hw/np_ecn_marked_roce_packets", "dataplane_infiniband_np_ecn_marked_roce_packets_received_total", "ECN-marked RoCE packets received"),
+        ("hw/req_remote_access_errors", "dataplane_infiniband_req_remote_access_errors_total", "Remote access errors on requests"),
+        ("hw/resp_remote_access_errors", "dataplane_infiniband_resp_remote_access_errors_total", "Remote access errors on responses"),
+    ];
 
     /// <summary>The last topology seen (null when discovery is off).</summary>
     public HostTopology? Topology
@@ -189,6 +228,7 @@ internal sealed partial class HostControl
                 {
                     _topology = Discover();
                     Export(_topology);
+                    ExportRdmaPorts(DataPlane.Topology.Sysfs.RdmaPortReader.Read(_options.Roots));
                 }
 
                 if (_setup is not null)
@@ -225,6 +265,33 @@ internal sealed partial class HostControl
                 {
                     _nvlinkRx.WithLabels(index, gpu.Uuid, l).IncTo(rx);
                 }
+            }
+        }
+    }
+
+    private void ExportRdmaPorts(IReadOnlyList<DataPlane.Topology.Sysfs.RdmaPort> ports)
+    {
+        foreach (var port in ports)
+        {
+            string p = port.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            SetIfKnown(_ibState, port.State, port.Device, p);
+            SetIfKnown(_ibPhysicalState, port.PhysicalState, port.Device, p);
+            SetIfKnown(_ibRate, port.RateBytesPerSecond, port.Device, p);
+            foreach (var (file, counter) in _ibCounters)
+            {
+                var source = file.StartsWith("hw/", StringComparison.Ordinal) ? port.HwCounters : port.Counters;
+                if (source.TryGetValue(file.StartsWith("hw/", StringComparison.Ordinal) ? file[3..] : file, out ulong value))
+                {
+                    counter.WithLabels(port.Device, p).IncTo(value);
+                }
+            }
+        }
+
+        static void SetIfKnown(Gauge gauge, double? value, string device, string port)
+        {
+            if (value is double v)
+            {
+                gauge.WithLabels(device, port).Set(v);
             }
         }
     }

@@ -168,6 +168,24 @@ public sealed class HostFixture : IDisposable
         {
             string ib = Path.Combine(dir, "infiniband", rdma);
             WriteFile(Path.Combine(ib, "node_type"), "1: CA");
+            WriteFile(Path.Combine(ib, "hca_type"), "MT4129");
+            WriteFile(Path.Combine(ib, "fw_ver"), "28.39.1002");
+            WriteFile(Path.Combine(ib, "board_id"), "MT_0000000838");
+            // Port 1 as mlx5 shows it for RoCE, with PMA counters (data in 4-octet units) and a few hw_counters;
+            // values derive from the IRQ base so each device differs.
+            string port = Path.Combine(ib, "ports", "1");
+            long seed = nic.FirstIrq;
+            WriteFile(Path.Combine(port, "state"), nic.SpeedMbps is null ? "1: DOWN" : "4: ACTIVE");
+            WriteFile(Path.Combine(port, "phys_state"), nic.SpeedMbps is null ? "3: Disabled" : "5: LinkUp");
+            WriteFile(Path.Combine(port, "rate"), $"{(nic.SpeedMbps ?? 0) / 1000} Gb/sec (4X NDR)");
+            WriteFile(Path.Combine(port, "link_layer"), "Ethernet");
+            WriteFile(Path.Combine(port, "counters", "port_rcv_data"), (seed * 1000).ToString(CultureInfo.InvariantCulture));
+            WriteFile(Path.Combine(port, "counters", "port_xmit_data"), (seed * 2000).ToString(CultureInfo.InvariantCulture));
+            WriteFile(Path.Combine(port, "counters", "port_rcv_packets"), (seed * 10).ToString(CultureInfo.InvariantCulture));
+            WriteFile(Path.Combine(port, "counters", "port_xmit_packets"), (seed * 20).ToString(CultureInfo.InvariantCulture));
+            WriteFile(Path.Combine(port, "counters", "link_downed"), "0");
+            WriteFile(Path.Combine(port, "hw_counters", "np_cnp_sent"), "7");
+            WriteFile(Path.Combine(port, "hw_counters", "out_of_sequence"), "3");
             Link(Path.Combine(ib, "device"), dir);
             Link(Sys($"class/infiniband/{rdma}"), ib);
         }
