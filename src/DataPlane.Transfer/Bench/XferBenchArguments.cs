@@ -1,0 +1,357 @@
+using System.Globalization;
+using System.Net;
+using DataPlane.Transfer.Engine;
+
+namespace DataPlane.Transfer.Bench;
+
+/// <summary>The outcome of parsing the xfer-bench command line.</summary>
+/// <param name="Settings">The settings; null on error or help.</param>
+/// <param name="Error">Why the command line was refused, naming the option.</param>
+/// <param name="HelpRequested">True when --help was given.</param>
+public sealed record XferBenchParseResult(XferBenchSettings? Settings, string? Error, bool HelpRequested);
+
+/// <summary>Hand-written parser of the <c>dataplane xfer-bench</c> options (NativeAOT-safe). Options take their
+/// value as the next argument or after '='. Unknown options, missing or malformed values and contradictions are
+/// errors that name the option.</summary>
+public static class XferBenchArguments
+{
+    /// <summary>Largest message size (1 GiB).</summary>
+    public const int MaxSize = 1 << 30;
+
+    /// <summary>The usage text.</summary>
+    public const string Usage = """
+        Usage: dataplane xfer-bench --server [options]
+               dataplane xfer-bench --connect HOST:PORT [options]
+
+        Transfer-engine benchmark in the manner of perftest (ib_write_bw, ib_read_bw, ib_send_lat): the server
+        registers a region and answers; the client measures WRITE/READ bandwidth per message size with a window
+        of operations in flight, then small-message latency (SEND/RECV ping-pong and WRITE-with-ack round trips).
+
+        Options:
+          --server               run the server side
+          --listen HOST:PORT     server address (default 0.0.0.0:18520)
+          --once                 server: exit after the first client has finished
+          --region BYTES         server: size of the registered region (default 64M)
+          --connect HOST:PORT    run the client against a server
+          --transport MODE       auto (RDMA when usable, else TCP; default), rdma or tcp
+          --test KIND            all (default), bw or lat
+          --ops LIST             bandwidth operations: write,read (default both)
+          --sizes LIST           bandwidth sizes (default 4K,16K,64K,256K,1M,4M,16M,64M); K/M/G = KiB/MiB/GiB
+          --lat-sizes LIST       latency sizes (default 8,64,512,4K)
+          --iterations N         operations per bandwidth size (default 1000)
+          --lat-iterations N     round trips per latency size (default 1000)
+          --duration S           cap on each bandwidth size's time in seconds (default 2)
+          --window N             operations in flight (default 16)
+          --flow-class NAME      flow class of the connection (default "default")
+          --dscp N               DSCP of that flow class, 0..63 (default 0); RDMA: GRH traffic class N*4
+          --json FILE            write the results as JSON
+          -h, --help             print this text
+
+        Bandwidth: Gb/s = 10^9 bit/s of payload, MiB/s = 2^20 B/s. Latency figures are round trips in µs
+        (perftest's *_lat tools print half of that).
+        Exit codes: 0 done, 1 connection or transfer failure, 2 bad arguments, 130 cancelled.
+        """;
+
+    private static readonly string[] s_valued =
+        ["--listen", "--region", "--connect", "--transport", "--test", "--ops", "--sizes", "--lat-sizes", "--iterations", "--lat-iterations", "--duration", "--window", "--flow-class", "--dscp", "--json"];
+
+    /// <summary>Parses <paramref name="args"/> (the arguments after the verb).</summary>
+    public static XferBenchParseResult Parse(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Any(a => a is "--help" or "-h"))
+        {
+            return new XferBenchParseResult(null, null, true);
+        }
+
+        var s = new XferBenchSettings();
+        bool server = false, listenGiven = false, onceGiven = false, regionGiven = false;
+        string? connect = null;
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
+            {
+                return Fail($"unexpected argument '{arg}' (options start with --; see --help)");
+            }
+
+            string name = arg;
+            string? value = null;
+            int eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                name = arg[..eq];
+                value = arg[(eq + 1)..];
+            }
+
+            if (name is "--server" or "--once")
+            {
+                if (value is not null)
+                {
+                    return Fail($"option {name} takes no value");
+                }
+
+                if (name == "--server")
+                {
+                    server = true;
+                }
+                else
+                {
+                    onceGiven = true;
+                }
+
+                continue;
+            }
+
+            if (!s_valued.Contains(name))
+            {
+                return Fail($"unknown option '{name}' (see --help)");
+            }
+
+            if (value is null)
+            {
+                if (i + 1 >= args.Count)
+                {
+                    return Fail($"option {name} needs a value");
+                }
+
+                value = args[++i];
+            }
+
+            string? error = null;
+            switch (name)
+            {
+                case "--listen":
+                    listenGiven = true;
+                    if (TryEndPoint(value, out string host, out int port) && IPAddress.TryParse(host, out var address))
+                    {
+                        s = s with { Listen = new IPEndPoint(address, port) };
+                    }
+                    else
+                    {
+                        error = $"option --listen: '{value}' is not ADDRESS:PORT (an IP address and a port 0..65535)";
+                    }
+
+                    break;
+                case "--connect":
+                    if (TryEndPoint(value, out string chost, out int cport) && cport > 0)
+                    {
+                        connect = chost;
+                        s = s with { ConnectHost = chost, ConnectPort = cport };
+                    }
+                    else
+                    {
+                        error = $"option --connect: '{value}' is not HOST:PORT (a port 1..65535)";
+                    }
+
+                    break;
+                case "--region":
+                    regionGiven = true;
+                    if (TrySize(value, out int region))
+                    {
+                        s = s with { RegionBytes = region };
+                    }
+                    else
+                    {
+                        error = $"option --region: '{value}' is not a size from 1 byte to 1G";
+                    }
+
+                    break;
+                case "--transport":
+                    switch (value)
+                    {
+                        case "auto": s = s with { Transport = TransportMode.Auto }; break;
+                        case "rdma": s = s with { Transport = TransportMode.Rdma }; break;
+                        case "tcp": s = s with { Transport = TransportMode.Tcp }; break;
+                        default: error = $"option --transport: '{value}' is not one of auto, rdma, tcp"; break;
+                    }
+
+                    break;
+                case "--test":
+                    switch (value)
+                    {
+                        case "all": s = s with { Test = XferTest.All }; break;
+                        case "bw": s = s with { Test = XferTest.Bandwidth }; break;
+                        case "lat": s = s with { Test = XferTest.Latency }; break;
+                        default: error = $"option --test: '{value}' is not one of all, bw, lat"; break;
+                    }
+
+                    break;
+                case "--ops":
+                    bool write = false, read = false;
+                    foreach (string op in value.Split(',', StringSplitOptions.TrimEntries))
+                    {
+                        if (op == "write")
+                        {
+                            write = true;
+                        }
+                        else if (op == "read")
+                        {
+                            read = true;
+                        }
+                        else
+                        {
+                            error = $"option --ops: '{op}' is not write or read";
+                            break;
+                        }
+                    }
+
+                    s = s with { Write = write, Read = read };
+                    break;
+                case "--sizes":
+                case "--lat-sizes":
+                    if (TrySizes(value, out var sizes))
+                    {
+                        s = name == "--sizes" ? s with { Sizes = sizes } : s with { LatencySizes = sizes };
+                    }
+                    else
+                    {
+                        error = $"option {name}: '{value}' is not a comma-separated list of sizes from 1 byte to 1G (e.g. 4K,1M)";
+                    }
+
+                    break;
+                case "--iterations":
+                case "--lat-iterations":
+                case "--window":
+                    int max = name == "--window" ? 4096 : 100_000_000;
+                    if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 && n <= max)
+                    {
+                        s = name switch
+                        {
+                            "--iterations" => s with { Iterations = n },
+                            "--lat-iterations" => s with { LatencyIterations = n },
+                            _ => s with { Window = n },
+                        };
+                    }
+                    else
+                    {
+                        error = $"option {name}: '{value}' is not a whole number from 1 to {max}";
+                    }
+
+                    break;
+                case "--duration":
+                    if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds > 0 && seconds <= 86400)
+                    {
+                        s = s with { Duration = TimeSpan.FromSeconds(seconds) };
+                    }
+                    else
+                    {
+                        error = $"option --duration: '{value}' is not a number of seconds above 0";
+                    }
+
+                    break;
+                case "--flow-class":
+                    if (value.Length == 0)
+                    {
+                        error = "option --flow-class: empty name";
+                    }
+                    else
+                    {
+                        s = s with { FlowClass = value };
+                    }
+
+                    break;
+                case "--dscp":
+                    if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int dscp) && dscp <= 63)
+                    {
+                        s = s with { Dscp = dscp };
+                    }
+                    else
+                    {
+                        error = $"option --dscp: '{value}' is not a whole number from 0 to 63";
+                    }
+
+                    break;
+                case "--json":
+                    if (value.Length == 0)
+                    {
+                        error = "option --json: empty file name";
+                    }
+                    else
+                    {
+                        s = s with { JsonPath = value };
+                    }
+
+                    break;
+            }
+
+            if (error is not null)
+            {
+                return Fail(error);
+            }
+        }
+
+        if (server == (connect is not null))
+        {
+            return Fail(server ? "options --server and --connect exclude each other" : "give --server or --connect HOST:PORT");
+        }
+
+        if (!server && (listenGiven || onceGiven || regionGiven))
+        {
+            return Fail($"option {(listenGiven ? "--listen" : onceGiven ? "--once" : "--region")} is for the server (--server)");
+        }
+
+        return new XferBenchParseResult(s with { Server = server, Once = onceGiven }, null, false);
+    }
+
+    /// <summary>Parses a size: a whole number of bytes with an optional K, M or G (binary) suffix.</summary>
+    public static bool TrySize(string text, out int bytes)
+    {
+        bytes = 0;
+        if (string.IsNullOrEmpty(text))
+        {
+            return false;
+        }
+
+        long unit = char.ToUpperInvariant(text[^1]) switch
+        {
+            'K' => 1L << 10,
+            'M' => 1L << 20,
+            'G' => 1L << 30,
+            _ => 1,
+        };
+        string digits = unit == 1 ? text : text[..^1];
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0 || n > MaxSize / unit)
+        {
+            return false;
+        }
+
+        bytes = (int)(n * unit);
+        return true;
+    }
+
+    private static bool TrySizes(string text, out IReadOnlyList<int> sizes)
+    {
+        var list = new List<int>();
+        sizes = list;
+        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!TrySize(part, out int size))
+            {
+                return false;
+            }
+
+            list.Add(size);
+        }
+
+        return list.Count > 0;
+    }
+
+    private static bool TryEndPoint(string text, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || colon == text.Length - 1)
+        {
+            return false;
+        }
+
+        host = text[..colon].Trim('[', ']');
+        return host.Length > 0
+            && int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port)
+            && port <= 65535;
+    }
+
+    private static XferBenchParseResult Fail(string error) => new(null, error, false);
+}

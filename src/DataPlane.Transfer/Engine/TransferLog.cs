@@ -1,0 +1,36 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Transfer.Engine;
+
+/// <summary>Log messages of the transfer engine (event ids 4100–4199).</summary>
+internal static partial class TransferLog
+{
+    [LoggerMessage(EventId = 4100, Level = LogLevel.Information,
+        Message = "Transfer engine uses {Transport} (configured {Configured}): {Reason}")]
+    public static partial void TransportSelected(ILogger logger, string transport, string configured, string reason);
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Information,
+        Message = "Peer {Peer} ({EndPoint}) uses transport {Transport}, flow class {FlowClass}")]
+    public static partial void PeerTransport(ILogger logger, string peer, EndPoint? endPoint, string transport, string flowClass);
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning,
+        Message = "Handshake with {EndPoint} failed at stage {Stage}: {Reason}")]
+    public static partial void HandshakeFailed(ILogger logger, EndPoint? endPoint, string stage, string reason);
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning,
+        Message = "Connection to {Peer} over {Transport} lost ({Status}): {Reason}")]
+    public static partial void ConnectionLost(ILogger logger, string peer, string transport, string status, string reason);
+
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Warning,
+        Message = "Could not set {Option} = {Value} on a transfer socket: {Reason}")]
+    public static partial void SocketOptionFailed(ILogger logger, string option, int value, string reason);
+
+    [LoggerMessage(EventId = 4105, Level = LogLevel.Information,
+        Message = "Re-handshaking with {Peer} ({EndPoint}) after {Status}: generation {Generation}")]
+    public static partial void Rehandshake(ILogger logger, string peer, EndPoint endPoint, string status, uint generation);
+
+    [LoggerMessage(EventId = 4106, Level = LogLevel.Information,
+        Message = "Transfer listener on {EndPoint} ({Transport})")]
+    public static partial void Listening(ILogger logger, EndPoint endPoint, string transport);
+}

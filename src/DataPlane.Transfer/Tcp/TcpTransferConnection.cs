@@ -1,0 +1,689 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using DataPlane.Transfer.Abstractions;
+using DataPlane.Transfer.Buffers;
+using DataPlane.Transfer.Engine;
+using DataPlane.Transfer.Handshake;
+
+namespace DataPlane.Transfer.Tcp;
+
+/// <summary>One TCP transfer connection. Two loops own the socket: the writer sends queued frames in order
+/// (coalescing small ones into one send), the reader executes incoming requests and completes this side's
+/// operations from acknowledgements. The reader never waits on the socket's send side — its acks and READ
+/// responses go through the writer's queue — so two peers streaming at each other cannot deadlock on full
+/// send buffers.</summary>
+internal sealed class TcpTransferConnection : ITransferConnection
+{
+    private const int CoalesceBytes = 64 << 10;
+    private const int NoFault = -1;
+
+    private readonly TcpTransport _transport;
+    private readonly Socket _socket;
+    private readonly ConnectionSettings _settings;
+    private readonly TransferMetrics.PeerMetrics? _metrics;
+    private readonly Channel<OutFrame> _out = Channel.CreateUnbounded<OutFrame>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<TransferMessage> _in;
+    private readonly ConcurrentDictionary<ulong, PendingOp> _pending = new();
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _timeoutTicks;
+    private ITimer? _sweeper;
+    private Task _readLoop = Task.CompletedTask;
+    private Task _writeLoop = Task.CompletedTask;
+    private long _nextId;
+    private int _fault = NoFault;
+    private string _faultReason = "";
+
+    public TcpTransferConnection(TcpTransport transport, Socket socket, ConnectionSettings settings, FlowClass flowClass, HandshakeMessage peer)
+    {
+        _transport = transport;
+        _socket = socket;
+        _settings = settings;
+        FlowClass = flowClass;
+        RemoteEndPoint = socket.RemoteEndPoint;
+        PeerName = peer.NodeName.Length > 0 ? peer.NodeName : RemoteEndPoint?.ToString() ?? "unknown";
+        PeerRegion = peer.Region;
+        PeerMaxMessageBytes = (int)Math.Min(peer.MaxMessageBytes, ConnectionSettings.MaxMessageLimit);
+        Generation = settings.Generation;
+        _metrics = transport.Metrics?.ForPeer(TransportKind.Tcp, PeerName);
+        _in = Channel.CreateBounded<TransferMessage>(new BoundedChannelOptions(settings.ReceiveDepth)
+        {
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _timeoutTicks = settings.OperationTimeout == Timeout.InfiniteTimeSpan
+            ? long.MaxValue
+            : (long)(settings.OperationTimeout.TotalSeconds * transport.Time.TimestampFrequency);
+    }
+
+    public string PeerName { get; }
+
+    public EndPoint? RemoteEndPoint { get; }
+
+    public TransportKind Kind => TransportKind.Tcp;
+
+    public FlowClass FlowClass { get; }
+
+    public uint Generation { get; }
+
+    public RemoteRegion? PeerRegion { get; }
+
+    public int PeerMaxMessageBytes { get; }
+
+    public TransferStatus? Fault
+    {
+        get
+        {
+            int fault = Volatile.Read(ref _fault);
+            return fault == NoFault ? null : (TransferStatus)fault;
+        }
+    }
+
+    public Task Completion => _completion.Task;
+
+    /// <summary>The socket, for tests that read its options back.</summary>
+    internal Socket Socket => _socket;
+
+    internal void Start()
+    {
+        _readLoop = Task.Run(ReadLoopAsync);
+        _writeLoop = Task.Run(WriteLoopAsync);
+        if (_timeoutTicks != long.MaxValue)
+        {
+            var period = TimeSpan.FromTicks(Math.Clamp(_settings.OperationTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 5, TimeSpan.TicksPerSecond));
+            _sweeper = _transport.Time.CreateTimer(static s => ((TcpTransferConnection)s!).SweepTimeouts(), this, period, period);
+        }
+    }
+
+    public Task WriteAsync(RegisteredSlice source, RemoteRegion destination, ulong remoteOffset, CancellationToken cancellationToken = default)
+    {
+        CheckLocal(source, nameof(source));
+        if (Unusable() is { } failed)
+        {
+            return failed;
+        }
+
+        if (!TryAddress(destination, remoteOffset, out ulong address))
+        {
+            return Failed(TransferStatus.RemoteAccessError, $"offset {remoteOffset} overflows the address of region {destination}");
+        }
+
+        source.Buffer.Memory.AddRef();
+        var op = Register(TransferOp.Write, source.Length, default, null, cancellationToken);
+        Enqueue(new OutFrame(new TcpFrame(FrameOp.Write, WireStatus.Ok, (uint)source.Length, op.Id, destination.RemoteKey, address), source.Memory, source.Buffer.Memory, null));
+        return op.Task;
+    }
+
+    public Task ReadAsync(RegisteredSlice destination, RemoteRegion source, ulong remoteOffset, CancellationToken cancellationToken = default)
+    {
+        CheckLocal(destination, nameof(destination));
+        if (Unusable() is { } failed)
+        {
+            return failed;
+        }
+
+        if (!TryAddress(source, remoteOffset, out ulong address))
+        {
+            return Failed(TransferStatus.RemoteAccessError, $"offset {remoteOffset} overflows the address of region {source}");
+        }
+
+        destination.Buffer.Memory.AddRef();
+        var op = Register(TransferOp.Read, destination.Length, destination.Memory, destination.Buffer.Memory, cancellationToken);
+        Enqueue(new OutFrame(new TcpFrame(FrameOp.ReadRequest, WireStatus.Ok, (uint)destination.Length, op.Id, source.RemoteKey, address), default, null, null));
+        return op.Task;
+    }
+
+    public Task SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
+    {
+        if (Unusable() is { } failed)
+        {
+            return failed;
+        }
+
+        if (message.Length > PeerMaxMessageBytes)
+        {
+            return Failed(TransferStatus.RemoteInvalidRequest, $"a {message.Length}-byte message exceeds the peer's limit of {PeerMaxMessageBytes} bytes");
+        }
+
+        // Copy now: the caller may reuse its memory as soon as this returns.
+        byte[] copy = ArrayPool<byte>.Shared.Rent(Math.Max(1, message.Length));
+        message.CopyTo(copy);
+        var op = Register(TransferOp.Send, message.Length, default, null, cancellationToken);
+        Enqueue(new OutFrame(new TcpFrame(FrameOp.Send, WireStatus.Ok, (uint)message.Length, op.Id, 0, 0), copy.AsMemory(0, message.Length), null, copy));
+        return op.Task;
+    }
+
+    public async ValueTask<TransferMessage> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _in.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException e)
+        {
+            var status = Fault ?? TransferStatus.Closed;
+            throw new TransferException(status, $"connection to {PeerName} ended ({status.Name()}): {_faultReason}", e);
+        }
+    }
+
+    public async Task SubmitAsync(IReadOnlyList<TransferRequest> chain, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        var tasks = new Task[chain.Count];
+        for (int i = 0; i < chain.Count; i++)
+        {
+            var r = chain[i];
+            tasks[i] = r.Op switch
+            {
+                TransferOp.Write => WriteAsync(r.Local, r.Remote, r.RemoteOffset, cancellationToken),
+                TransferOp.Read => ReadAsync(r.Local, r.Remote, r.RemoteOffset, cancellationToken),
+                _ => SendAsync(r.Message, cancellationToken),
+            };
+        }
+
+        try
+        {
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch (Exception) when (Array.FindIndex(tasks, t => t.IsFaulted || t.IsCanceled) is var index && index >= 0)
+        {
+            var failed = tasks[index];
+            if (failed.IsCanceled)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+
+            var inner = failed.Exception!.InnerException!;
+            var status = inner is TransferException te ? te.Status : TransferStatus.GeneralError;
+            throw new TransferException(status, $"chained operation {index} ({chain[index].Op}) failed: {inner.Message}", inner) { ChainIndex = index };
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Fail(TransferStatus.Closed, "closed locally", null);
+        try
+        {
+            await Task.WhenAll(_readLoop, _writeLoop).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
+        {
+            // The loops end by their socket closing.
+        }
+
+        _shutdown.Dispose();
+    }
+
+    private static void CheckLocal(RegisteredSlice slice, string name)
+    {
+        if (slice.Buffer is null)
+        {
+            throw new ArgumentException("empty slice", name);
+        }
+
+        if (slice.Buffer.Kind != TransportKind.Tcp || slice.Buffer.IsDisposed)
+        {
+            throw new ArgumentException("the local slice must be registered with the TCP transport (and still registered)", name);
+        }
+    }
+
+    private static bool TryAddress(RemoteRegion region, ulong offset, out ulong address)
+    {
+        address = region.Address + offset;
+        return address >= region.Address;
+    }
+
+    private Task? Unusable()
+    {
+        var fault = Fault;
+        return fault is null ? null : Failed(fault.Value, $"connection to {PeerName} is unusable ({fault.Value.Name()}): {_faultReason}");
+    }
+
+    private Task Failed(TransferStatus status, string message)
+    {
+        _transport.Metrics?.CompletionError(TransportKind.Tcp, status);
+        return Task.FromException(new TransferException(status, message));
+    }
+
+    private PendingOp Register(TransferOp kind, int bytes, Memory<byte> destination, PinnedBuffer? hold, CancellationToken cancellationToken)
+    {
+        ulong id = (ulong)Interlocked.Increment(ref _nextId);
+        long deadline = _timeoutTicks == long.MaxValue ? long.MaxValue : _transport.Time.GetTimestamp() + _timeoutTicks;
+        var op = new PendingOp(id, kind, bytes, destination, hold, deadline);
+        _pending[id] = op;
+        if (cancellationToken.CanBeCanceled)
+        {
+            op.Cancellation = cancellationToken.UnsafeRegister(static (state, token) =>
+            {
+                var (connection, pending) = ((TcpTransferConnection, PendingOp))state!;
+                if (connection._pending.TryRemove(pending.Id, out _))
+                {
+                    pending.Cancellation.Unregister();
+                    pending.Hold?.Release();
+                    pending.TrySetCanceled(token);
+                }
+            }, (this, op));
+        }
+
+        // A fault between the usability check and the registration above has already swept the table.
+        if (Fault is { } fault && _pending.TryRemove(id, out _))
+        {
+            Complete(op, fault, _faultReason);
+        }
+
+        return op;
+    }
+
+    private void Complete(PendingOp op, TransferStatus status, string? reason)
+    {
+        op.Cancellation.Unregister();
+        op.Hold?.Release();
+        if (status == TransferStatus.Success)
+        {
+            _metrics?.Completed(op.Kind, op.Bytes);
+            op.TrySetResult();
+        }
+        else
+        {
+            _transport.Metrics?.CompletionError(TransportKind.Tcp, status);
+            op.TrySetException(new TransferException(status, $"{op.Kind} of {op.Bytes} bytes to {PeerName} failed ({status.Name()}){(reason is null ? "" : ": " + reason)}"));
+        }
+    }
+
+    private void Enqueue(OutFrame frame)
+    {
+        if (!_out.Writer.TryWrite(frame))
+        {
+            // The writer is gone (connection failed): the pending op was or will be failed by Fail.
+            frame.Done();
+        }
+    }
+
+    private void SweepTimeouts()
+    {
+        long now = _transport.Time.GetTimestamp();
+        foreach (var (id, op) in _pending)
+        {
+            if (op.Deadline <= now && _pending.TryRemove(id, out _))
+            {
+                Complete(op, TransferStatus.Timeout, $"no completion within {_settings.OperationTimeout.TotalSeconds:0.###} s");
+            }
+        }
+    }
+
+    private void Fail(TransferStatus status, string reason, Exception? error)
+    {
+        if (Interlocked.CompareExchange(ref _fault, (int)status, NoFault) != NoFault)
+        {
+            return;
+        }
+
+        _faultReason = error is null ? reason : $"{reason}: {error.Message}";
+        if (status != TransferStatus.Closed && _transport.Logger is { } logger)
+        {
+            TransferLog.ConnectionLost(logger, PeerName, TransportKind.Tcp.Name(), status.Name(), _faultReason);
+        }
+
+        _sweeper?.Dispose();
+        try
+        {
+            _shutdown.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _socket.Dispose();
+        _out.Writer.TryComplete();
+        _in.Writer.TryComplete(new TransferException(status, _faultReason));
+        foreach (var id in _pending.Keys)
+        {
+            if (_pending.TryRemove(id, out var op))
+            {
+                Complete(op, status, _faultReason);
+            }
+        }
+
+        _transport.Closed(this);
+        _completion.TrySetResult();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var coalesce = new byte[CoalesceBytes];
+        int used = 0;
+        var reader = _out.Reader;
+        var token = _shutdown.Token;
+        try
+        {
+            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var frame))
+                {
+                    try
+                    {
+                        int need = TcpFrame.HeaderLength + frame.Payload.Length;
+                        if (need > CoalesceBytes - used && used > 0)
+                        {
+                            await SendAllAsync(coalesce.AsMemory(0, used), token).ConfigureAwait(false);
+                            used = 0;
+                        }
+
+                        frame.Header.WriteTo(coalesce.AsSpan(used));
+                        used += TcpFrame.HeaderLength;
+                        if (need <= CoalesceBytes - used + TcpFrame.HeaderLength)
+                        {
+                            frame.Payload.Span.CopyTo(coalesce.AsSpan(used));
+                            used += frame.Payload.Length;
+                        }
+                        else
+                        {
+                            // Large payload: header now, then the payload straight from its memory (no copy).
+                            await SendAllAsync(coalesce.AsMemory(0, used), token).ConfigureAwait(false);
+                            used = 0;
+                            await SendAllAsync(frame.Payload, token).ConfigureAwait(false);
+                        }
+                    }
+                    finally
+                    {
+                        frame.Done();
+                    }
+                }
+
+                if (used > 0)
+                {
+                    await SendAllAsync(coalesce.AsMemory(0, used), token).ConfigureAwait(false);
+                    used = 0;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
+        {
+            Fail(TransferStatus.ConnectionLost, "sending failed", e);
+        }
+        finally
+        {
+            while (reader.TryRead(out var orphan))
+            {
+                orphan.Done();
+            }
+        }
+    }
+
+    private async ValueTask SendAllAsync(ReadOnlyMemory<byte> bytes, CancellationToken token)
+    {
+        while (!bytes.IsEmpty)
+        {
+            int n = await _socket.SendAsync(bytes, SocketFlags.None, token).ConfigureAwait(false);
+            bytes = bytes[n..];
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var header = new byte[TcpFrame.HeaderLength];
+        var token = _shutdown.Token;
+        try
+        {
+            while (true)
+            {
+                if (!await ReceiveExactAsync(header, token, allowEnd: true).ConfigureAwait(false))
+                {
+                    Fail(TransferStatus.ConnectionLost, "the peer closed the connection", null);
+                    return;
+                }
+
+                var frame = TcpFrame.ReadFrom(header);
+                switch (frame.Op)
+                {
+                    case FrameOp.Write:
+                        await OnWriteAsync(frame, token).ConfigureAwait(false);
+                        break;
+                    case FrameOp.ReadRequest:
+                        OnReadRequest(frame);
+                        break;
+                    case FrameOp.ReadResponse:
+                        await OnReadResponseAsync(frame, token).ConfigureAwait(false);
+                        break;
+                    case FrameOp.Send:
+                        await OnSendAsync(frame, token).ConfigureAwait(false);
+                        break;
+                    case FrameOp.Ack:
+                        if (_pending.TryRemove(frame.RequestId, out var op))
+                        {
+                            Complete(op, TcpFrame.ToStatus(frame.Status), frame.Status == WireStatus.Ok ? null : "refused by the peer");
+                        }
+
+                        break;
+                    default:
+                        Fail(TransferStatus.ConnectionLost, $"protocol error: unknown frame op {(byte)frame.Op}", null);
+                        return;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException or EndOfStreamException)
+        {
+            Fail(TransferStatus.ConnectionLost, "receiving failed", e);
+        }
+    }
+
+    private async ValueTask OnWriteAsync(TcpFrame frame, CancellationToken token)
+    {
+        if (_transport.TryGetRegion(frame.Key, out var region)
+            && (region.Access & RegionAccess.RemoteWrite) != 0
+            && region.OffsetOf(frame.Address, frame.Length) is var offset and >= 0
+            && region.Memory.TryAddRef())
+        {
+            try
+            {
+                await ReceiveExactAsync(region.Memory.Memory.Slice((int)offset, (int)frame.Length), token, allowEnd: false).ConfigureAwait(false);
+            }
+            finally
+            {
+                region.Memory.Release();
+            }
+
+            Reply(frame, WireStatus.Ok);
+            return;
+        }
+
+        await DiscardAsync(frame.Length, token).ConfigureAwait(false);
+        Reply(frame, WireStatus.RemoteAccess);
+    }
+
+    private void OnReadRequest(TcpFrame frame)
+    {
+        if (_transport.TryGetRegion(frame.Key, out var region)
+            && (region.Access & RegionAccess.RemoteRead) != 0
+            && region.OffsetOf(frame.Address, frame.Length) is var offset and >= 0
+            && region.Memory.TryAddRef())
+        {
+            var payload = region.Memory.Memory.Slice((int)offset, (int)frame.Length);
+            Enqueue(new OutFrame(frame with { Op = FrameOp.ReadResponse, Status = WireStatus.Ok }, payload, region.Memory, null));
+            return;
+        }
+
+        Enqueue(new OutFrame(frame with { Op = FrameOp.ReadResponse, Status = WireStatus.RemoteAccess, Length = 0 }, default, null, null));
+    }
+
+    private async ValueTask OnReadResponseAsync(TcpFrame frame, CancellationToken token)
+    {
+        if (!_pending.TryRemove(frame.RequestId, out var op))
+        {
+            // Timed out or cancelled: the destination is no longer ours to write.
+            await DiscardAsync(frame.Length, token).ConfigureAwait(false);
+            return;
+        }
+
+        if (frame.Status != WireStatus.Ok)
+        {
+            await DiscardAsync(frame.Length, token).ConfigureAwait(false);
+            Complete(op, TcpFrame.ToStatus(frame.Status), "refused by the peer");
+            return;
+        }
+
+        if (frame.Length != (uint)op.Destination.Length)
+        {
+            await DiscardAsync(frame.Length, token).ConfigureAwait(false);
+            Complete(op, TransferStatus.RemoteOperationError, $"the peer returned {frame.Length} bytes for a {op.Destination.Length}-byte read");
+            return;
+        }
+
+        try
+        {
+            await ReceiveExactAsync(op.Destination, token, allowEnd: false).ConfigureAwait(false);
+        }
+        catch
+        {
+            Complete(op, TransferStatus.ConnectionLost, "the connection broke during the read response");
+            throw;
+        }
+
+        Complete(op, TransferStatus.Success, null);
+    }
+
+    private async ValueTask OnSendAsync(TcpFrame frame, CancellationToken token)
+    {
+        if (frame.Length > (uint)_settings.MaxMessageBytes)
+        {
+            await DiscardAsync(frame.Length, token).ConfigureAwait(false);
+            Reply(frame, WireStatus.InvalidRequest);
+            return;
+        }
+
+        int length = (int)frame.Length;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+        try
+        {
+            await ReceiveExactAsync(buffer.AsMemory(0, length), token, allowEnd: false).ConfigureAwait(false);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+
+        var message = new PooledMessage(buffer, length);
+        // A full receive queue stops this loop (and so the peer, by TCP flow control): the RNR of TCP.
+        try
+        {
+            await _in.Writer.WriteAsync(message, token).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            message.Dispose();
+            return;
+        }
+
+        _metrics?.Received(length);
+        Reply(frame, WireStatus.Ok);
+    }
+
+    private void Reply(TcpFrame request, WireStatus status) =>
+        Enqueue(new OutFrame(new TcpFrame(FrameOp.Ack, status, 0, request.RequestId, 0, 0), default, null, null));
+
+    private async ValueTask<bool> ReceiveExactAsync(Memory<byte> buffer, CancellationToken token, bool allowEnd)
+    {
+        int read = 0;
+        while (read < buffer.Length)
+        {
+            int n = await _socket.ReceiveAsync(buffer[read..], SocketFlags.None, token).ConfigureAwait(false);
+            if (n == 0)
+            {
+                if (allowEnd && read == 0)
+                {
+                    return false;
+                }
+
+                throw new EndOfStreamException("the peer closed the connection in the middle of a frame");
+            }
+
+            read += n;
+        }
+
+        return true;
+    }
+
+    private async ValueTask DiscardAsync(uint length, CancellationToken token)
+    {
+        if (length == 0)
+        {
+            return;
+        }
+
+        byte[] scratch = ArrayPool<byte>.Shared.Rent((int)Math.Min(length, CoalesceBytes));
+        try
+        {
+            long left = length;
+            while (left > 0)
+            {
+                int chunk = (int)Math.Min(left, scratch.Length);
+                await ReceiveExactAsync(scratch.AsMemory(0, chunk), token, allowEnd: false).ConfigureAwait(false);
+                left -= chunk;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>An operation this side started and the peer has yet to complete.</summary>
+    private sealed class PendingOp : TaskCompletionSource
+    {
+        public PendingOp(ulong id, TransferOp kind, int bytes, Memory<byte> destination, PinnedBuffer? hold, long deadline)
+            : base(TaskCreationOptions.RunContinuationsAsynchronously)
+        {
+            Id = id;
+            Kind = kind;
+            Bytes = bytes;
+            Destination = destination;
+            Hold = hold;
+            Deadline = deadline;
+        }
+
+        public ulong Id { get; }
+
+        public TransferOp Kind { get; }
+
+        public int Bytes { get; }
+
+        /// <summary>Where a READ's bytes go.</summary>
+        public Memory<byte> Destination { get; }
+
+        /// <summary>Keeps a READ's destination memory alive until the op completes.</summary>
+        public PinnedBuffer? Hold { get; }
+
+        public long Deadline { get; }
+
+        public CancellationTokenRegistration Cancellation { get; set; }
+    }
+
+    /// <summary>A frame queued for the writer, with what must be released once it is on the wire.</summary>
+    private sealed class OutFrame(TcpFrame header, ReadOnlyMemory<byte> payload, PinnedBuffer? hold, byte[]? pooled)
+    {
+        public TcpFrame Header { get; } = header;
+
+        public ReadOnlyMemory<byte> Payload { get; } = payload;
+
+        public void Done()
+        {
+            hold?.Release();
+            if (pooled is not null)
+            {
+                ArrayPool<byte>.Shared.Return(pooled);
+            }
+        }
+    }
+
+    /// <summary>A received message in a pooled array.</summary>
+    private sealed class PooledMessage(byte[] buffer, int length) : TransferMessage
+    {
+        public override ReadOnlyMemory<byte> Payload => buffer.AsMemory(0, length);
+
+        protected override void Release() => ArrayPool<byte>.Shared.Return(buffer);
+    }
+}

@@ -1,0 +1,255 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using DataPlane.Transfer.Abstractions;
+using DataPlane.Transfer.Buffers;
+using DataPlane.Transfer.Engine;
+using DataPlane.Transfer.Handshake;
+using Microsoft.Extensions.Logging;
+
+namespace DataPlane.Transfer.Tcp;
+
+/// <summary>The TCP transport: RDMA semantics emulated over one persistent socket per connection. A
+/// registration is an entry in this transport's region table; its token plays the rkey and every incoming
+/// WRITE or READ is checked against it (unknown token, missing access or a range outside the region →
+/// <see cref="TransferStatus.RemoteAccessError"/> for the initiator; the connection carries on). Incoming
+/// WRITEs are received straight into the registered memory, and READ responses are sent straight from it.</summary>
+public sealed class TcpTransport : ITransport
+{
+    private readonly ConcurrentDictionary<uint, TcpRegisteredBuffer> _regions = new();
+    private readonly ConcurrentDictionary<TcpTransferConnection, byte> _connections = new();
+    private readonly ConcurrentDictionary<TcpTransferListener, byte> _listeners = new();
+    private uint _nextKey;
+    private long _registeredBytes;
+    private int _disposed;
+
+    /// <summary>Creates the transport.</summary>
+    public TcpTransport(ILogger? logger = null, TransferMetrics? metrics = null, TimeProvider? timeProvider = null)
+    {
+        Logger = logger;
+        Metrics = metrics;
+        Time = timeProvider ?? TimeProvider.System;
+        // Random first key, so a key from a previous run of the peer is unlikely to name a live region.
+        _nextKey = (uint)RandomNumberGenerator.GetInt32(1, int.MaxValue);
+    }
+
+    /// <inheritdoc/>
+    public TransportKind Kind => TransportKind.Tcp;
+
+    /// <inheritdoc/>
+    public long RegisteredBytes => Interlocked.Read(ref _registeredBytes);
+
+    internal ILogger? Logger { get; }
+
+    internal TransferMetrics? Metrics { get; }
+
+    internal TimeProvider Time { get; }
+
+    /// <inheritdoc/>
+    public RegisteredBuffer Register(PinnedBuffer memory, RegionAccess access)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ObjectDisposedException.ThrowIf(memory.IsDisposed, memory);
+        uint key;
+        do
+        {
+            key = Interlocked.Increment(ref _nextKey);
+        }
+        while (key == 0 || _regions.ContainsKey(key));
+
+        var registered = new TcpRegisteredBuffer(this, memory, access, key);
+        _regions[key] = registered;
+        Interlocked.Add(ref _registeredBytes, memory.Length);
+        Metrics?.RegisteredBytesChanged(TransportKind.Tcp, memory.Length);
+        return registered;
+    }
+
+    /// <inheritdoc/>
+    public ITransferListener Listen(IPEndPoint endpoint, ConnectionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(settings);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        settings.ThrowIfInvalid();
+        var listener = new TcpTransferListener(this, endpoint, settings);
+        _listeners[listener] = 0;
+        return listener;
+    }
+
+    /// <inheritdoc/>
+    public async Task<ITransferConnection> ConnectAsync(IPEndPoint endpoint, ConnectionSettings settings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(settings);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        settings.ThrowIfInvalid();
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            using (var connectTimer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                if (settings.ConnectTimeout != Timeout.InfiniteTimeSpan)
+                {
+                    connectTimer.CancelAfter(settings.ConnectTimeout);
+                }
+
+                try
+                {
+                    await socket.ConnectAsync(endpoint, connectTimer.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new TransferException(HandshakeStage.Connect, $"no connection to {endpoint} within {settings.ConnectTimeout.TotalSeconds:0.###} s", e);
+                }
+                catch (SocketException e)
+                {
+                    throw new TransferException(HandshakeStage.Connect, $"connecting to {endpoint}: {e.Message}", e);
+                }
+            }
+
+            SocketTuning.Apply(socket, settings.FlowClass, Logger);
+            HandshakeMessage answer;
+            await using (var stream = new NetworkStream(socket, ownsSocket: false))
+            {
+                var offer = LocalMessage(HandshakeMessageType.Offer, settings, settings.FlowClass);
+                answer = await HandshakeExchange.OfferAsync(stream, offer, settings.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
+            }
+
+            return Open(socket, settings, settings.FlowClass, answer);
+        }
+        catch (TransferException e) when (e.Stage is { } stage)
+        {
+            Metrics?.HandshakeFailed(stage);
+            if (Logger is not null)
+            {
+                TransferLog.HandshakeFailed(Logger, endpoint, stage.Name(), e.Message);
+            }
+
+            socket.Dispose();
+            throw;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (var listener in _listeners.Keys)
+        {
+            await listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var connection in _connections.Keys)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var region in _regions.Values)
+        {
+            region.Dispose();
+        }
+    }
+
+    /// <summary>The handshake message describing this side.</summary>
+    internal static HandshakeMessage LocalMessage(HandshakeMessageType type, ConnectionSettings settings, FlowClass flowClass)
+    {
+        var region = settings.ExposedRegion;
+        var flags = settings.Generation > 0 ? HandshakeFlags.Rehandshake : HandshakeFlags.None;
+        if (region is not null)
+        {
+            if ((region.Access & RegionAccess.RemoteWrite) != 0)
+            {
+                flags |= HandshakeFlags.RegionWritable;
+            }
+
+            if ((region.Access & RegionAccess.RemoteRead) != 0)
+            {
+                flags |= HandshakeFlags.RegionReadable;
+            }
+        }
+
+        return new HandshakeMessage
+        {
+            Type = type,
+            Transport = TransportKind.Tcp,
+            Flags = flags,
+            Generation = settings.Generation,
+            TrafficClass = flowClass.TrafficClass,
+            ServiceLevel = (byte)flowClass.ServiceLevel,
+            MaxMessageBytes = (uint)settings.MaxMessageBytes,
+            RemoteKey = region?.RemoteKey ?? 0,
+            RegionAddress = region is null ? 0 : (ulong)region.Address,
+            RegionLength = region is null ? 0 : (ulong)region.Length,
+            NodeName = settings.LocalName,
+            FlowClass = flowClass.Name,
+        };
+    }
+
+    /// <summary>Wraps a handshaken socket into a running connection.</summary>
+    internal TcpTransferConnection Open(Socket socket, ConnectionSettings settings, FlowClass flowClass, HandshakeMessage peer)
+    {
+        var connection = new TcpTransferConnection(this, socket, settings, flowClass, peer);
+        _connections[connection] = 0;
+        Metrics?.ConnectionsChanged(TransportKind.Tcp, 1);
+        connection.Start();
+        return connection;
+    }
+
+    internal void Closed(TcpTransferConnection connection)
+    {
+        if (_connections.TryRemove(connection, out _))
+        {
+            Metrics?.ConnectionsChanged(TransportKind.Tcp, -1);
+        }
+    }
+
+    internal void Closed(TcpTransferListener listener) => _listeners.TryRemove(listener, out _);
+
+    internal bool TryGetRegion(uint key, out TcpRegisteredBuffer region) => _regions.TryGetValue(key, out region!);
+
+    internal void Deregister(TcpRegisteredBuffer region)
+    {
+        if (_regions.TryRemove(new KeyValuePair<uint, TcpRegisteredBuffer>(region.RemoteKey, region)))
+        {
+            Interlocked.Add(ref _registeredBytes, -region.Length);
+            Metrics?.RegisteredBytesChanged(TransportKind.Tcp, -region.Length);
+        }
+    }
+}
+
+/// <summary>A registration with the TCP transport.</summary>
+internal sealed class TcpRegisteredBuffer : RegisteredBuffer
+{
+    private readonly TcpTransport _transport;
+
+    public TcpRegisteredBuffer(TcpTransport transport, PinnedBuffer memory, RegionAccess access, uint key)
+        : base(memory, access, localKey: 0, remoteKey: key) => _transport = transport;
+
+    public override TransportKind Kind => TransportKind.Tcp;
+
+    /// <summary>The offset of [address, address + length) in the region, or -1 when it is not inside it.</summary>
+    public long OffsetOf(ulong address, uint length)
+    {
+        ulong start = (ulong)Address;
+        if (address < start)
+        {
+            return -1;
+        }
+
+        ulong offset = address - start;
+        return offset <= (ulong)Length && length <= (ulong)Length - offset ? (long)offset : -1;
+    }
+
+    protected override void Release() => _transport.Deregister(this);
+}
