@@ -10,6 +10,52 @@ public class QueueTests
         Pending(Request("m", "FP32", [rows, width], new byte[rows * width * 4]), level, arrival, deadline);
 
     [Fact]
+    public void A_spill_batch_leaves_requests_from_peers_queued_and_takes_nothing_when_one_is_at_the_head()
+    {
+        var q = new RequestQueue(1);
+        var local1 = Fp32(1, arrival: 1);
+        var peer = Pending(Request("m", "FP32", [4, 4], new byte[4 * 4 * 4]), arrival: 2, fromPeer: true);
+        var local2 = Fp32(1, arrival: 3);
+        q.Enqueue(local1);
+        q.Enqueue(peer);
+        q.Enqueue(local2);
+
+        var spill = new List<PendingRequest>();
+        q.TakeBatch(32, int.MaxValue, true, spill, localOnly: true);
+
+        Assert.Equal([local1, local2], spill);
+        Assert.Same(peer, q.Head);
+        Assert.Equal(0, q.TakeBatch(32, int.MaxValue, true, spill, localOnly: true));
+        var local = new List<PendingRequest>();
+        q.TakeBatch(32, int.MaxValue, true, local);
+        Assert.Equal([peer], local); // this host runs it itself
+    }
+
+    [Fact]
+    public void Requeued_requests_return_to_the_front_in_their_order_and_are_no_longer_spillable()
+    {
+        var q = new RequestQueue(1);
+        var a = Fp32(1, arrival: 1);
+        var b = Fp32(1, arrival: 2);
+        var c = Fp32(1, arrival: 3);
+        q.Enqueue(a);
+        q.Enqueue(b);
+        var taken = new List<PendingRequest>();
+        q.TakeBatch(32, int.MaxValue, true, taken, localOnly: true);
+        q.Enqueue(c);
+        taken.ForEach(r => r.SpillFailed = true);
+
+        q.Requeue(taken);
+
+        Assert.Equal(3, q.Count);
+        Assert.Equal(1, q.OldestArrival);
+        Assert.Equal(0, q.TakeBatch(32, int.MaxValue, true, [], localOnly: true)); // the head came back from a failed spill
+        var local = new List<PendingRequest>();
+        q.TakeBatch(32, int.MaxValue, true, local);
+        Assert.Equal([a, b, c], local);
+    }
+
+    [Fact]
     public void Higher_priority_is_served_first_and_fifo_within_a_level()
     {
         var q = new RequestQueue(2);

@@ -367,7 +367,7 @@ public sealed partial class ModelBatcher : IDisposable
         // Spillover: every local slot is busy and the queue is still long, so a peer host takes a whole batch now
         // rather than letting these requests wait for a local slot.
         while (_spill is not null && !_draining && !_slots.CanSend && _queue.Count >= _options.SpillQueueThreshold
-            && _spill.IsAvailable && _spill.TryAcquire())
+            && _queue.Head is { Spillable: true } && _spill.IsAvailable && _spill.TryAcquire())
         {
             (toStart ??= []).Add(FormBatch(now, _queue.OldestArrival, spilled: true));
         }
@@ -400,7 +400,7 @@ public sealed partial class ModelBatcher : IDisposable
     {
         _scratch.Clear();
         int maxRequests = PolicyKind == BatchPolicyKind.None ? 1 : int.MaxValue;
-        _queue.TakeBatch(MaxRows, maxRequests, _model.Batches, _scratch);
+        _queue.TakeBatch(MaxRows, maxRequests, _model.Batches, _scratch, localOnly: spilled);
         var requests = _scratch.ToArray();
         _scratch.Clear();
         long rows = 0;
@@ -473,9 +473,19 @@ public sealed partial class ModelBatcher : IDisposable
 
         List<Batch>? next = null;
         long service;
+        bool requeued = false;
         lock (_gate)
         {
             bool local = batch.Slot != SpilledSlot;
+            if (!local && failure is not null && failure.StatusCode != StatusCode.DeadlineExceeded && !_draining)
+            {
+                // The peer could not run it: the requests come home to the front of the queue and run here.
+                var waiting = batch.Requests.Where(r => !r.IsCompleted).ToList();
+                waiting.ForEach(r => r.SpillFailed = true);
+                _queue.Requeue(waiting);
+                requeued = true;
+            }
+
             service = local ? _slots.Complete(batch.Slot, finished, _predict) : finished - started;
             _lastSlotFreeNs = local ? finished : _lastSlotFreeNs;
             if (local && failure == null && service > 0)
@@ -493,6 +503,17 @@ public sealed partial class ModelBatcher : IDisposable
         if (batch.Slot == SpilledSlot)
         {
             _metrics.Spilled(failure == null ? peer ?? "unknown" : "failed", batch.Rows);
+        }
+
+        if (requeued)
+        {
+            Log.SpillReturned(_logger, _model.Name, batch.Requests.Length, failure!.Status.Detail);
+            lock (_gate)
+            {
+                CheckDrained();
+            }
+
+            return;
         }
         else
         {
@@ -640,5 +661,9 @@ public sealed partial class ModelBatcher : IDisposable
         [LoggerMessage(EventId = 2002, Level = LogLevel.Error,
             Message = "Upstream answer for model {Model} does not fit its batch of {Requests} requests / {Rows} rows: {Error}")]
         public static partial void UpstreamMismatch(ILogger logger, string model, int requests, long rows, string error);
+
+        [LoggerMessage(EventId = 2003, Level = LogLevel.Warning,
+            Message = "A spilled batch of model {Model} ({Requests} requests) came back from its peer ({Reason}); it runs here")]
+        public static partial void SpillReturned(ILogger logger, string model, int requests, string reason);
     }
 }

@@ -106,8 +106,9 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
 
     /// <summary>The ModelInfer path without a gRPC call around it: validation, admission to the model's batcher and the
     /// answer from its share of a batch. Peer hosts' spilled batches come in this way. Throws <see cref="RpcException"/>
-    /// with the status a client would get.</summary>
-    public async Task<ModelInferResponse> InferAsync(ModelInferRequest request, DateTime deadline, CancellationToken cancellationToken)
+    /// with the status a client would get. <paramref name="fromPeer"/> marks a batch a peer spilled here, which is never
+    /// spilled on.</summary>
+    public async Task<ModelInferResponse> InferAsync(ModelInferRequest request, DateTime deadline, CancellationToken cancellationToken, bool fromPeer = false)
     {
         ArgumentNullException.ThrowIfNull(request);
         long arrival = _clock.Now;
@@ -116,7 +117,7 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
         metrics.Inflight.Inc();
         try
         {
-            var pending = Admit(batcher, request, deadline, arrival);
+            var pending = Admit(batcher, request, deadline, arrival, fromPeer);
             ModelInferResponse response;
             using (cancellationToken.UnsafeRegister(
                 static (state, _) => ((CancelState)state!).Cancel(), new CancelState(batcher, pending, deadline)))
@@ -148,7 +149,7 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
         IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context) =>
         _relay.RunAsync(requestStream, responseStream, context);
 
-    private PendingRequest Admit(ModelBatcher batcher, ModelInferRequest request, DateTime callDeadline, long arrival)
+    private PendingRequest Admit(ModelBatcher batcher, ModelInferRequest request, DateTime callDeadline, long arrival, bool fromPeer)
     {
         var model = batcher.Model;
         if (model.Decoupled)
@@ -184,7 +185,7 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
         }
 
         long signature = BatchSignature.Compute(request, model.Batches);
-        return new PendingRequest(request, inputs, typed, rows, signature, level, arrival, deadline, grpcDeadline);
+        return new PendingRequest(request, inputs, typed, rows, signature, level, arrival, deadline, grpcDeadline, fromPeer);
     }
 
     [DoesNotReturn]

@@ -14,8 +14,9 @@ public sealed class PendingRequest
         new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public PendingRequest(ModelInferRequest message, Tensor[] inputs, bool typed, long rows, long signature,
-        int level, long arrivalNs, long deadlineNs, long grpcDeadlineNs)
+        int level, long arrivalNs, long deadlineNs, long grpcDeadlineNs, bool fromPeer = false)
     {
+        FromPeer = fromPeer;
         GrpcDeadlineNs = grpcDeadlineNs;
         Message = message;
         Inputs = inputs;
@@ -28,6 +29,16 @@ public sealed class PendingRequest
     }
 
     public ModelInferRequest Message { get; }
+
+    /// <summary>A batch a peer host spilled here: it is never spilled again, so overloaded peers cannot bounce work
+    /// between them.</summary>
+    public bool FromPeer { get; }
+
+    /// <summary>Set when a peer failed to run this request's spilled batch: it runs here from then on.</summary>
+    public bool SpillFailed { get; set; }
+
+    /// <summary>Whether a spill batch may take this request.</summary>
+    public bool Spillable => !FromPeer && !SpillFailed;
 
     /// <summary>Validated inputs with raw contents (typed contents converted once at admission).</summary>
     public Tensor[] Inputs { get; }

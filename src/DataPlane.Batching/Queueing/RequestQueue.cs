@@ -105,6 +105,37 @@ public sealed class RequestQueue
         }
     }
 
+    /// <summary>Puts requests that were taken back at the front of their levels, in their original order (they arrived
+    /// before everything still queued): a batch a peer could not run comes home.</summary>
+    public void Requeue(IReadOnlyList<PendingRequest> requests)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        for (int i = requests.Count - 1; i >= 0; i--)
+        {
+            var request = requests[i];
+            int l = request.Level;
+            request.Prev = null;
+            request.Next = _heads[l];
+            if (_heads[l] is { } head)
+            {
+                head.Prev = request;
+            }
+            else
+            {
+                _tails[l] = request;
+            }
+
+            _heads[l] = request;
+            request.Queued = true;
+            Count++;
+            Rows += request.Rows;
+            if (!_earliestDeadlineStale && request.DeadlineNs < _earliestDeadline)
+            {
+                _earliestDeadline = request.DeadlineNs;
+            }
+        }
+    }
+
     /// <summary>Removes a waiting request; false when it is not queued (already taken).</summary>
     public bool Remove(PendingRequest request)
     {
@@ -154,11 +185,12 @@ public sealed class RequestQueue
     /// (<see cref="BatchSignature"/>; <paramref name="batched"/> tells whether dimension 0 is the batch), in
     /// priority then arrival order, up to <paramref name="maxRows"/> rows and
     /// <paramref name="maxRequests"/> requests. Requests that do not match stay queued in order.
-    /// At most <paramref name="scanLimit"/> queued requests are examined.</summary>
-    public int TakeBatch(long maxRows, int maxRequests, bool batched, List<PendingRequest> into, int scanLimit = 4096)
+    /// At most <paramref name="scanLimit"/> queued requests are examined. With <paramref name="localOnly"/>, requests
+    /// that came from a peer host stay queued (and a peer's request at the head means nothing is taken).</summary>
+    public int TakeBatch(long maxRows, int maxRequests, bool batched, List<PendingRequest> into, int scanLimit = 4096, bool localOnly = false)
     {
         var head = Head;
-        if (head == null)
+        if (head == null || (localOnly && !head.Spillable))
         {
             return 0;
         }
@@ -173,7 +205,7 @@ public sealed class RequestQueue
             while (r != null && rows < maxRows && taken < maxRequests && scanned++ < scanLimit)
             {
                 var next = r.Next;
-                if (r.Signature == signature && rows + r.Rows <= maxRows &&
+                if (r.Signature == signature && rows + r.Rows <= maxRows && !(localOnly && !r.Spillable) &&
                     (ReferenceEquals(r, head) || BatchSignature.Compatible(head.Message, r.Message, batched)))
                 {
                     Remove(r);

@@ -26,6 +26,8 @@ public static class Commands
           dataplane topo [--json]       GPU/NVLink/NIC/NUMA matrix of this host (as nvidia-smi topo -m) with NIC advice
           dataplane tune plan|apply|verify|rollback --profile gpu-host|pi-edge
                                         sysctl, NIC, IRQ and CPU tuning; plan changes nothing (dataplane tune --help)
+          dataplane xfer-bench --server | --connect HOST:PORT [--transport auto|rdma|tcp]
+                                        RDMA/TCP bandwidth and latency between two hosts (dataplane xfer-bench --help)
           dataplane version             print the version
 
         serve options (any configuration key also works as --Section:Key=value; see docs/CONFIGURATION.md):
@@ -59,6 +61,7 @@ public static class Commands
                 "bench-agent" => await BenchWithCtrlC(rest, DataPlane.Bench.Agent.AgentBenchCommand.RunAsync).ConfigureAwait(false),
                 "demo" => await Demo.RunAsync(rest, Console.Out).ConfigureAwait(false),
                 "topo" => HostCommands.Topo(rest, Console.Out, Console.Error),
+                "xfer-bench" => await BenchWithCtrlC(rest, DataPlane.Transfer.Bench.XferBench.RunAsync).ConfigureAwait(false),
                 "tune" => HostCommands.Tune(rest, Console.Out, Console.Error),
                 "version" or "--version" => Print($"dataplane {ServerInfo.Version}"),
                 "help" or "--help" or "-h" => Print(Usage),

@@ -82,9 +82,10 @@ public static class DaemonConfiguration
         }
 
         var hostControl = HostControlOptions.Bind(b);
+        var transfer = TransferSettings.Bind(b);
 
         b.Known("Logging");
-        b.RejectUnknownKeys("Listen", "Upstream", "Batching", "Limits", "Shutdown", "Topology", "Tuning");
+        b.RejectUnknownKeys("Listen", "Upstream", "Batching", "Limits", "Shutdown", "Topology", "Tuning", "Transfer");
         b.ThrowIfInvalid();
 
         return new DaemonOptions
@@ -97,6 +98,7 @@ public static class DaemonConfiguration
             MaxMessageBytes = maxMessage,
             ShutdownTimeout = shutdown,
             HostControl = hostControl,
+            Transfer = transfer,
         };
     }
 

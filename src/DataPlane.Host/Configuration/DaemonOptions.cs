@@ -27,6 +27,9 @@ public sealed record DaemonOptions
     /// <summary>How long shutdown waits for admitted requests to be answered. Default 30 s.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The transfer engine and spillover to peer hosts (Transfer section); off by default.</summary>
+    public TransferSettings Transfer { get; init; } = new();
+
     /// <summary>Topology discovery and host tuning (Topology and Tuning sections).</summary>
     public HostControlOptions HostControl { get; init; } = new();
 

@@ -4,6 +4,7 @@ using DataPlane.Batching.Models;
 using DataPlane.Batching.Streaming;
 using DataPlane.Batching.Upstream;
 using DataPlane.Host.Configuration;
+using DataPlane.Host.Spillover;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Hosting.Logging;
 using Microsoft.Extensions.Configuration;
@@ -24,9 +25,11 @@ public sealed partial class Daemon : IAsyncDisposable
     private readonly SimulatorServer? _simulator;
     private readonly BoundListener _grpc;
     private readonly BoundListener _admin;
+    private readonly SpillService? _spill;
 
-    private Daemon(WebApplication app, SimulatorServer? simulator, BoundListener grpc, BoundListener admin, ModelRegistry registry)
+    private Daemon(WebApplication app, SimulatorServer? simulator, BoundListener grpc, BoundListener admin, ModelRegistry registry, SpillService? spill)
     {
+        _spill = spill;
         _app = app;
         _simulator = simulator;
         _grpc = grpc;
@@ -90,8 +93,9 @@ public sealed partial class Daemon : IAsyncDisposable
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(batchingMetrics);
         builder.Services.AddSingleton(sp => new TritonUpstream(upstreamOptions, sp.GetRequiredService<ILogger<TritonUpstream>>(), metrics));
+        var spillHolder = new SpillHolder();
         builder.Services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<TritonUpstream>(), options.Batching, batchingMetrics,
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>(), spillHolder.Service?.Target));
         builder.Services.AddSingleton<StreamRelay>();
         builder.Services.AddHostedService<UpstreamMonitor>();
         builder.Services.AddGrpc(o =>
@@ -105,7 +109,18 @@ public sealed partial class Daemon : IAsyncDisposable
         // thread starts (the probe below creates them).
         var hostControl = HostControl.Start(options.HostControl, metrics,
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Host.Control"));
+        if (options.Transfer.Enabled)
+        {
+            spillHolder.Service = SpillService.Create(options.Transfer, rdmaFactory: null, metrics, app.Services.GetRequiredService<ILoggerFactory>());
+        }
+
         var registry = app.Services.GetRequiredService<ModelRegistry>();
+        if (spillHolder.Service is { } spill)
+        {
+            var frontend = new InferenceFrontend(registry, state, app.Services.GetRequiredService<StreamRelay>());
+            spill.Serve(options.Transfer, () => frontend);
+        }
+
         app.UseRouting();
         app.MapGrpcService<InferenceFrontend>();
         app.MapGrpcService<HealthFrontend>();
@@ -124,7 +139,7 @@ public sealed partial class Daemon : IAsyncDisposable
         // Learn the models before taking traffic; a down upstream is retried by the health loop.
         await registry.ProbeAsync(cancellationToken).ConfigureAwait(false);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var daemon = new Daemon(app, simulator, grpc!, admin!, registry);
+        var daemon = new Daemon(app, simulator, grpc!, admin!, registry, spillHolder.Service);
         if (simulator != null)
         {
             Log.EmbeddedSimulation(log, simulator.Address);
@@ -138,18 +153,26 @@ public sealed partial class Daemon : IAsyncDisposable
     public async Task WaitForShutdownAsync()
     {
         await _app.WaitForShutdownAsync().ConfigureAwait(false);
-        await StopSimulatorAsync().ConfigureAwait(false);
+        await StopCompanionsAsync().ConfigureAwait(false);
     }
 
     /// <summary>Drains and stops.</summary>
     public async Task StopAsync()
     {
         await _app.StopAsync().ConfigureAwait(false);
-        await StopSimulatorAsync().ConfigureAwait(false);
+        await StopCompanionsAsync().ConfigureAwait(false);
     }
 
-    private async Task StopSimulatorAsync()
+    /// <summary>Where peers spill batches to this daemon, when it takes them.</summary>
+    public System.Net.IPEndPoint? TransferAddress => _spill?.ListenEndPoint;
+
+    private async Task StopCompanionsAsync()
     {
+        if (_spill is not null)
+        {
+            await _spill.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_simulator != null)
         {
             await _simulator.DisposeAsync().ConfigureAwait(false);
@@ -161,6 +184,12 @@ public sealed partial class Daemon : IAsyncDisposable
         await StopAsync().ConfigureAwait(false);
         // Disposing the application disposes the registry (a DI singleton) and its batchers.
         await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Lets the registry's DI factory see the spill target created after the container is built.</summary>
+    private sealed class SpillHolder
+    {
+        public SpillService? Service { get; set; }
     }
 
     private static partial class Log

@@ -120,7 +120,7 @@ public sealed class DaemonHarness : IAsyncDisposable
         await Simulator.DisposeAsync();
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();

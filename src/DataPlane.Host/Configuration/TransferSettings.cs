@@ -1,0 +1,81 @@
+using System.Net;
+using DataPlane.Hosting.Configuration;
+using DataPlane.Hosting.Listeners;
+using DataPlane.Transfer.Abstractions;
+using DataPlane.Transfer.Engine;
+
+namespace DataPlane.Host.Configuration;
+
+/// <summary>The <c>Transfer</c> section: the transfer engine (RDMA or TCP) that peers spill batches through.
+/// Off unless <see cref="Listen"/> or <see cref="Peers"/> is set.</summary>
+public sealed record TransferSettings
+{
+    /// <summary>Where peers connect to spill batches here; null: this host takes no spilled batches.</summary>
+    public IPEndPoint? Listen { get; init; }
+
+    /// <summary>Peer daemons' transfer addresses; batches spill to them when local slots are busy.</summary>
+    public IReadOnlyList<IPEndPoint> Peers { get; init; } = [];
+
+    /// <summary>Batches in flight to one peer at once (default 2).</summary>
+    public int MaxBatchesPerPeer { get; init; } = 2;
+
+    /// <summary>How long a peer that failed is left alone before the next try (default 5 s).</summary>
+    public TimeSpan PeerCooldown { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The engine's options (transport, node name, flow class with DSCP/priority/SL, timeouts).</summary>
+    public TransferOptions Engine { get; init; } = new();
+
+    /// <summary>True when the engine is needed at all.</summary>
+    public bool Enabled => Listen is not null || Peers.Count > 0;
+
+    internal static TransferSettings Bind(ConfigBinder b)
+    {
+        IPEndPoint? listen = null;
+        string listenText = b.String("Transfer:Listen", "");
+        if (listenText.Length > 0 && EndPoints.Parse(listenText, "Transfer:Listen", b) is IPEndPoint endpoint)
+        {
+            listen = endpoint;
+        }
+
+        var peers = new List<IPEndPoint>();
+        foreach (string peer in b.StringList("Transfer:Peers", []))
+        {
+            if (EndPoints.Parse(peer, "Transfer:Peers", b) is IPEndPoint p)
+            {
+                peers.Add(p);
+            }
+        }
+
+        var mode = b.Enum("Transfer:Transport", TransportMode.Auto);
+        var flow = new FlowClass
+        {
+            Name = "spill",
+            Dscp = b.Int("Transfer:Dscp", 0, 0, 63),
+            SocketPriority = b.Int("Transfer:SocketPriority", -1, -1, 6) is int prio and >= 0 ? prio : null,
+            ServiceLevel = b.Int("Transfer:ServiceLevel", 0, 0, 15),
+        };
+        var engine = new TransferOptions
+        {
+            ListenEndPoint = listen ?? new IPEndPoint(IPAddress.Any, TransferOptions.DefaultPort),
+            Transport = mode,
+            NodeName = b.String("Transfer:NodeName", Environment.MachineName),
+            FlowClasses = new Dictionary<string, FlowClass>(StringComparer.Ordinal) { [flow.Name] = flow },
+            DefaultFlowClass = flow.Name,
+            OperationTimeout = b.Seconds("Transfer:OperationTimeoutSeconds", TimeSpan.FromSeconds(30), 0.01, 3600),
+            MaxMessageBytes = b.Int("Transfer:MaxMessageBytes", 1 << 20, 4096, ConnectionSettings.MaxMessageLimit),
+        };
+        foreach (string error in engine.Validate())
+        {
+            b.Error("Transfer", error);
+        }
+
+        return new TransferSettings
+        {
+            Listen = listen,
+            Peers = peers,
+            MaxBatchesPerPeer = b.Int("Transfer:MaxBatchesPerPeer", 2, 1, 64),
+            PeerCooldown = b.Seconds("Transfer:PeerCooldownSeconds", TimeSpan.FromSeconds(5), 0, 3600),
+            Engine = engine,
+        };
+    }
+}

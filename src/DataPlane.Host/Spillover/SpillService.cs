@@ -1,0 +1,158 @@
+using DataPlane.Batching.Frontend;
+using DataPlane.Host.Configuration;
+using DataPlane.Transfer.Abstractions;
+using DataPlane.Transfer.Engine;
+using DataPlane.Transfer.Messaging;
+using Google.Protobuf;
+using Grpc.Core;
+using Prometheus;
+
+namespace DataPlane.Host.Spillover;
+
+/// <summary>The daemon's transfer engine and spillover: it accepts peers' spilled batches and runs each through this
+/// host's own front end (validation, batcher, Triton), marked so that it is never spilled on; and it offers the peers of
+/// <see cref="TransferSettings.Peers"/> to the batchers as a spill target.</summary>
+internal sealed partial class SpillService : IAsyncDisposable
+{
+    private readonly TransferEngine _engine;
+    private readonly ILogger _log;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<RpcChannel> _served = [];
+    private readonly Lock _gate = new();
+    private Func<InferenceFrontend>? _frontend;
+    private Task? _acceptLoop;
+
+    private SpillService(TransferEngine engine, PeerSpillTarget? target, ILogger log)
+    {
+        _engine = engine;
+        Target = target;
+        _log = log;
+    }
+
+    /// <summary>The spill target for the batchers, or null without peers.</summary>
+    public PeerSpillTarget? Target { get; }
+
+    /// <summary>Where peers connect, once listening.</summary>
+    public System.Net.IPEndPoint? ListenEndPoint => _engine.ListenEndPoint;
+
+    /// <summary>The chosen transport.</summary>
+    public TransportKind Kind => _engine.Kind;
+
+    /// <summary>Creates the engine (choosing RDMA or TCP) and the spill target; serving starts with <see cref="Serve"/>.</summary>
+    public static SpillService Create(TransferSettings settings, Func<ITransport?>? rdmaFactory, CollectorRegistry metrics, ILoggerFactory loggers)
+    {
+        var log = loggers.CreateLogger("DataPlane.Host.Spillover");
+        var engine = new TransferEngine(settings.Engine, rdmaFactory, new TransferMetrics(metrics), loggers);
+        var target = settings.Peers.Count > 0
+            ? new PeerSpillTarget(engine, settings.Peers, settings.MaxBatchesPerPeer, settings.PeerCooldown, metrics, log)
+            : null;
+        return new SpillService(engine, target, log);
+    }
+
+    /// <summary>Starts accepting peers (when a listen address is configured); <paramref name="frontend"/> runs their batches.</summary>
+    public void Serve(TransferSettings settings, Func<InferenceFrontend> frontend)
+    {
+        _frontend = frontend;
+        if (settings.Listen is null)
+        {
+            return;
+        }
+
+        var endpoint = _engine.Listen();
+        Log.Listening(_log, endpoint, _engine.Kind.ToString());
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (Target is not null)
+        {
+            await Target.DisposeAsync().ConfigureAwait(false);
+        }
+
+        RpcChannel[] served;
+        lock (_gate)
+        {
+            served = [.. _served];
+        }
+
+        foreach (var channel in served)
+        {
+            await channel.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _engine.DisposeAsync().ConfigureAwait(false);
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            ITransferConnection connection;
+            try
+            {
+                connection = await _engine.AcceptAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (TransferException e)
+            {
+                // A peer that failed its handshake; the engine counted it. Keep accepting the others.
+                Log.AcceptFailed(_log, e.Message);
+                continue;
+            }
+
+            Log.PeerConnected(_log, connection.PeerName, connection.Kind.ToString());
+            var channel = new RpcChannel(connection, HandleAsync);
+            lock (_gate)
+            {
+                _served.RemoveAll(c => c.Ended is not null);
+                _served.Add(channel);
+            }
+        }
+    }
+
+    private async Task<RpcReply> HandleAsync(ushort method, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        if (method != SpillProtocol.InferMethod)
+        {
+            return RpcReply.Fail((int)StatusCode.Unimplemented, $"spill method {method} is not served here");
+        }
+
+        try
+        {
+            var (batch, deadline) = SpillProtocol.DecodeRequest(payload);
+            var response = await _frontend!().InferAsync(batch, deadline, cancellationToken, fromPeer: true).ConfigureAwait(false);
+            return new RpcReply(response.ToByteArray());
+        }
+        catch (InvalidDataException e)
+        {
+            return RpcReply.Fail((int)StatusCode.InvalidArgument, e.Message);
+        }
+        catch (RpcException e)
+        {
+            return RpcReply.Fail((int)e.StatusCode, e.Status.Detail);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 410, Level = LogLevel.Information, Message = "Taking spilled batches from peers at {EndPoint} over {Transport}")]
+        public static partial void Listening(ILogger logger, System.Net.IPEndPoint endPoint, string transport);
+
+        [LoggerMessage(EventId = 411, Level = LogLevel.Information, Message = "Spill peer {Peer} connected over {Transport}")]
+        public static partial void PeerConnected(ILogger logger, string peer, string transport);
+
+        [LoggerMessage(EventId = 412, Level = LogLevel.Warning, Message = "A peer's transfer connection failed at handshake: {Reason}")]
+        public static partial void AcceptFailed(ILogger logger, string reason);
+    }
+}
