@@ -202,9 +202,11 @@ public sealed record AgentOptions
         }
 
         var d = new GpuOptions();
+        int dscp = b.Int("Gpu:Dscp", -1, -1, 63);
         return new GpuOptions
         {
             Hosts = hosts,
+            Dscp = dscp >= 0 ? dscp : null,
             Tls = tls,
             DefaultModel = b.String("Gpu:DefaultModel", d.DefaultModel),
             ModelMap = map,

@@ -31,6 +31,9 @@ public sealed record GpuOptions
 
     public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>DSCP (0..63) of the agent's connections to the GPU hosts; null: the kernel's default.</summary>
+    public int? Dscp { get; init; }
+
     /// <summary>How often a dns:/// host name is re-resolved. Default 30 s.</summary>
     public TimeSpan DnsRefreshInterval { get; init; } = TimeSpan.FromSeconds(30);
 }

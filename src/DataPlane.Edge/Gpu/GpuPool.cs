@@ -1,3 +1,5 @@
+using DataPlane.Interop.Net;
+using System.Net.Sockets;
 using System.Buffers.Binary;
 using System.Net.Security;
 using System.Runtime.CompilerServices;
@@ -68,6 +70,11 @@ public sealed class GpuPool : IDisposable
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
             ConnectTimeout = options.ConnectTimeout,
         };
+        if (options.Dscp is int dscp)
+        {
+            handler.ConnectCallback = (context, ct) => ConnectWithTrafficClassAsync(context.DnsEndPoint, dscp << 2, ct);
+        }
+
         if (options.Tls is { } tls)
         {
             var ca = new X509Certificate2Collection();
@@ -218,6 +225,23 @@ public sealed class GpuPool : IDisposable
                     yield break;
                 }
             }
+        }
+    }
+
+    /// <summary>Opens the TCP connection with the configured DSCP set before connect, so even the SYN carries it.</summary>
+    internal static async ValueTask<Stream> ConnectWithTrafficClassAsync(System.Net.DnsEndPoint endPoint, int trafficClass, CancellationToken ct)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            _ = SocketTraffic.TrySetTrafficClass(socket, trafficClass);
+            await socket.ConnectAsync(endPoint, ct).ConfigureAwait(false);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
         }
     }
 

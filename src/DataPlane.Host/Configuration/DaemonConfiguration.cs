@@ -35,6 +35,12 @@ public static class DaemonConfiguration
     {
         var b = new ConfigBinder(config);
         var grpc = ReadListener(b, "grpc", "Listen:Grpc", "0.0.0.0:9001", HttpProtocols.Http2, TlsBinding.Read(b, "Listen:Tls"));
+        int grpcDscp = b.Int("Listen:GrpcDscp", -1, -1, 63);
+        if (grpc is not null && grpcDscp >= 0)
+        {
+            grpc = grpc with { Dscp = grpcDscp };
+        }
+
         var admin = ReadListener(b, "admin", "Listen:Admin", "127.0.0.1:9002", HttpProtocols.Http1AndHttp2, null);
 
         var upstream = new UpstreamOptions

@@ -3,6 +3,7 @@ using DataPlane.Hosting.Configuration;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Engine;
+using DataPlane.Transfer.Rdma;
 
 namespace DataPlane.Host.Configuration;
 
@@ -24,6 +25,9 @@ public sealed record TransferSettings
 
     /// <summary>The engine's options (transport, node name, flow class with DSCP/priority/SL, timeouts).</summary>
     public TransferOptions Engine { get; init; } = new();
+
+    /// <summary>RDMA device and GID selection (used unless Transfer:Transport is tcp).</summary>
+    public RdmaOptions Rdma { get; init; } = new();
 
     /// <summary>True when the engine is needed at all.</summary>
     public bool Enabled => Listen is not null || Peers.Count > 0;
@@ -69,8 +73,24 @@ public sealed record TransferSettings
             b.Error("Transfer", error);
         }
 
+        int port = b.Int("Transfer:Rdma:Port", 0, 0, 255), gid = b.Int("Transfer:Rdma:GidIndex", -1, -1, 255);
+        string device = b.String("Transfer:Rdma:Device", ""), subnet = b.String("Transfer:Rdma:Subnet", ""), library = b.String("Transfer:Rdma:LibraryPath", "");
+        var rdma = new RdmaOptions
+        {
+            Device = device.Length > 0 ? device : null,
+            Port = port > 0 ? port : null,
+            GidIndex = gid >= 0 ? gid : null,
+            Subnet = subnet.Length > 0 ? subnet : null,
+            LibraryPath = library.Length > 0 ? library : null,
+        };
+        foreach (string error in rdma.Validate())
+        {
+            b.Error("Transfer:Rdma", error);
+        }
+
         return new TransferSettings
         {
+            Rdma = rdma,
             Listen = listen,
             Peers = peers,
             MaxBatchesPerPeer = b.Int("Transfer:MaxBatchesPerPeer", 2, 1, 64),

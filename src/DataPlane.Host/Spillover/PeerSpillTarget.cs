@@ -120,12 +120,9 @@ internal sealed partial class PeerSpillTarget : ISpillTarget, IAsyncDisposable
 
             var connection = await _engine.GetConnectionAsync(peer.Name, peer.EndPoint, cancellationToken: cancellationToken).ConfigureAwait(false);
             peer.Channel = new RpcChannel(connection);
-            if (peer.DownUntil != 0)
-            {
-                peer.DownUntil = 0;
-                _up.WithLabels(peer.Name).Set(1);
-                Log.PeerBack(_log, peer.Name, connection.Kind.ToString());
-            }
+            peer.DownUntil = 0;
+            _up.WithLabels(peer.Name).Set(1);
+            Log.PeerConnected(_log, peer.Name, connection.Kind.Name(), connection.Generation);
 
             return peer.Channel;
         }
@@ -157,7 +154,7 @@ internal sealed partial class PeerSpillTarget : ISpillTarget, IAsyncDisposable
         [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Spill peer {Peer} failed ({Reason}); no batches go there for {Seconds} s")]
         public static partial void PeerFailed(ILogger logger, string peer, string reason, double seconds);
 
-        [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Spill peer {Peer} connected over {Transport}")]
-        public static partial void PeerBack(ILogger logger, string peer, string transport);
+        [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Spilling to peer {Peer} over {Transport} (connection generation {Generation})")]
+        public static partial void PeerConnected(ILogger logger, string peer, string transport, uint generation);
     }
 }

@@ -3,6 +3,7 @@ using DataPlane.Host.Configuration;
 using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Engine;
 using DataPlane.Transfer.Messaging;
+using DataPlane.Transfer.Rdma;
 using Google.Protobuf;
 using Grpc.Core;
 using Prometheus;
@@ -38,11 +39,14 @@ internal sealed partial class SpillService : IAsyncDisposable
     /// <summary>The chosen transport.</summary>
     public TransportKind Kind => _engine.Kind;
 
-    /// <summary>Creates the engine (choosing RDMA or TCP) and the spill target; serving starts with <see cref="Serve"/>.</summary>
-    public static SpillService Create(TransferSettings settings, Func<ITransport?>? rdmaFactory, CollectorRegistry metrics, ILoggerFactory loggers)
+    /// <summary>Creates the engine (RDMA on the configured device when usable, else TCP) and the spill target; serving
+    /// starts with <see cref="Serve"/>.</summary>
+    public static SpillService Create(TransferSettings settings, CollectorRegistry metrics, ILoggerFactory loggers)
     {
         var log = loggers.CreateLogger("DataPlane.Host.Spillover");
-        var engine = new TransferEngine(settings.Engine, rdmaFactory, new TransferMetrics(metrics), loggers);
+        var transferMetrics = new TransferMetrics(metrics);
+        var rdma = RdmaTransport.Factory(settings.Rdma, transferMetrics, loggers.CreateLogger("DataPlane.Transfer.Rdma"));
+        var engine = new TransferEngine(settings.Engine, rdma, transferMetrics, loggers);
         var target = settings.Peers.Count > 0
             ? new PeerSpillTarget(engine, settings.Peers, settings.MaxBatchesPerPeer, settings.PeerCooldown, metrics, log)
             : null;
@@ -59,7 +63,7 @@ internal sealed partial class SpillService : IAsyncDisposable
         }
 
         var endpoint = _engine.Listen();
-        Log.Listening(_log, endpoint, _engine.Kind.ToString());
+        Log.Listening(_log, endpoint, _engine.Kind.Name());
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
@@ -111,7 +115,7 @@ internal sealed partial class SpillService : IAsyncDisposable
                 continue;
             }
 
-            Log.PeerConnected(_log, connection.PeerName, connection.Kind.ToString());
+            Log.PeerConnected(_log, connection.PeerName, connection.Kind.Name());
             var channel = new RpcChannel(connection, HandleAsync);
             lock (_gate)
             {

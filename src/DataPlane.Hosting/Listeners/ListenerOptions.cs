@@ -13,4 +13,9 @@ public sealed record TlsOptions(string CertificatePath, string KeyPath, string? 
 
 /// <summary>One listening socket of an executable: its role name (e.g. "grpc", "admin"), address,
 /// HTTP versions and TLS.</summary>
-public sealed record ListenerOptions(string Name, IPEndPoint EndPoint, HttpProtocols Protocols, TlsOptions? Tls = null);
+public sealed record ListenerOptions(string Name, IPEndPoint EndPoint, HttpProtocols Protocols, TlsOptions? Tls = null)
+{
+    /// <summary>DSCP (0..63) of the connections this listener accepts, so switches can give them their own traffic
+    /// class; null leaves the kernel's default (0).</summary>
+    public int? Dscp { get; init; }
+}

@@ -1,3 +1,4 @@
+using DataPlane.Interop.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
@@ -62,9 +63,16 @@ public static class ListenerSetup
                 o.UseHttps(Https(tls));
             }
 
+            int? dscp = listener.Dscp;
             o.Use(next => connection =>
             {
                 connection.Items[ItemKey] = listener.Name;
+                if (dscp is int d && connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+                {
+                    // Replies carry the class too: set on each accepted socket (refusals leave the default).
+                    _ = SocketTraffic.TrySetTrafficClass(socket, d << 2);
+                }
+
                 return next(connection);
             });
         });

@@ -11,7 +11,8 @@ namespace DataPlane.Transfer.Bench;
 /// <summary>What the host wires into xfer-bench beyond its arguments.</summary>
 public sealed record XferBenchHooks
 {
-    /// <summary>Opens the RDMA transport or returns null (see <see cref="TransferEngine"/>). Null: TCP only.</summary>
+    /// <summary>Opens the RDMA transport or returns null (see <see cref="TransferEngine"/>). Null: the RDMA transport on
+    /// the device the arguments choose (<c>--rdma-device</c>, <c>--gid-index</c>, <c>--subnet</c>), falling back to TCP.</summary>
     public Func<ITransport?>? RdmaFactory { get; init; }
 
     /// <summary>Told the server's bound address once it listens (useful with port 0).</summary>
@@ -114,9 +115,13 @@ public static class XferBench
         }
     }
 
+    private static Func<ITransport?> RdmaFactory(XferBenchSettings s, XferBenchHooks hooks) =>
+        hooks.RdmaFactory ?? Rdma.RdmaTransport.Factory(s.Rdma, hooks.Metrics,
+            (hooks.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger("DataPlane.Transfer.Rdma"));
+
     private static async Task<int> ServeAsync(XferBenchSettings s, TransferOptions options, XferBenchHooks hooks, TextWriter stdout, CancellationToken ct)
     {
-        await using var engine = new TransferEngine(options, hooks.RdmaFactory, hooks.Metrics, hooks.LoggerFactory);
+        await using var engine = new TransferEngine(options, RdmaFactory(s, hooks), hooks.Metrics, hooks.LoggerFactory);
         using var memory = PinnedBuffer.Allocate(s.RegionBytes);
         using var region = engine.Transport.Register(memory, RegionAccess.All);
         var endpoint = engine.Listen(region);
@@ -187,7 +192,7 @@ public static class XferBench
             ? ip
             : (await Dns.GetHostAddressesAsync(s.ConnectHost!, ct).ConfigureAwait(false)).FirstOrDefault()
                 ?? throw new IOException($"host {s.ConnectHost} has no address");
-        await using var engine = new TransferEngine(options, hooks.RdmaFactory, hooks.Metrics, hooks.LoggerFactory);
+        await using var engine = new TransferEngine(options, RdmaFactory(s, hooks), hooks.Metrics, hooks.LoggerFactory);
         var connection = await engine.ConnectAsync(new IPEndPoint(address, s.ConnectPort), s.FlowClass, cancellationToken: ct).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {

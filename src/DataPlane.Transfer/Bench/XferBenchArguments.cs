@@ -44,6 +44,10 @@ public static class XferBenchArguments
           --window N             operations in flight (default 16)
           --flow-class NAME      flow class of the connection (default "default")
           --dscp N               DSCP of that flow class, 0..63 (default 0); RDMA: GRH traffic class N*4
+          --rdma-device NAME     RDMA device to use (default: the first with an active port and a RoCE v2 GID)
+          --gid-index N          GID index to use (default: chosen; IPv4-mapped RoCE v2 preferred)
+          --subnet CIDR          only GIDs in this subnet, e.g. 10.0.0.0/8
+          --rdma-library PATH    libibverbs to load (default libibverbs.so.1 from the loader path)
           --json FILE            write the results as JSON
           -h, --help             print this text
 
@@ -53,7 +57,8 @@ public static class XferBenchArguments
         """;
 
     private static readonly string[] s_valued =
-        ["--listen", "--region", "--connect", "--transport", "--test", "--ops", "--sizes", "--lat-sizes", "--iterations", "--lat-iterations", "--duration", "--window", "--flow-class", "--dscp", "--json"];
+        ["--listen", "--region", "--connect", "--transport", "--test", "--ops", "--sizes", "--lat-sizes", "--iterations", "--lat-iterations", "--duration", "--window", "--flow-class", "--dscp", "--json",
+            "--rdma-device", "--gid-index", "--subnet", "--rdma-library"];
 
     /// <summary>Parses <paramref name="args"/> (the arguments after the verb).</summary>
     public static XferBenchParseResult Parse(IReadOnlyList<string> args)
@@ -259,6 +264,26 @@ public static class XferBenchArguments
                     else
                     {
                         error = $"option --dscp: '{value}' is not a whole number from 0 to 63";
+                    }
+
+                    break;
+                case "--rdma-device":
+                    s = s with { Rdma = s.Rdma with { Device = value } };
+                    break;
+                case "--rdma-library":
+                    s = s with { Rdma = s.Rdma with { LibraryPath = value } };
+                    break;
+                case "--subnet":
+                    s = s with { Rdma = s.Rdma with { Subnet = value } };
+                    break;
+                case "--gid-index":
+                    if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int gid) && gid <= 255)
+                    {
+                        s = s with { Rdma = s.Rdma with { GidIndex = gid } };
+                    }
+                    else
+                    {
+                        error = $"option --gid-index: '{value}' is not a whole number from 0 to 255";
                     }
 
                     break;

@@ -84,6 +84,9 @@ public sealed record XferBenchSettings
     /// <summary>DSCP of the connection's flow class, 0–63 (default 0).</summary>
     public int Dscp { get; init; }
 
+    /// <summary>RDMA device and GID selection (used when no RDMA factory is supplied).</summary>
+    public Rdma.RdmaOptions Rdma { get; init; } = new();
+
     /// <summary>Formats a byte count the way the sizes are written (4K, 1M, 100).</summary>
     public static string FormatSize(long bytes) =>
         bytes >= 1 << 30 && bytes % (1 << 30) == 0 ? (bytes >> 30).ToString(CultureInfo.InvariantCulture) + "G"

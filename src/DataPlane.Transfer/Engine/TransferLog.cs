@@ -23,8 +23,8 @@ internal static partial class TransferLog
     public static partial void ConnectionLost(ILogger logger, string peer, string transport, string status, string reason);
 
     [LoggerMessage(EventId = 4104, Level = LogLevel.Warning,
-        Message = "Could not set {Option} = {Value} on a transfer socket: {Reason}")]
-    public static partial void SocketOptionFailed(ILogger logger, string option, int value, string reason);
+        Message = "Could not set a socket option on a transfer socket: {Problem}")]
+    public static partial void SocketOptionFailed(ILogger logger, string problem);
 
     [LoggerMessage(EventId = 4105, Level = LogLevel.Information,
         Message = "Re-handshaking with {Peer} ({EndPoint}) after {Status}: generation {Generation}")]
