@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using DataPlane.Tests.Shared;
 
 namespace DataPlane.Interop.Tests;
 
@@ -17,25 +18,11 @@ internal sealed class NativeLayout
     public long Value(string name) =>
         _values.Value.TryGetValue(name, out long v) ? v : throw new KeyNotFoundException($"layout program printed no '{name}'");
 
-    internal static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "DataPlane.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("repository root (DataPlane.sln) not found above " + AppContext.BaseDirectory);
-    }
-
     private static Dictionary<string, long> CompileAndRun(string program)
     {
-        string source = Path.Combine(RepoRoot(), "native", "layout", program);
+        string source = Path.Combine(NativeBuild.RepoRoot, "native", "layout", program);
         string exe = Path.Combine(Path.GetTempPath(), $"dataplane-{Path.GetFileNameWithoutExtension(program)}-{Environment.ProcessId}");
-        string compiler = File.Exists("/usr/bin/cc") ? "/usr/bin/cc" : "clang";
-        Run(compiler, ["-std=c11", "-Wall", "-Wextra", "-Werror", "-o", exe, source]);
+        NativeBuild.Compile(program, ["-std=c11", "-Wall", "-Wextra", "-Werror", "-o", exe, source]);
         try
         {
             return Run(exe, []).Split('\n', StringSplitOptions.RemoveEmptyEntries)

@@ -598,14 +598,16 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         }
 
         string reason = $"work completion {wc.StatusName}";
+        if (status != TransferStatus.Success)
+        {
+            // The connection is marked faulted before the failed operation's Task completes, so whoever awaits it
+            // sees the fault; the operations taken above are not pending any more and keep their own statuses.
+            Fail(status, reason, null);
+        }
+
         foreach (var (item, s) in done)
         {
             Finish(item, s, s == TransferStatus.Success ? null : reason);
-        }
-
-        if (status != TransferStatus.Success)
-        {
-            Fail(status, reason, null);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace DataPlane.Tests.Shared;
@@ -18,7 +17,7 @@ public static unsafe class FakeNvml
     private static readonly Lazy<nint> s_handle = new(() => NativeLibrary.Load(LibraryPath));
 
     /// <summary>The repository root (the directory holding DataPlane.sln).</summary>
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => NativeBuild.RepoRoot;
 
     /// <summary>Path of the compiled fake; compiles it on first use.</summary>
     public static string LibraryPath => s_library.Value;
@@ -81,30 +80,8 @@ public static unsafe class FakeNvml
             }
         };
         string library = Path.Combine(dir, "libnvidia-ml.so.1");
-        string compiler = File.Exists("/usr/bin/cc") ? "/usr/bin/cc" : "clang";
-        var psi = new ProcessStartInfo(compiler) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "-std=c11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-pthread", "-o", library, source })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {compiler}");
-        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return p.ExitCode == 0 ? library : throw new InvalidOperationException($"{compiler} could not build the fake NVML ({p.ExitCode}): {output}");
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "DataPlane.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("repository root (DataPlane.sln) not found above " + AppContext.BaseDirectory);
+        NativeBuild.Compile("the fake NVML", ["-std=c11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-pthread", "-o", library, source]);
+        return library;
     }
 
     private sealed class Scope : IDisposable

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace DataPlane.Tests.Shared;
@@ -28,7 +27,7 @@ public static unsafe class FakeVerbs
     private static readonly Lazy<nint> s_handle = new(() => NativeLibrary.Load(LibraryPath));
 
     /// <summary>The repository root (the directory holding DataPlane.sln).</summary>
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => NativeBuild.RepoRoot;
 
     /// <summary>Path of the compiled fake; compiles it on first use.</summary>
     public static string LibraryPath => s_library.Value;
@@ -93,30 +92,8 @@ public static unsafe class FakeVerbs
     private static string Compile(string output, params string[] args)
     {
         string path = Path.Combine(s_dir.Value, output);
-        string compiler = File.Exists("/usr/bin/cc") ? "/usr/bin/cc" : "clang";
-        var psi = new ProcessStartInfo(compiler) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o", path }.Concat(args))
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {compiler}");
-        string text = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return p.ExitCode == 0 ? path : throw new InvalidOperationException($"{compiler} could not build {output} ({p.ExitCode}): {text}");
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "DataPlane.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("repository root (DataPlane.sln) not found above " + AppContext.BaseDirectory);
+        NativeBuild.Compile(output, new[] { "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o", path }.Concat(args));
+        return path;
     }
 
     private sealed class Scope : IDisposable
