@@ -29,6 +29,10 @@ public sealed record TransferSettings
     /// <summary>RDMA device and GID selection (used unless Transfer:Transport is tcp).</summary>
     public RdmaOptions Rdma { get; init; } = new();
 
+    /// <summary>Without a configured RDMA device, use the RDMA NIC nearest this GPU (from topology discovery); -1: the
+    /// first usable device instead. Default 0.</summary>
+    public int NearGpu { get; init; }
+
     /// <summary>True when the engine is needed at all.</summary>
     public bool Enabled => Listen is not null || Peers.Count > 0;
 
@@ -91,6 +95,7 @@ public sealed record TransferSettings
         return new TransferSettings
         {
             Rdma = rdma,
+            NearGpu = b.Int("Transfer:Rdma:NearGpu", 0, -1, 1023),
             Listen = listen,
             Peers = peers,
             MaxBatchesPerPeer = b.Int("Transfer:MaxBatchesPerPeer", 2, 1, 64),

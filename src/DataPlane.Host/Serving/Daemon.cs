@@ -111,7 +111,7 @@ public sealed partial class Daemon : IAsyncDisposable
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Host.Control"));
         if (options.Transfer.Enabled)
         {
-            spillHolder.Service = SpillService.Create(options.Transfer, metrics, app.Services.GetRequiredService<ILoggerFactory>());
+            spillHolder.Service = SpillService.Create(options.Transfer, hostControl.Topology, metrics, app.Services.GetRequiredService<ILoggerFactory>());
         }
 
         var registry = app.Services.GetRequiredService<ModelRegistry>();

@@ -41,11 +41,17 @@ internal sealed partial class SpillService : IAsyncDisposable
 
     /// <summary>Creates the engine (RDMA on the configured device when usable, else TCP) and the spill target; serving
     /// starts with <see cref="Serve"/>.</summary>
-    public static SpillService Create(TransferSettings settings, CollectorRegistry metrics, ILoggerFactory loggers)
+    public static SpillService Create(TransferSettings settings, DataPlane.Topology.Model.HostTopology? topology, CollectorRegistry metrics, ILoggerFactory loggers)
     {
         var log = loggers.CreateLogger("DataPlane.Host.Spillover");
         var transferMetrics = new TransferMetrics(metrics);
-        var rdma = RdmaTransport.Factory(settings.Rdma, transferMetrics, loggers.CreateLogger("DataPlane.Transfer.Rdma"));
+        var (rdmaOptions, placement) = RdmaPlacement.NearGpu(settings.Rdma, topology, settings.NearGpu);
+        if (placement is not null)
+        {
+            Log.RdmaPlacement(log, placement);
+        }
+
+        var rdma = RdmaTransport.Factory(rdmaOptions, transferMetrics, loggers.CreateLogger("DataPlane.Transfer.Rdma"));
         var engine = new TransferEngine(settings.Engine, rdma, transferMetrics, loggers);
         var target = settings.Peers.Count > 0
             ? new PeerSpillTarget(engine, settings.Peers, settings.MaxBatchesPerPeer, settings.PeerCooldown, metrics, log)
@@ -155,6 +161,9 @@ internal sealed partial class SpillService : IAsyncDisposable
 
         [LoggerMessage(EventId = 411, Level = LogLevel.Information, Message = "Spill peer {Peer} connected over {Transport}")]
         public static partial void PeerConnected(ILogger logger, string peer, string transport);
+
+        [LoggerMessage(EventId = 413, Level = LogLevel.Information, Message = "RDMA device for the transfer engine: {Placement}")]
+        public static partial void RdmaPlacement(ILogger logger, string placement);
 
         [LoggerMessage(EventId = 412, Level = LogLevel.Warning, Message = "A peer's transfer connection failed at handshake: {Reason}")]
         public static partial void AcceptFailed(ILogger logger, string reason);
