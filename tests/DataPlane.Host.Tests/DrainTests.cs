@@ -10,12 +10,13 @@ public class DrainTests
     [Fact]
     public async Task Stopping_answers_every_request_in_flight()
     {
-        var h = await DaemonHarness.StartAsync(new Dictionary<string, string?> { ["Batching:Models:slow:MaxQueueSize"] = "4096" }, SlowModels.With(40));
+        var h = await DaemonHarness.StartAsync(new Dictionary<string, string?> { ["Batching:Models:slow:MaxQueueSize"] = "4096" }, SlowModels.With(150));
         try
         {
             var calls = Enumerable.Range(0, 250).Select(i => h.Client.ModelInferAsync(SlowModels.Request(i, $"r{i}")).ResponseAsync).ToList();
-            // Every request admitted (a request that arrives after shutdown began is refused, rightly)
-            // and most still queued.
+            // Every request admitted (a request that arrives after shutdown began is refused, rightly) and most still
+            // queued: 150 ms per batch of 8 is about 4.7 s of work, so none is answered before the last one is admitted,
+            // even on a busy machine.
             Assert.True(h.Daemon.Registry.TryGet("slow", out var slow));
             await DaemonHarness.EventuallyAsync(() => Task.FromResult(slow.Metrics.Inflight.Value >= 250),
                 TimeSpan.FromSeconds(10), "all requests to be admitted");
