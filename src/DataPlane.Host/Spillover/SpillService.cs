@@ -123,10 +123,19 @@ internal sealed partial class SpillService : IAsyncDisposable
 
             Log.PeerConnected(_log, connection.PeerName, connection.Kind.Name());
             var channel = new RpcChannel(connection, HandleAsync);
+            List<RpcChannel> ended;
             lock (_gate)
             {
-                _served.RemoveAll(c => c.Ended is not null);
+                ended = _served.FindAll(c => c.Ended is not null);
+                _served.RemoveAll(ended.Contains);
                 _served.Add(channel);
+            }
+
+            // Peers that went away (and reconnected with a new generation) leave ended channels: release their
+            // connections now rather than at shutdown.
+            foreach (var old in ended)
+            {
+                await old.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
