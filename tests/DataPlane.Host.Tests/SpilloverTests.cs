@@ -58,6 +58,26 @@ public class SpilloverTests
         Assert.Contains($"dataplane_spill_peer_up{{peer=\"127.0.0.1:{nobody}\"}} 0", metrics, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_peer_not_in_the_allowed_list_cannot_spill_here_and_its_batches_run_at_home()
+    {
+        await using var peer = await DaemonHarness.StartAsync(new Dictionary<string, string?>
+        {
+            ["Transfer:Listen"] = "127.0.0.1:0",
+            ["Transfer:Transport"] = "tcp",
+            ["Transfer:AllowedPeers:0"] = "10.9.9.9",
+        }, SlowModels.With(baseMs: 20));
+        int peerPort = peer.Daemon.TransferAddress!.Port;
+        await using var origin = await DaemonHarness.StartAsync(Origin(peerPort), SlowModels.With(baseMs: 30));
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Call(origin, i)));
+
+        Assert.All(answers, a => Assert.Equal(a.Expected, Tensors.Output0(a.Response)));
+        var stats = await peer.Client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = "slow" });
+        Assert.Equal(0UL, stats.ModelStats[0].ExecutionCount); // the peer ran nothing
+        Assert.True(Sample(await origin.MetricsTextAsync(), "dataplane_spilled_batches_total{model=\"slow\",peer=\"failed\"}") >= 1);
+    }
+
     private static async Task<(byte[] Expected, ModelInferResponse Response)> Call(DaemonHarness h, int value)
     {
         var request = SlowModels.Request(value, $"r{value}");

@@ -17,6 +17,10 @@ public sealed record TransferSettings
     /// <summary>Peer daemons' transfer addresses; batches spill to them when local slots are busy.</summary>
     public IReadOnlyList<IPEndPoint> Peers { get; init; } = [];
 
+    /// <summary>Addresses allowed to spill batches here; empty: any peer that reaches <see cref="Listen"/>. The transfer
+    /// engine has no TLS (RDMA cannot carry it): bind Listen to the back-end fabric and name the peers here.</summary>
+    public IReadOnlyList<IPAddress> AllowedPeers { get; init; } = [];
+
     /// <summary>Batches in flight to one peer at once (default 2).</summary>
     public int MaxBatchesPerPeer { get; init; } = 2;
 
@@ -51,6 +55,19 @@ public sealed record TransferSettings
             if (EndPoints.Parse(peer, "Transfer:Peers", b) is IPEndPoint p)
             {
                 peers.Add(p);
+            }
+        }
+
+        var allowed = new List<IPAddress>();
+        foreach (string address in b.StringList("Transfer:AllowedPeers", []))
+        {
+            if (IPAddress.TryParse(address, out var ip))
+            {
+                allowed.Add(ip);
+            }
+            else
+            {
+                b.Error("Transfer:AllowedPeers", $"'{address}' is not an IP address");
             }
         }
 
@@ -95,6 +112,7 @@ public sealed record TransferSettings
         return new TransferSettings
         {
             Rdma = rdma,
+            AllowedPeers = allowed,
             NearGpu = b.Int("Transfer:Rdma:NearGpu", 0, -1, 1023),
             Listen = listen,
             Peers = peers,

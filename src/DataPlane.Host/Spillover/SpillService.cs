@@ -21,6 +21,7 @@ internal sealed partial class SpillService : IAsyncDisposable
     private readonly List<RpcChannel> _served = [];
     private readonly Lock _gate = new();
     private Func<InferenceFrontend>? _frontend;
+    private IReadOnlyList<System.Net.IPAddress> _allowed = [];
     private Task? _acceptLoop;
 
     private SpillService(TransferEngine engine, PeerSpillTarget? target, ILogger log)
@@ -63,6 +64,7 @@ internal sealed partial class SpillService : IAsyncDisposable
     public void Serve(TransferSettings settings, Func<InferenceFrontend> frontend)
     {
         _frontend = frontend;
+        _allowed = settings.AllowedPeers;
         if (settings.Listen is null)
         {
             return;
@@ -121,6 +123,13 @@ internal sealed partial class SpillService : IAsyncDisposable
                 continue;
             }
 
+            if (_allowed.Count > 0 && !(connection.RemoteEndPoint is System.Net.IPEndPoint remote && _allowed.Any(a => a.Equals(remote.Address) || a.Equals(remote.Address.MapToIPv4()))))
+            {
+                Log.PeerRefused(_log, connection.RemoteEndPoint?.ToString() ?? "unknown", connection.PeerName);
+                await connection.DisposeAsync().ConfigureAwait(false);
+                continue;
+            }
+
             Log.PeerConnected(_log, connection.PeerName, connection.Kind.Name());
             var channel = new RpcChannel(connection, HandleAsync);
             List<RpcChannel> ended;
@@ -170,6 +179,9 @@ internal sealed partial class SpillService : IAsyncDisposable
 
         [LoggerMessage(EventId = 411, Level = LogLevel.Information, Message = "Spill peer {Peer} connected over {Transport}")]
         public static partial void PeerConnected(ILogger logger, string peer, string transport);
+
+        [LoggerMessage(EventId = 414, Level = LogLevel.Warning, Message = "Refused a transfer connection from {Address} ({Peer}): not in Transfer:AllowedPeers")]
+        public static partial void PeerRefused(ILogger logger, string address, string peer);
 
         [LoggerMessage(EventId = 413, Level = LogLevel.Information, Message = "RDMA device for the transfer engine: {Placement}")]
         public static partial void RdmaPlacement(ILogger logger, string placement);
