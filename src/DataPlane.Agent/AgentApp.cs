@@ -7,6 +7,7 @@ using DataPlane.Edge.Serving;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Hosting.Metrics;
 using DataPlane.Hosting.Logging;
+using DataPlane.Hosting.Systemd;
 
 namespace DataPlane.Agent;
 
@@ -51,7 +52,6 @@ public sealed partial class AgentApp : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.Services.AddRoutingCore();
         ConsoleLogging.Configure(builder.Logging, configuration);
-        builder.Host.UseSystemd();
         BoundListener? api = null;
         BoundListener? admin = null;
         builder.WebHost.ConfigureKestrel(k =>
@@ -86,10 +86,11 @@ public sealed partial class AgentApp : IAsyncDisposable
         var local = LocalRuntimeFactory.Create(options.Local.Kind, localUrl, options.Serving.LocalRuntimeModel, http, options.Local.Timeout, loggers);
         var time = TimeProvider.System;
         var edgeMetrics = new EdgeMetrics(metrics);
+        var classifier = options.ClassifierPath != null ? PromptClassifier.Load(options.ClassifierPath) : PromptClassifier.Default;
         var service = new EdgeService(
             local,
             new GpuPool(options.Gpu),
-            options.ClassifierPath != null ? PromptClassifier.Load(options.ClassifierPath) : PromptClassifier.Default,
+            classifier,
             options.Routing,
             options.Serving,
             new CircuitBreaker("gpu-pool", options.Breaker, time, loggers.CreateLogger("DataPlane.Edge.GpuBreaker")),
@@ -98,6 +99,14 @@ public sealed partial class AgentApp : IAsyncDisposable
             loggers.CreateLogger<EdgeService>(),
             time);
         var health = new EdgeHealth(service);
+        // Type=notify: READY once the listeners answer, STATUS, a watchdog keep-alive gated on the decision path
+        // answering on the thread pool that serves requests, STOPPING when draining begins.
+        builder.Services.AddSystemdNotify(_ => new SystemdIntegrationOptions
+        {
+            Liveness = (_, ct) => Task.Run(() => double.IsFinite(classifier.Score("liveness probe")), ct),
+            Status = () => $"serving; local runtime {local.Name} {(health.LocalReady ? "ready" : "not ready")}, GPU pool "
+                + (service.Gpu.Configured ? (service.GpuAvailable ? "up" : "down") : "none") + $", breaker {service.Breaker.State}",
+        });
         builder.Services.AddListenerIsolation(options.Api.Name);
         builder.Services.AddSingleton(service);
         builder.Services.AddHostedService(_ => health);

@@ -16,6 +16,7 @@ public sealed class DispatchTimer : IDisposable
     private readonly Action _onDue;
     private long _dueAt = long.MaxValue;
     private volatile bool _stopped;
+    private TaskCompletionSource? _heartbeat;
 
     public DispatchTimer(string name, Func<long> now, Action onDue)
     {
@@ -35,12 +36,34 @@ public sealed class DispatchTimer : IDisposable
         }
     }
 
+    /// <summary>Completes when the timer's thread next goes round its loop: a liveness probe that does not touch the
+    /// due time. It never completes while the thread is stuck in the callback (or stopped), so a wedged dispatch
+    /// loop shows as a probe that times out.</summary>
+    public Task HeartbeatAsync()
+    {
+        // Continuations run on the thread pool, never on the (possibly pinned) timer thread.
+        var beat = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pending = Interlocked.CompareExchange(ref _heartbeat, beat, null);
+        if (pending is not null)
+        {
+            return pending.Task;
+        }
+
+        _signal.Set();
+        return beat.Task;
+    }
+
     private void Run()
     {
         // Pinned to a reserved core when the daemon runs with CPU isolation (Tuning:HotCpus); otherwise a no-op.
         HotThreads.Enter();
         while (!_stopped)
         {
+            if (Volatile.Read(ref _heartbeat) is not null)
+            {
+                Interlocked.Exchange(ref _heartbeat, null)?.TrySetResult();
+            }
+
             long due = Volatile.Read(ref _dueAt);
             long now = _now();
             if (due == long.MaxValue)

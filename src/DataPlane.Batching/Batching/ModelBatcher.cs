@@ -646,6 +646,9 @@ public sealed partial class ModelBatcher : IDisposable
         return config;
     }
 
+    /// <summary>Completes when this model's dispatch thread answers (see <see cref="DispatchTimer.HeartbeatAsync"/>).</summary>
+    public Task HeartbeatAsync() => _timer.HeartbeatAsync();
+
     public void Dispose() => _timer.Dispose();
 
     /// <summary>The slot of a batch sent to a peer host instead of this host's upstream.</summary>

@@ -7,6 +7,7 @@ using DataPlane.Host.Configuration;
 using DataPlane.Host.Spillover;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Hosting.Logging;
+using DataPlane.Hosting.Systemd;
 using Microsoft.Extensions.Configuration;
 using Prometheus;
 
@@ -71,7 +72,17 @@ public sealed partial class Daemon : IAsyncDisposable
             Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
         ConsoleLogging.Configure(builder.Logging, configuration);
-        builder.Host.UseSystemd();
+        // Type=notify: READY once the listeners answer, STATUS, a watchdog keep-alive gated on the dispatch threads
+        // answering, STOPPING when draining begins (UseSystemd() sends only READY and STOPPING).
+        builder.Services.AddSystemdNotify(sp =>
+        {
+            var registry = sp.GetRequiredService<ModelRegistry>();
+            return new SystemdIntegrationOptions
+            {
+                Liveness = registry.ProbeLivenessAsync,
+                Status = () => Status(registry),
+            };
+        });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
 
         BoundListener? grpc = null;
@@ -147,6 +158,13 @@ public sealed partial class Daemon : IAsyncDisposable
 
         Log.Started(log, daemon.GrpcAddress, daemon.AdminAddress, registry.Upstream.Describe(), registry.Models.Count);
         return daemon;
+    }
+
+    /// <summary>The systemd STATUS= line.</summary>
+    private static string Status(ModelRegistry registry)
+    {
+        int queued = registry.Models.Values.Sum(b => b.Snapshot().QueuedRequests);
+        return $"serving {registry.Models.Count} model(s), upstream {(registry.Upstream.IsAvailable ? "up" : "down")}, queued {queued}";
     }
 
     /// <summary>Completes when the daemon has stopped (SIGTERM or <see cref="StopAsync"/>) and drained.</summary>

@@ -1,4 +1,5 @@
 using DataPlane.Host.Configuration;
+using DataPlane.Hosting.Systemd;
 using DataPlane.Interop.Threading;
 using DataPlane.Topology;
 using DataPlane.Topology.Gpus;
@@ -141,6 +142,9 @@ internal sealed partial class HostControl
             return;
         }
 
+        // NVML initialisation and the first tuning pass can take tens of seconds on a large host: ask systemd for more
+        // start-up time rather than being killed by TimeoutStartSec= (no-op when not run by systemd).
+        SystemdNotifier.Process.ExtendTimeout(StartUpExtension, "discovering host topology (NVML) and applying tuning");
         var topology = Discover();
         var snapshotProfile = SafeLoad(new SnapshotStore(_options.RunDirectory));
         var profile = _options.Profile ?? (snapshotProfile is { Complete: false } ? TuningProfile.All.FirstOrDefault(p => p.Name == snapshotProfile.Profile) : null);
@@ -194,6 +198,9 @@ internal sealed partial class HostControl
             Log.TopologySeen(_log, topology.Gpus.Gpus.Count, topology.Nics.Count, topology.Gpus.Problem ?? "NVML answered");
         }
     }
+
+    /// <summary>How much start-up time is asked of systemd before topology discovery and tuning.</summary>
+    private static readonly TimeSpan StartUpExtension = TimeSpan.FromSeconds(90);
 
     private HostTopology Discover() => TopologyDiscovery.Discover(_options.Roots, _gpus);
 

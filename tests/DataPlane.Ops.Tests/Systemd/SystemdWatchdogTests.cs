@@ -1,0 +1,66 @@
+using DataPlane.Hosting.Systemd;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DataPlane.Ops.Tests.Systemd;
+
+public class SystemdWatchdogTests
+{
+    [Fact]
+    public async Task Pings_at_half_the_interval_stop_while_the_check_fails_and_resume_when_it_passes()
+    {
+        using var socket = NotifySocket.Abstract();
+        var notifier = new SystemdNotifier(socket.Name, "200000", null);
+        bool alive = true;
+        var watchdog = new SystemdWatchdog(notifier, (_, _) => Task.FromResult(Volatile.Read(ref alive)), NullLogger.Instance);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), watchdog.Interval);
+        using var cts = new CancellationTokenSource();
+        var run = watchdog.RunAsync(cts.Token);
+
+        // 1 s at a 100 ms cadence is about 10 pings; the bounds leave room for a slow, shared machine.
+        await Task.Delay(1000);
+        int first = socket.Count("WATCHDOG=1");
+        Assert.InRange(first, 4, 13);
+
+        Volatile.Write(ref alive, false);
+        await Task.Delay(300); // let a ping already under way arrive
+        int atFailure = socket.Count("WATCHDOG=1");
+        await Task.Delay(700);
+        Assert.Equal(atFailure, socket.Count("WATCHDOG=1"));
+        Assert.True(watchdog.Misses >= 3, $"{watchdog.Misses} failed checks");
+
+        Volatile.Write(ref alive, true);
+        await Task.Delay(1000);
+        Assert.InRange(socket.Count("WATCHDOG=1") - atFailure, 4, 13);
+
+        cts.Cancel();
+        await run;
+        Assert.All(socket.Snapshot(), m => Assert.Equal("WATCHDOG=1", m));
+    }
+
+    [Fact]
+    public async Task A_check_that_hangs_withholds_the_ping()
+    {
+        using var socket = NotifySocket.AtPath();
+        var notifier = new SystemdNotifier(socket.Name, "200000", null);
+        var never = new TaskCompletionSource<bool>();
+        var watchdog = new SystemdWatchdog(notifier, (_, _) => never.Task, NullLogger.Instance);
+        using var cts = new CancellationTokenSource();
+        var run = watchdog.RunAsync(cts.Token);
+
+        await Task.Delay(600);
+        Assert.Equal(0, socket.Count("WATCHDOG=1"));
+        Assert.True(watchdog.Misses >= 2, $"{watchdog.Misses} failed checks");
+        cts.Cancel();
+        await run;
+    }
+
+    [Fact]
+    public async Task Without_WATCHDOG_USEC_it_returns_at_once_and_sends_nothing()
+    {
+        using var socket = NotifySocket.AtPath();
+        var watchdog = new SystemdWatchdog(new SystemdNotifier(socket.Name), (_, _) => Task.FromResult(true), NullLogger.Instance);
+        Assert.Null(watchdog.Interval);
+        await watchdog.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Null(socket.Next(TimeSpan.FromMilliseconds(200)));
+    }
+}
