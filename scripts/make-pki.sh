@@ -1,25 +1,20 @@
 #!/usr/bin/env bash
-# Issues the certificates for mutual TLS between dataplane-agent (Pi nodes) and dataplane (GPU hosts):
-# a private CA, one server certificate per GPU host (subjectAltName = its names and addresses,
-# extendedKeyUsage serverAuth) and one client certificate per Pi node (clientAuth). EC P-256 keys
-# (cheap handshakes on a Pi), PEM files as the shipped configuration expects them:
-#   OUT/ca.pem, OUT/ca.key                     the CA (keep ca.key off the nodes)
-#   OUT/hosts/NAME.pem, OUT/hosts/NAME.key     for `dataplane`        -> /etc/dataplane/tls/host.pem, host.key
-#   OUT/agents/NAME.pem, OUT/agents/NAME.key   for `dataplane-agent`  -> /etc/dataplane/tls/agent.pem, agent.key
-# and ca.pem on every node as /etc/dataplane/tls/ca.pem.
+# Compatibility front end for scripts/pki.sh (the PKI script; see it for files and lifetimes):
 #
 #   scripts/make-pki.sh OUT --host gpu-01.dataplane.internal[,10.0.0.11] ... --agent pi-01 ...
 #
-# An existing CA in OUT is reused, so nodes can be added later. Certificates last DAYS (default 825).
+# creates the CA in OUT unless one is there (so nodes can be added later), then one server
+# certificate per --host (the first name is the file name; every name or address goes into
+# subjectAltName) and one client certificate per --agent. DAYS sets the leaf lifetime.
 set -euo pipefail
 
+pki="$(dirname "$0")/pki.sh"
 die() { echo "make-pki: $*" >&2; exit 2; }
 [ $# -ge 1 ] || die "usage: $0 OUT --host NAME[,ALT...] ... --agent NAME ..."
 out=$1
 shift
-days=${DAYS:-825}
-[[ $days =~ ^[1-9][0-9]*$ ]] || die "DAYS: '$days' is not a positive number"
-command -v openssl >/dev/null || die "openssl is required (scripts/bootstrap.sh installs it)"
+days=()
+if [ -n "${DAYS:-}" ]; then days=(--days "$DAYS"); fi
 
 hosts=()
 agents=()
@@ -32,43 +27,16 @@ while [ $# -gt 0 ]; do
 done
 [ ${#hosts[@]} -gt 0 ] || [ ${#agents[@]} -gt 0 ] || die "nothing to issue: give --host and/or --agent"
 
-# Names become file names and certificate fields: allow only what DNS names and addresses use.
-valid_name() { [[ $1 =~ ^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$ ]]; }
-
-umask 077
-mkdir -p "$out/hosts" "$out/agents"
-if [ ! -s "$out/ca.key" ]; then
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$out/ca.key" 2>/dev/null
-  openssl req -x509 -new -key "$out/ca.key" -sha256 -days "$((days * 2))" -subj "/CN=DataPlane CA" \
-    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -out "$out/ca.pem"
-  echo "make-pki: new CA $out/ca.pem"
-fi
-
-# issue KIND NAME SAN EKU
-issue() {
-  local kind=$1 name=$2 san=$3 eku=$4
-  local key="$out/$kind/$name.key" cert="$out/$kind/$name.pem" csr
-  csr=$(mktemp)
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$key" 2>/dev/null
-  openssl req -new -key "$key" -subj "/CN=$name" -out "$csr"
-  openssl x509 -req -in "$csr" -CA "$out/ca.pem" -CAkey "$out/ca.key" -CAcreateserial -sha256 -days "$days" \
-    -extfile <(printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n%s' \
-      "$eku" "${san:+subjectAltName=$san}") -out "$cert" 2>/dev/null
-  rm -f "$csr"
-  echo "make-pki: $cert"
-}
-
+[ -s "$out/ca.key" ] || bash "$pki" init "$out"
 for spec in "${hosts[@]}"; do
   IFS=, read -r -a names <<<"$spec"
-  san=""
-  for n in "${names[@]}"; do
-    valid_name "$n" || die "'$n' is not a host name or address"
-    if [[ $n =~ ^[0-9.]+$ || $n == *:* ]]; then san+="${san:+,}IP:$n"; else san+="${san:+,}DNS:$n"; fi
+  [ ${#names[@]} -gt 0 ] || die "--host needs NAME[,ALT...]"
+  alts=()
+  for n in "${names[@]:1}"; do
+    if [[ $n =~ ^[0-9.]+$ || $n == *:* ]]; then alts+=(--ip "$n"); else alts+=(--dns "$n"); fi
   done
-  issue hosts "${names[0]}" "$san" serverAuth
+  bash "$pki" issue-server "$out" "${names[0]}" "${alts[@]}" "${days[@]}"
 done
 for name in "${agents[@]}"; do
-  valid_name "$name" || die "'$name' is not a node name"
-  issue agents "$name" "" clientAuth
+  bash "$pki" issue-client "$out" "$name" "${days[@]}"
 done

@@ -79,8 +79,10 @@ public sealed class GpuPool : IDisposable
         {
             var ca = new X509Certificate2Collection();
             ca.ImportFromPemFile(tls.CaPath);
-            var client = X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath);
-            handler.SslOptions.ClientCertificates = [X509CertificateLoader.LoadPkcs12(client.Export(X509ContentType.Pkcs12), null)];
+            // Each new connection asks the reloader, so a re-issued client certificate (same paths) is
+            // presented from the next handshake on, without a restart.
+            var client = new CertificateReloader(tls.CertificatePath, tls.KeyPath);
+            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => client.Current;
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
                 (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) == 0 &&
                 certificate != null &&
