@@ -17,7 +17,7 @@ public sealed class LatencyTests : IAsyncLifetime
         [
             .. SimulationOptions.DefaultModels.Where(m => m.Name == "simple"),
             Slow("slow_a", 150),
-            Slow("slow_b", 500),
+            Slow("slow_b", 1500),
             SimulatedModelOptions.SingleTensor("jittery", TensorDataType.Int32, 1) with
             {
                 MaxBatchSize = 4,
@@ -101,8 +101,9 @@ public sealed class LatencyTests : IAsyncLifetime
     [Fact]
     public async Task A_request_whose_deadline_passes_while_queued_never_executes()
     {
-        // Two requests whose deadlines pass long before the 500 ms execution of the one that runs first
+        // Two requests whose deadlines pass long before the 1.5 s execution of the one that runs first
         // ends: the other leaves the queue, so a request sent afterwards is only the second execution.
+        // (The long execution keeps the second request queued even when a busy machine delays its arrival.)
         var request = Requests.Raw("slow_b", TensorDataType.Int32, [1, 1], new byte[4]);
         var deadline = DateTime.UtcNow.AddMilliseconds(60);
         var a = _server.Client.ModelInferAsync(request, deadline: deadline).ResponseAsync;
