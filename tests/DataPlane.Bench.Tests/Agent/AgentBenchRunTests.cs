@@ -80,7 +80,8 @@ public sealed class AgentBenchRunTests
         await using var sim = await StartSimulationAsync();
         using var folder = new TempFolder();
 
-        var (exit, stdout, stderr) = await RunAsync("--target", sim.Address.ToString(), "--concurrency", "2", "--duration", "0.5",
+        // Two seconds: room for the first connections and a cold JIT on a busy machine; a warm run answers dozens.
+        var (exit, stdout, stderr) = await RunAsync("--target", sim.Address.ToString(), "--concurrency", "2", "--duration", "2",
             "--warmup", "0", "--max-tokens", "3", "--stream", "false", "--json", folder.File("run.jsonl"));
 
         Assert.True(exit == 0, stderr);
