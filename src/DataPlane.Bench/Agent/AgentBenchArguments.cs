@@ -1,5 +1,7 @@
 using System.Globalization;
 
+using static DataPlane.Bench.OptionValues;
+
 namespace DataPlane.Bench.Agent;
 
 /// <summary>The outcome of parsing the agent bench command line: settings, a request for help, or an
@@ -322,9 +324,6 @@ public static class AgentBenchArguments
 
     private static AgentBenchParseResult Fail(string error) => new(null, error, HelpRequested: false);
 
-    private static string? NonEmpty(string name, string value, string what) =>
-        value.Length == 0 ? $"option {name}: the {what} is empty" : null;
-
     private static bool TryUrl(string name, string value, out Uri url, out string? error)
     {
         if (Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
@@ -337,46 +336,6 @@ public static class AgentBenchArguments
 
         url = null!;
         error = $"option {name}: '{value}' is not an http:// or https:// URL";
-        return false;
-    }
-
-    private static bool TryNumber(string name, string value, out double number, out string? error)
-    {
-        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out number) && double.IsFinite(number))
-        {
-            error = null;
-            return true;
-        }
-
-        error = $"option {name}: '{value}' is not a number";
-        return false;
-    }
-
-    private static bool TryPositive(string name, string value, out double number, out string? error)
-    {
-        if (!TryNumber(name, value, out number, out error))
-        {
-            return false;
-        }
-
-        if (number <= 0)
-        {
-            error = $"option {name}: '{value}' is not a positive number";
-            return false;
-        }
-
-        return true;
-    }
-
-    private static bool TryCount(string name, string value, int min, int max, out int count, out string? error)
-    {
-        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out count) && count >= min && count <= max)
-        {
-            error = null;
-            return true;
-        }
-
-        error = $"option {name}: '{value}' is not a whole number from {min} to {max}";
         return false;
     }
 }
