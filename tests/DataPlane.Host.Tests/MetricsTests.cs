@@ -34,6 +34,7 @@ public partial class MetricsTests
         Assert.Matches("dataplane_batch_window_seconds_count\\{model=\"simple\"\\} [1-9]", text);
         Assert.Contains("dataplane_inflight_requests{model=\"simple\"} 0", text);
         Assert.Contains("dataplane_queue_depth{model=\"simple\"} 0", text);
+        Assert.Contains("dataplane_queue_limit{model=\"simple\"} 1024", text); // the default MaxQueueSize
         // The simulated model costs 5 ms per batch plus the hop: the fitted intercept must have found that.
         var intercept = Regex.Match(text, "dataplane_batcher_upstream_latency_intercept_seconds\\{model=\"simple\"\\} ([0-9.e-]+)");
         Assert.True(intercept.Success);

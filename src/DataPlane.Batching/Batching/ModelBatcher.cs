@@ -59,6 +59,7 @@ public sealed partial class ModelBatcher : IDisposable
         _spill = options.SpillQueueThreshold > 0 ? spill : null;
         _limits = limits;
         _metrics = metrics.ForModel(model.Name);
+        _metrics.QueueLimit.Set(options.MaxQueueSize);
         _logger = logger;
         _clock = new Nanoseconds(time ?? TimeProvider.System);
         _upstreamTimeout = upstreamTimeout ?? TimeSpan.FromSeconds(30);

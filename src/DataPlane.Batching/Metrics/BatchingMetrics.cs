@@ -24,6 +24,7 @@ public sealed class BatchingMetrics
     private readonly Histogram _upstreamDuration;
     private readonly Gauge _inflight;
     private readonly Gauge _queueDepth;
+    private readonly Gauge _queueLimit;
     private readonly Counter _rejections;
     private readonly Gauge _arrivalRate;
     private readonly Gauge _latencyIntercept;
@@ -54,6 +55,8 @@ public sealed class BatchingMetrics
             "Duration of a batch's ModelInfer call to the upstream (Triton).", new HistogramConfiguration { LabelNames = model, Buckets = s_latencyBuckets });
         _inflight = f.CreateGauge("dataplane_inflight_requests", "Requests admitted and not yet answered.", model);
         _queueDepth = f.CreateGauge("dataplane_queue_depth", "Requests waiting in the model's queue.", model);
+        _queueLimit = f.CreateGauge("dataplane_queue_limit",
+            "Requests the model's queue holds before new ones are refused with RESOURCE_EXHAUSTED (Batching MaxQueueSize).", model);
         _rejections = f.CreateCounter("dataplane_rejections_total",
             "Requests refused without going upstream, by reason (queue_full, deadline_in_queue, upstream_unavailable, shutting_down, invalid, unknown_model).",
             ["model", "reason"]);
@@ -96,6 +99,7 @@ public sealed class BatchingMetrics
             UpstreamDuration = m._upstreamDuration.WithLabels(model);
             Inflight = m._inflight.WithLabels(model);
             QueueDepth = m._queueDepth.WithLabels(model);
+            QueueLimit = m._queueLimit.WithLabels(model);
             ArrivalRate = m._arrivalRate.WithLabels(model);
             LatencyIntercept = m._latencyIntercept.WithLabels(model);
             LatencySlope = m._latencySlope.WithLabels(model);
@@ -117,6 +121,8 @@ public sealed class BatchingMetrics
         public Gauge.Child Inflight { get; }
 
         public Gauge.Child QueueDepth { get; }
+
+        public Gauge.Child QueueLimit { get; }
 
         public Gauge.Child ArrivalRate { get; }
 

@@ -39,6 +39,8 @@ public class PrometheusTests
                     input_series:
                       - series: 'dataplane_queue_depth{job="dataplane",instance="gpu-01",model="simple"}'
                         values: '3+0x10'
+                      - series: 'dataplane_queue_limit{job="dataplane",instance="gpu-01",model="simple"}'
+                        values: '1024+0x10'
                     alert_rule_test:
                       - eval_time: 5m
                         alertname: DataplaneQueueNearlyFull
@@ -128,6 +130,7 @@ public class PrometheusTests
                 """dataplane_requests_total{job="dataplane",model="simple",outcome="ok"} > 0""",
                 """dataplane_batch_size_count{job="dataplane",model="simple"} > 0""",
                 """dataplane_upstream_up{job="dataplane"} == 1""",
+                """dataplane_queue_limit{job="dataplane",model="simple"} > 0""",
                 """dataplane_agent_decisions_total{job="dataplane-agent",route="local"} > 0""",
                 """dataplane_agent_decisions_total{job="dataplane-agent",route="escalate"} > 0""",
                 """dataplane_agent_requests_total{job="dataplane-agent",path="local",outcome="ok"} > 0""",
