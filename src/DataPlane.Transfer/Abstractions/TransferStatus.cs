@@ -66,6 +66,13 @@ public static class TransferStatusNames
         _ => "general_error",
     };
 
+    /// <summary>The status of an operation that did not run because the connection had already failed with
+    /// <paramref name="fault"/>, whether it was pending then or submitted afterwards: a closed or lost connection
+    /// says so; after an operation's own error the others are <see cref="TransferStatus.Flushed"/>, as a queue
+    /// pair in error flushes every work request posted to it.</summary>
+    public static TransferStatus ForOperationsAfter(TransferStatus fault) =>
+        fault is TransferStatus.Closed or TransferStatus.ConnectionLost ? fault : TransferStatus.Flushed;
+
     /// <summary>Maps an <c>ibv_wc_status</c> value (rdma-core verbs.h) to a status.</summary>
     public static TransferStatus FromWorkCompletionStatus(int wcStatus) => wcStatus switch
     {

@@ -29,7 +29,7 @@ namespace DataPlane.Transfer.Rdma;
 /// no receive-depth field, and credits on the control connection cost no receive buffer of their own.</para>
 ///
 /// <para>Faults: an error completion maps to a status (<see cref="TransferStatusNames.FromWorkCompletionStatus"/>),
-/// moves the QP to ERR and fails every other pending operation (flushed); closing the control connection tells the
+/// moves the QP to ERR and fails every other pending operation, and any submitted later, as flushed; closing the control connection tells the
 /// peer, whose connection faults with <see cref="TransferStatus.ConnectionLost"/>. A timeout also faults the
 /// connection, because only a QP in ERR guarantees that a late READ never writes its destination.</para></summary>
 internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
@@ -378,7 +378,7 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
 
             if (Fault is { } fault)
             {
-                tasks[i] = Failed(fault, $"connection to {PeerName} is unusable ({fault.Name()}): {_faultReason}");
+                tasks[i] = Failed(TransferStatusNames.ForOperationsAfter(fault), $"connection to {PeerName} is unusable ({fault.Name()}): {_faultReason}");
                 continue;
             }
 
@@ -418,7 +418,7 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
             {
                 foreach (var item in items)
                 {
-                    Finish(item, Fault.Value, _faultReason);
+                    Finish(item, TransferStatusNames.ForOperationsAfter(Fault.Value), _faultReason);
                 }
 
                 return tasks;
@@ -744,7 +744,7 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         }
 
         _control?.Dispose();
-        var others = status is TransferStatus.Closed or TransferStatus.ConnectionLost ? status : TransferStatus.Flushed;
+        var others = TransferStatusNames.ForOperationsAfter(status);
         List<WorkItem> pending;
         lock (_lock)
         {

@@ -239,7 +239,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
     private Task? Unusable()
     {
         var fault = Fault;
-        return fault is null ? null : Failed(fault.Value, $"connection to {PeerName} is unusable ({fault.Value.Name()}): {_faultReason}");
+        return fault is null ? null : Failed(TransferStatusNames.ForOperationsAfter(fault.Value), $"connection to {PeerName} is unusable ({fault.Value.Name()}): {_faultReason}");
     }
 
     private Task Failed(TransferStatus status, string message)

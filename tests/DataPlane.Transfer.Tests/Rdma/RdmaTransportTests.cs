@@ -143,9 +143,11 @@ public sealed class RdmaTransportTests
         Assert.Equal(TransferStatus.RemoteAccessError, pair.Client.Fault);
         Assert.Equal(QueuePairState.Error, ((RdmaConnection)pair.Client).QueuePair.QueryState());
 
-        // New operations fail at once; the peer learns from the control connection; receives end.
+        // New operations fail at once, as flushed (they are not the cause) with the cause in the message; the peer
+        // learns from the control connection; receives end.
         var late = await Assert.ThrowsAsync<TransferException>(() => pair.Client.WriteAsync(pair.Local.Slice(0, 16), region, 0).Within());
-        Assert.Equal(TransferStatus.RemoteAccessError, late.Status);
+        Assert.Equal(TransferStatus.Flushed, late.Status);
+        Assert.Contains("unusable (remote_access_error)", late.Message);
         await pair.Client.Completion.Within();
         await pair.Server.Completion.Within();
         await Assert.ThrowsAsync<TransferException>(() => pair.Server.ReceiveAsync().AsTask().Within());
