@@ -97,8 +97,11 @@ public sealed partial class AnsibleRoleTests : IDisposable
         Assert.True(Recap(dry).Changed > 0, dry.Output);
         Assert.False(Directory.Exists(_root), "check mode created the install root");
 
-        // On an installed node with a drifted configuration: reported, shown as a diff, left alone.
+        // On an installed node: nothing to change; with a drifted configuration: reported, shown as a diff, left alone.
         Assert.Equal(0, Play(role).ExitCode);
+        var clean = Play(role, "--check", "--diff");
+        Assert.True(clean.ExitCode == 0, clean.Output);
+        Assert.Equal(0, Recap(clean).Changed);
         string config = Path.Combine(_root, "etc/dataplane", Names(role).Config);
         File.WriteAllText(config, "{}\n");
         var drift = Play(role, "--check", "--diff");
