@@ -181,6 +181,7 @@ public class HostControlProcessTests
         string metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{admin}/metrics"));
         Assert.Contains("dataplane_gpu_info{gpu=\"0\",UUID=\"GPU-4f6a9a0e-0c53-4c55-9c1d-1a2b3c4d5e00\",pci_bus_id=\"00000000:18:00.0\",modelName=\"NVIDIA H100 80GB HBM3\",numa_node=\"0\"} 1", metrics);
         Assert.Contains("dataplane_nvlink_up{gpu=\"7\",UUID=\"GPU-4f6a9a0e-0c53-4c55-9c1d-1a2b3c4d5e07\",link=\"17\"} 1", metrics);
+        Assert.Contains("dataplane_nvlink_speed_bytes_per_second{gpu=\"7\",UUID=\"GPU-4f6a9a0e-0c53-4c55-9c1d-1a2b3c4d5e07\",link=\"17\"} 25000000000", metrics);
         Assert.Contains("dataplane_irq_affinity_ok{device=\"enp25s0np0\",irq=\"101\",queue=\"0\"} 1", metrics);
         Assert.Contains("dataplane_tuning_applied 1", metrics);
         Assert.Contains("dataplane_infiniband_port_data_received_bytes_total{device=\"mlx5_0\",port=\"1\"} 400000", metrics);

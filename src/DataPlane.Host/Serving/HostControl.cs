@@ -24,6 +24,7 @@ internal sealed partial class HostControl
     private readonly Gauge _nvlinkUp;
     private readonly Counter _nvlinkTx;
     private readonly Counter _nvlinkRx;
+    private readonly Gauge _nvlinkSpeed;
     private readonly Gauge _irqOk;
     private readonly Gauge _drift;
     private readonly Gauge _driftCount;
@@ -49,6 +50,7 @@ internal sealed partial class HostControl
         _nvlinkUp = f.CreateGauge("dataplane_nvlink_up", "NVLink state per link: 1 active, 0 down.", "gpu", "UUID", "link");
         _nvlinkTx = f.CreateCounter("dataplane_nvlink_transmit_bytes_total", "NVLink data transmitted per link (NVML throughput counter, KiB x 1024).", "gpu", "UUID", "link");
         _nvlinkRx = f.CreateCounter("dataplane_nvlink_receive_bytes_total", "NVLink data received per link (NVML throughput counter, KiB x 1024).", "gpu", "UUID", "link");
+        _nvlinkSpeed = f.CreateGauge("dataplane_nvlink_speed_bytes_per_second", "NVLink speed per link and direction (NVML field 164, MBps x 10^6); 0 while the link is down.", "gpu", "UUID", "link");
         _irqOk = f.CreateGauge("dataplane_irq_affinity_ok", "1 when a data-path NIC queue IRQ runs on the CPU the profile assigns, else 0.", "device", "irq", "queue");
         _drift = f.CreateGauge("dataplane_tuning_drift", "1 when a setting of the tuning profile differs from the host, else 0.", "kind", "target", "key");
         _driftCount = f.CreateGauge("dataplane_tuning_drift_settings", "Settings of the tuning profile that differ from the host.");
@@ -271,6 +273,11 @@ internal sealed partial class HostControl
                 if (link.RxBytes is ulong rx)
                 {
                     _nvlinkRx.WithLabels(index, gpu.Uuid, l).IncTo(rx);
+                }
+
+                if (link.SpeedBytesPerSecond is ulong speed)
+                {
+                    _nvlinkSpeed.WithLabels(index, gpu.Uuid, l).Set(speed);
                 }
             }
         }

@@ -198,7 +198,7 @@ public sealed class NvmlGpuSource : IGpuSource, IDisposable
             return ([], switchField);
         }
 
-        var traffic = ReadTraffic(nvml, device, count);
+        var counters = ReadCounters(nvml, device, count);
         var links = new List<NvLink>(count);
         for (int link = 0; link < count; link++)
         {
@@ -234,7 +234,7 @@ public sealed class NvmlGpuSource : IGpuSource, IDisposable
                 }
             }
 
-            links.Add(new NvLink(link, active, version, remote, remotePci, traffic[link].Tx, traffic[link].Rx));
+            links.Add(new NvLink(link, active, version, remote, remotePci, counters[link].Tx, counters[link].Rx, counters[link].Speed));
         }
 
         int switchRemotes = links.Count(l => l.Active && l.Remote == NvLinkRemote.Switch);
@@ -243,37 +243,44 @@ public sealed class NvmlGpuSource : IGpuSource, IDisposable
 
     private static List<NvLink> RereadLinks(NvmlLibrary nvml, NvmlDevice device, IReadOnlyList<NvLink> links)
     {
-        var traffic = ReadTraffic(nvml, device, links.Max(l => l.Link) + 1);
+        var counters = ReadCounters(nvml, device, links.Max(l => l.Link) + 1);
         var updated = new List<NvLink>(links.Count);
         foreach (var link in links)
         {
             bool active = nvml.TryGetNvLinkState(device, link.Link, out bool up) == NvmlReturn.Success ? up : link.Active;
-            updated.Add(link with { Active = active, TxBytes = traffic[link.Link].Tx, RxBytes = traffic[link.Link].Rx });
+            var c = counters[link.Link];
+            updated.Add(link with { Active = active, TxBytes = c.Tx, RxBytes = c.Rx, SpeedBytesPerSecond = c.Speed });
         }
 
         return updated;
     }
 
-    /// <summary>Fields 138/139 per link (cumulative KiB), in bytes; null where that value's status is not success.</summary>
-    private static (ulong? Tx, ulong? Rx)[] ReadTraffic(NvmlLibrary nvml, NvmlDevice device, int count)
+    /// <summary>Fields 138/139 (cumulative KiB) and 164 (speed in MBps) per link, in bytes and bytes per second;
+    /// null where that value's status is not success. One call for all links.</summary>
+    private static (ulong? Tx, ulong? Rx, ulong? Speed)[] ReadCounters(NvmlLibrary nvml, NvmlDevice device, int count)
     {
-        var values = new NvmlFieldValue[count * 2];
+        const int PerLink = 3;
+        var values = new NvmlFieldValue[count * PerLink];
         for (int link = 0; link < count; link++)
         {
-            values[2 * link] = new NvmlFieldValue(NvmlFieldIds.NvLinkThroughputDataTx, (uint)link);
-            values[(2 * link) + 1] = new NvmlFieldValue(NvmlFieldIds.NvLinkThroughputDataRx, (uint)link);
+            values[PerLink * link] = new NvmlFieldValue(NvmlFieldIds.NvLinkThroughputDataTx, (uint)link);
+            values[(PerLink * link) + 1] = new NvmlFieldValue(NvmlFieldIds.NvLinkThroughputDataRx, (uint)link);
+            values[(PerLink * link) + 2] = new NvmlFieldValue(NvmlFieldIds.NvLinkGetSpeed, (uint)link);
         }
 
         nvml.GetFieldValues(device, values);
-        var traffic = new (ulong? Tx, ulong? Rx)[count];
+        var counters = new (ulong? Tx, ulong? Rx, ulong? Speed)[count];
         for (int link = 0; link < count; link++)
         {
-            traffic[link] = (Bytes(values[2 * link]), Bytes(values[(2 * link) + 1]));
+            counters[link] = (
+                Scaled(values[PerLink * link], 1024),
+                Scaled(values[(PerLink * link) + 1], 1024),
+                Scaled(values[(PerLink * link) + 2], 1_000_000));
         }
 
-        return traffic;
+        return counters;
 
-        static ulong? Bytes(NvmlFieldValue v) => v.TryGetUInt64(out ulong kib) ? kib * 1024 : null;
+        static ulong? Scaled(NvmlFieldValue v, ulong unit) => v.TryGetUInt64(out ulong n) ? n * unit : null;
     }
 
     private static NvLinkRemote ToRemote(NvmlNvLinkDeviceType type) => type switch

@@ -60,7 +60,8 @@ public static class TopologyJson
             },
             l.RemotePci?.ToString(),
             l.TxBytes,
-            l.RxBytes))]);
+            l.RxBytes,
+            l.SpeedBytesPerSecond))]);
 
     private static NicReport ToReport(NicDevice nic) => new(
         nic.Name,

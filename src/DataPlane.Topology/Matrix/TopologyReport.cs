@@ -55,6 +55,7 @@ public sealed record GpuReport(
 /// <param name="RemotePciBusId">The far end's PCI address, null when unknown.</param>
 /// <param name="TxBytes">Bytes transmitted so far, null when not supported.</param>
 /// <param name="RxBytes">Bytes received so far, null when not supported.</param>
+/// <param name="SpeedBytesPerSecond">Link speed per direction, null when not supported.</param>
 public sealed record NvLinkReport(
     [property: JsonPropertyName("link")] int Link,
     [property: JsonPropertyName("state")] string State,
@@ -62,7 +63,8 @@ public sealed record NvLinkReport(
     [property: JsonPropertyName("remote")] string Remote,
     [property: JsonPropertyName("remote_pci_bus_id")] string? RemotePciBusId,
     [property: JsonPropertyName("tx_bytes")] ulong? TxBytes,
-    [property: JsonPropertyName("rx_bytes")] ulong? RxBytes);
+    [property: JsonPropertyName("rx_bytes")] ulong? RxBytes,
+    [property: JsonPropertyName("speed_bytes_per_second")] ulong? SpeedBytesPerSecond);
 
 /// <summary>A NIC.</summary>
 /// <param name="Name">Interface name.</param>

@@ -41,7 +41,10 @@ public enum NvLinkRemote
 /// <param name="RemotePci">Remote PCI address (a peer GPU, or the switch), null when unknown.</param>
 /// <param name="TxBytes">Cumulative data transmitted (NVML KiB counter × 1024), null when not supported.</param>
 /// <param name="RxBytes">Cumulative data received, null when not supported.</param>
-public sealed record NvLink(int Link, bool Active, int? Version, NvLinkRemote Remote, PciAddress? RemotePci, ulong? TxBytes, ulong? RxBytes)
+/// <param name="SpeedBytesPerSecond">Link speed per direction (NVML field 164, MBps × 10⁶; 0 on a link that is
+/// down), null when not supported.</param>
+public sealed record NvLink(
+    int Link, bool Active, int? Version, NvLinkRemote Remote, PciAddress? RemotePci, ulong? TxBytes, ulong? RxBytes, ulong? SpeedBytesPerSecond = null)
 {
     /// <summary>"4.0" for the enum value 6, and so on; null for unknown values.</summary>
     public string? Generation => Version switch

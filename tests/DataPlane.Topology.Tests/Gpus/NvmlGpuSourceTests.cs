@@ -32,6 +32,7 @@ public class NvmlGpuSourceTests
                 Assert.NotNull(l.RemotePci);
                 Assert.NotNull(l.TxBytes);
                 Assert.NotNull(l.RxBytes);
+                Assert.Equal(25_000_000_000ul, l.SpeedBytesPerSecond); // 25000 MBps, NVLink 4's per-direction rate
             });
         });
 
@@ -135,6 +136,8 @@ public class NvmlGpuSourceTests
         // The inactive link carries nothing; the rest of the inventory is kept.
         Assert.Equal(first.Gpus[0].Links[11].TxBytes, third.Gpus[0].Links[11].TxBytes);
         Assert.False(third.Gpus[0].Links[11].Active);
+        Assert.Equal(0ul, third.Gpus[0].Links[11].SpeedBytesPerSecond);
+        Assert.Equal(25_000_000_000ul, third.Gpus[0].Links[10].SpeedBytesPerSecond);
         Assert.Equal(first.Gpus[0].Name, third.Gpus[0].Name);
         Assert.Equal(11, third.NvLinksBetween(0, 1));
     }

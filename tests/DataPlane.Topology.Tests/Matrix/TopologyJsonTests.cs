@@ -50,6 +50,8 @@ public class TopologyJsonTests
         Assert.Equal("gpu", links[0].GetProperty("remote").GetString());
         Assert.Equal("0000:81:00.0", links[0].GetProperty("remote_pci_bus_id").GetString());
         Assert.Equal(JsonValueKind.Null, links[0].GetProperty("tx_bytes").ValueKind);
+        Assert.Equal(25_000_000_000ul, links[0].GetProperty("speed_bytes_per_second").GetUInt64());
+        Assert.Equal(0ul, links[11].GetProperty("speed_bytes_per_second").GetUInt64());
 
         var nic = root.GetProperty("nics")[0];
         Assert.Equal("enp2s0f0np0", nic.GetProperty("name").GetString());

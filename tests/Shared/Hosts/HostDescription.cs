@@ -195,7 +195,8 @@ public sealed class HostDescription
                 g.RemoteKind,
                 g.RemoteKind == NvLinkRemote.Gpu ? _gpus.First(p => p.Index == g.RemoteGpu).Pci : g.RemoteSwitch,
                 null,
-                null))],
+                null,
+                g.InactiveLinks.Contains(l) ? 0ul : 25_000_000_000ul))],
             g.NvSwitchLinks)).ToList();
         var levels = new Dictionary<(int, int), PathLevel>();
         foreach (var a in _gpus)
