@@ -15,6 +15,18 @@ public class QueueingTests
         return (await client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = model })).ModelStats.Single();
     }
 
+    /// <summary>Waits until model "slow" has <paramref name="inflight"/> requests admitted, <paramref name="queued"/>
+    /// of them still in its queue (any number when null): the order of arrival the test relies on, without
+    /// guessing with sleeps.</summary>
+    private static Task SlowModelHoldsAsync(DaemonHarness h, int inflight, int? queued) =>
+        DaemonHarness.EventuallyAsync(async () =>
+            {
+                string text = await h.MetricsTextAsync();
+                return text.Contains($"dataplane_inflight_requests{{model=\"slow\"}} {inflight}\n", StringComparison.Ordinal)
+                    && (queued is null || text.Contains($"dataplane_queue_depth{{model=\"slow\"}} {queued}\n", StringComparison.Ordinal));
+            },
+            TimeSpan.FromSeconds(10), $"{inflight} requests in flight, {queued?.ToString() ?? "any"} of them queued");
+
     [Fact]
     public async Task Timeout_parameter_expires_a_queued_request_without_sending_it_upstream()
     {
@@ -22,7 +34,7 @@ public class QueueingTests
         // (about two seconds) stay far apart even when a busy machine stalls the test for a while.
         await using var h = await DaemonHarness.StartAsync(simulation: SlowModels.With(1000));
         var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
-        await Task.Delay(20);
+        await SlowModelHoldsAsync(h, inflight: 1, queued: 0);
         var second = h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync;
 
         var late = SlowModels.Request(3);
@@ -48,7 +60,7 @@ public class QueueingTests
         await using var h = await DaemonHarness.StartAsync(simulation: SlowModels.With(1000));
         var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
         var second = h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync;
-        await Task.Delay(20);
+        await SlowModelHoldsAsync(h, inflight: 2, queued: null);
         var watch = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<RpcException>(() =>
             h.Client.ModelInferAsync(SlowModels.Request(3), deadline: DateTime.UtcNow.AddMilliseconds(60)).ResponseAsync);
@@ -68,7 +80,7 @@ public class QueueingTests
         await using var h = await DaemonHarness.StartAsync(
             new Dictionary<string, string?> { ["Batching:Models:slow:SloMs"] = "80", ["Batching:Models:slow:PipelineDepth"] = "0" }, SlowModels.With(200));
         var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
-        await Task.Delay(20);
+        await SlowModelHoldsAsync(h, inflight: 1, queued: 0);
         var e = await Assert.ThrowsAsync<RpcException>(() => h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync);
         Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
         await first;
@@ -81,9 +93,9 @@ public class QueueingTests
             new Dictionary<string, string?> { ["Batching:Models:slow:MaxQueueSize"] = "2", ["Batching:Models:slow:PipelineDepth"] = "0" },
             SlowModels.With(1500));
         var running = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
-        await Task.Delay(30);
+        await SlowModelHoldsAsync(h, inflight: 1, queued: 0);
         var queued = new[] { h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync, h.Client.ModelInferAsync(SlowModels.Request(3)).ResponseAsync };
-        await Task.Delay(30);
+        await SlowModelHoldsAsync(h, inflight: 3, queued: 2);
 
         var watch = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<RpcException>(() => h.Client.ModelInferAsync(SlowModels.Request(4)).ResponseAsync);
@@ -103,7 +115,7 @@ public class QueueingTests
         {
             ["Batching:Models:slow:Policy"] = "none",
             ["Batching:Models:slow:PipelineDepth"] = "0",
-        }, SlowModels.With(60));
+        }, SlowModels.With(300));
         var order = new List<string>();
         async Task Run(ModelInferRequest r)
         {
@@ -115,14 +127,15 @@ public class QueueingTests
         }
 
         var blocker = Run(SlowModels.Request(0, "blocker"));
-        await Task.Delay(20);
+        await SlowModelHoldsAsync(h, inflight: 1, queued: 0);
         var tasks = new List<Task> { blocker };
+        int queued = 0;
         foreach (var (id, priority) in new[] { ("low1", 2L), ("low2", 0L), ("high", 1L) })
         {
             var r = SlowModels.Request(1, id);
             r.Parameters["priority"] = new InferParameter { Int64Param = priority };
             tasks.Add(Run(r));
-            await Task.Delay(10);
+            await SlowModelHoldsAsync(h, inflight: 1 + ++queued, queued: queued);
         }
 
         await Task.WhenAll(tasks);
@@ -133,12 +146,12 @@ public class QueueingTests
     public async Task Cancelled_calls_leave_the_queue()
     {
         await using var h = await DaemonHarness.StartAsync(
-            new Dictionary<string, string?> { ["Batching:Models:slow:PipelineDepth"] = "0" }, SlowModels.With(200));
+            new Dictionary<string, string?> { ["Batching:Models:slow:PipelineDepth"] = "0" }, SlowModels.With(1000));
         var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
-        await Task.Delay(20);
+        await SlowModelHoldsAsync(h, inflight: 1, queued: 0);
         using var cts = new CancellationTokenSource();
         var cancelled = h.Client.ModelInferAsync(SlowModels.Request(2), cancellationToken: cts.Token).ResponseAsync;
-        await Task.Delay(20);
+        await SlowModelHoldsAsync(h, inflight: 2, queued: 1);
         await cts.CancelAsync();
         var e = await Assert.ThrowsAsync<RpcException>(() => cancelled);
         Assert.Equal(StatusCode.Cancelled, e.StatusCode);
