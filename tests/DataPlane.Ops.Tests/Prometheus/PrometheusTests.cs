@@ -19,7 +19,7 @@ public class PrometheusTests
     {
         var (code, output) = await RunAsync("/bin/bash", null, Path.Combine(Binaries.RepoRoot(), "scripts/prometheus/check.sh"));
         Assert.True(code == 0, $"scripts/prometheus/check.sh exited {code}:\n{output}");
-        Assert.Contains("dashboard: 12 panels", output);
+        Assert.Contains("dashboard: 13 panels", output);
     }
 
     [Fact]
