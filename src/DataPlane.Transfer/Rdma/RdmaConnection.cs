@@ -29,9 +29,10 @@ namespace DataPlane.Transfer.Rdma;
 /// no receive-depth field, and credits on the control connection cost no receive buffer of their own.</para>
 ///
 /// <para>Faults: an error completion maps to a status (<see cref="TransferStatusNames.FromWorkCompletionStatus"/>),
-/// moves the QP to ERR and fails every other pending operation, and any submitted later, as flushed; closing the control connection tells the
-/// peer, whose connection faults with <see cref="TransferStatus.ConnectionLost"/>. A timeout also faults the
-/// connection, because only a QP in ERR guarantees that a late READ never writes its destination.</para></summary>
+/// moves the QP to ERR and fails every other pending operation, and any submitted later, as flushed; closing the
+/// control connection tells the peer, whose connection faults with <see cref="TransferStatus.ConnectionLost"/>.
+/// A timeout also faults the connection, because only a QP in ERR guarantees that a late READ never writes its
+/// destination.</para></summary>
 internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
 {
     private const ulong ReceiveFlag = 1UL << 63;
