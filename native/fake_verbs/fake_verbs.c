@@ -61,6 +61,7 @@ static int g_no_devices = -1;   /* -1: environment */
 static long g_fail_wr = -1;     /* -1: environment; 0: none */
 static long g_data_wrs;         /* data WRs counted since the failure setting last changed */
 static int g_gid_ex = 1;        /* whether _ibv_query_gid_ex answers */
+static int g_fail_modify;       /* an ibv_qp_state whose next transition fails once; 0: none */
 
 /** Test hook: the device spec (see README); NULL returns to DATAPLANE_FAKE_VERBS_DEVICES. */
 void dataplane_fake_verbs_set_devices(const char *spec)
@@ -95,6 +96,26 @@ void dataplane_fake_verbs_set_gid_ex(int enabled)
     pthread_mutex_lock(&g_config_lock);
     g_gid_ex = enabled;
     pthread_mutex_unlock(&g_config_lock);
+}
+
+/** Test hook: the next ibv_modify_qp into @state (IBV_QPS_INIT, _RTR or _RTS) fails once with EINVAL, as a
+ * driver refusing the transition would; 0 clears it. */
+void dataplane_fake_verbs_set_fail_modify(int state)
+{
+    pthread_mutex_lock(&g_config_lock);
+    g_fail_modify = state;
+    pthread_mutex_unlock(&g_config_lock);
+}
+
+/* Whether this transition is the one to refuse (once). */
+static bool take_injected_modify_failure(enum ibv_qp_state next)
+{
+    pthread_mutex_lock(&g_config_lock);
+    bool fail = g_fail_modify != 0 && (int)next == g_fail_modify;
+    if (fail)
+        g_fail_modify = 0;
+    pthread_mutex_unlock(&g_config_lock);
+    return fail;
 }
 
 static long env_long(const char *name, long fallback)
@@ -1676,6 +1697,8 @@ int ibv_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr, int mask)
     if (!rc_masks(cur, next, &req, &opt) || (mask & req) != req || (mask & ~(req | opt)) != 0)
         rc = EINVAL;
     if (!rc && (mask & IBV_QP_PORT) && attr->port_num != 1)
+        rc = EINVAL;
+    if (!rc && next != cur && take_injected_modify_failure(next))
         rc = EINVAL;
     if (!rc && next == IBV_QPS_RTR) {
         const struct ibv_ah_attr *ah = &attr->ah_attr;

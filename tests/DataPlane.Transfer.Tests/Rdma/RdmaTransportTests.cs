@@ -223,6 +223,36 @@ public sealed class RdmaTransportTests
         Assert.Equal(TransferStatus.Closed, pair.Client.Fault);
     }
 
+    [Theory]
+    [InlineData(QueuePairState.Init, "init")]
+    [InlineData(QueuePairState.ReadyToReceive, "rtr")]
+    [InlineData(QueuePairState.ReadyToSend, "rts")]
+    public async Task A_refused_queue_pair_transition_fails_the_handshake_at_that_stage_and_the_next_one_succeeds(QueuePairState state, string stage)
+    {
+        using var scope = FakeVerbs.Use(failModifyInto: state); // the first QP to enter that state, on either side
+        var registry = Metrics.NewCustomRegistry();
+        var metrics = new TransferMetrics(registry);
+        await using var server = Open(metrics);
+        await using var client = Open(metrics);
+        await using var listener = server.Listen(new IPEndPoint(IPAddress.Loopback, 0), new ConnectionSettings { LocalName = "server" });
+
+        var error = await Assert.ThrowsAsync<TransferException>(() => client.ConnectAsync(listener.LocalEndPoint, new ConnectionSettings()).Within());
+        Assert.Equal(TransferStatus.HandshakeFailed, error.Status);
+        double counted = 0;
+        for (var deadline = DateTime.UtcNow + TestSupport.Patience; counted == 0 && DateTime.UtcNow < deadline; await Task.Delay(10))
+        {
+            counted = await TestSupport.SampleAsync(registry, "dataplane_transfer_handshake_failures_total", ("stage", stage));
+        }
+
+        Assert.Equal(1, counted);
+
+        // The refusal was one transition on one queue pair: the listener carries on and the next peer connects.
+        var accept = listener.AcceptAsync().AsTask();
+        await using var connection = await client.ConnectAsync(listener.LocalEndPoint, new ConnectionSettings()).Within();
+        await using var accepted = await accept.Within();
+        Assert.Equal(QueuePairState.ReadyToSend, ((RdmaConnection)connection).QueuePair.QueryState());
+    }
+
     [Fact]
     public async Task A_tcp_offer_to_an_rdma_listener_fails_at_negotiation_and_is_counted()
     {

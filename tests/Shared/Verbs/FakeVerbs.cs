@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using DataPlane.Interop.Verbs;
 
 namespace DataPlane.Tests.Shared;
 
@@ -40,17 +41,19 @@ public static unsafe class FakeVerbs
     /// <param name="noDevices">Report no devices at all.</param>
     /// <param name="failWr">The n-th data work request posted from now on completes with IBV_WC_REM_ACCESS_ERR; 0 none.</param>
     /// <param name="gidEx">False makes _ibv_query_gid_ex answer EOPNOTSUPP, as on libraries before rdma-core 32.</param>
-    public static IDisposable Use(string? devices = null, bool noDevices = false, long failWr = 0, bool gidEx = true)
+    /// <param name="failModifyInto">The next ibv_modify_qp into this state fails once with EINVAL; Reset for none.</param>
+    public static IDisposable Use(string? devices = null, bool noDevices = false, long failWr = 0, bool gidEx = true, QueuePairState failModifyInto = QueuePairState.Reset)
     {
-        Configure(devices ?? DefaultDevices, noDevices ? 1 : 0, failWr, gidEx ? 1 : 0);
+        Configure(devices ?? DefaultDevices, noDevices ? 1 : 0, failWr, gidEx ? 1 : 0, failModifyInto);
         return new Scope();
     }
 
     /// <summary>An export of the fake, e.g. to call a setter directly.</summary>
     public static nint Export(string name) => NativeLibrary.GetExport(s_handle.Value, name);
 
-    private static void Configure(string devices, int noDevices, long failWr, int gidEx)
+    private static void Configure(string devices, int noDevices, long failWr, int gidEx, QueuePairState failModifyInto)
     {
+        var setFailModify = (delegate* unmanaged<int, void>)Export("dataplane_fake_verbs_set_fail_modify");
         var setDevices = (delegate* unmanaged<byte*, void>)Export("dataplane_fake_verbs_set_devices");
         var setNoDevices = (delegate* unmanaged<int, void>)Export("dataplane_fake_verbs_set_no_devices");
         var setFailWr = (delegate* unmanaged<nint, void>)Export("dataplane_fake_verbs_set_fail_wr");
@@ -68,6 +71,7 @@ public static unsafe class FakeVerbs
         setNoDevices(noDevices);
         setFailWr((nint)failWr);
         setGidEx(gidEx);
+        setFailModify((int)failModifyInto); // Reset (0): none
     }
 
     private static string Source(string name) => Path.Combine(RepoRoot, "native", "fake_verbs", name);
@@ -98,6 +102,6 @@ public static unsafe class FakeVerbs
 
     private sealed class Scope : IDisposable
     {
-        public void Dispose() => Configure(DefaultDevices, 0, 0, 1);
+        public void Dispose() => Configure(DefaultDevices, 0, 0, 1, QueuePairState.Reset);
     }
 }
