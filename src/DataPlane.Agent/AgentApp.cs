@@ -112,6 +112,8 @@ public sealed partial class AgentApp : IAsyncDisposable
         builder.Services.AddHostedService(_ => health);
 
         var app = builder.Build();
+        ExportCertificateExpiry(metrics, [(api!.Listener.Name, api.Certificate), (admin!.Listener.Name, admin.Certificate),
+            ("gpu_client", service.Gpu.ClientCertificate)]);
         app.UseRouting();
         EdgeEndpoints.Map(app, service, edgeMetrics, health, options.Api.Name, app.Logger, time);
         app.MapPrometheus("/metrics", metrics).OnListener(options.Admin.Name);
@@ -161,6 +163,29 @@ public sealed partial class AgentApp : IAsyncDisposable
         {
             return 0;
         }
+    }
+
+    /// <summary>dataplane_agent_tls_certificate_expiry_timestamp_seconds{certificate}: when each certificate in use
+    /// (a TLS listener's, the client certificate for the GPU hosts) stops being valid, read at each scrape so that
+    /// a rotated file shows as soon as the reloader picks it up.</summary>
+    private static void ExportCertificateExpiry(MetricRegistry metrics, (string Name, CertificateReloader? Certificate)[] certificates)
+    {
+        var inUse = certificates.Where(c => c.Certificate != null).ToArray();
+        if (inUse.Length == 0)
+        {
+            return;
+        }
+
+        var expiry = metrics.CreateGauge("dataplane_agent_tls_certificate_expiry_timestamp_seconds",
+            "When each TLS certificate in use stops being valid, in Unix seconds: listeners by name, gpu_client for the client certificate presented to the GPU hosts.",
+            "certificate");
+        metrics.AddBeforeExport(() =>
+        {
+            foreach (var (name, certificate) in inUse)
+            {
+                expiry.WithLabels(name).Set(certificate!.NotAfterUnixSeconds);
+            }
+        });
     }
 
     private static AgentStatus Status(EdgeService service, EdgeHealth health, AgentOptions options) => new(

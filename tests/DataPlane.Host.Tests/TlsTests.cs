@@ -16,12 +16,14 @@ public sealed class TlsTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("dataplane-tls-").FullName;
     private readonly X509Certificate2 _ca;
     private readonly X509Certificate2 _otherCa;
+    private readonly DateTimeOffset _serverNotAfter;
 
     public TlsTests()
     {
         _ca = CreateCa("DataPlane Test CA");
         _otherCa = CreateCa("Someone Else's CA");
         var server = Issue(_ca, "dataplane-gpu-host", serverAuth: true);
+        _serverNotAfter = new DateTimeOffset(server.NotAfter.ToUniversalTime());
         File.WriteAllText(Path.Combine(_dir, "ca.pem"), _ca.ExportCertificatePem());
         File.WriteAllText(Path.Combine(_dir, "server.pem"), server.ExportCertificatePem());
         File.WriteAllText(Path.Combine(_dir, "server.key"), server.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
@@ -96,6 +98,12 @@ public sealed class TlsTests : IDisposable
         using var channel = Channel(daemon, null);
         var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
         Assert.True((await client.ServerLiveAsync(new ServerLiveRequest())).Live);
+
+        // The admin listener (plain HTTP here) exports when the served certificate expires.
+        using var http = new HttpClient();
+        string metrics = await http.GetStringAsync(new Uri(daemon.AdminAddress, "/metrics"));
+        Assert.Contains($"dataplane_tls_certificate_expiry_timestamp_seconds{{certificate=\"grpc\"}} {_serverNotAfter.ToUnixTimeSeconds()}\n", metrics);
+        Assert.DoesNotContain("certificate=\"admin\"", metrics);
     }
 
     [Fact]

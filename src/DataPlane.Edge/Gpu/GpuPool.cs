@@ -53,6 +53,9 @@ public sealed class GpuPool : IDisposable
     private readonly GrpcChannel? _channel;
     private readonly CallInvoker? _invoker;
 
+    /// <summary>The client certificate presented to the hosts, when mutual TLS is configured.</summary>
+    public CertificateReloader? ClientCertificate { get; }
+
     public GpuPool(GpuOptions options)
     {
         _options = options;
@@ -81,7 +84,7 @@ public sealed class GpuPool : IDisposable
             ca.ImportFromPemFile(tls.CaPath);
             // Each new connection asks the reloader, so a re-issued client certificate (same paths) is
             // presented from the next handshake on, without a restart.
-            var client = new CertificateReloader(tls.CertificatePath, tls.KeyPath);
+            var client = ClientCertificate = new CertificateReloader(tls.CertificatePath, tls.KeyPath);
             handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => client.Current;
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
                 (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) == 0 &&

@@ -116,6 +116,7 @@ public sealed partial class Daemon : IAsyncDisposable
         });
 
         var app = builder.Build();
+        ExportCertificateExpiry(metrics, grpc!, admin!);
         // Host control first: an interrupted tuning apply is rolled back and hot CPUs are set before any batcher
         // thread starts (the probe below creates them).
         var hostControl = HostControl.Start(options.HostControl, metrics,
@@ -161,6 +162,27 @@ public sealed partial class Daemon : IAsyncDisposable
     }
 
     /// <summary>The systemd STATUS= line.</summary>
+    /// <summary>dataplane_tls_certificate_expiry_timestamp_seconds{certificate}: when the certificate each TLS listener
+    /// serves stops being valid, read at each scrape so that a rotated file shows as soon as it is picked up.</summary>
+    private static void ExportCertificateExpiry(CollectorRegistry metrics, params BoundListener[] listeners)
+    {
+        var tls = listeners.Where(l => l.Certificate != null).ToArray();
+        if (tls.Length == 0)
+        {
+            return;
+        }
+
+        var expiry = Prometheus.Metrics.WithCustomRegistry(metrics).CreateGauge("dataplane_tls_certificate_expiry_timestamp_seconds",
+            "When the certificate a TLS listener serves stops being valid, in Unix seconds, by listener name.", "certificate");
+        metrics.AddBeforeCollectCallback(() =>
+        {
+            foreach (var listener in tls)
+            {
+                expiry.WithLabels(listener.Listener.Name).Set(listener.Certificate!.NotAfterUnixSeconds);
+            }
+        });
+    }
+
     private static string Status(ModelRegistry registry)
     {
         int queued = registry.Models.Values.Sum(b => b.Snapshot().QueuedRequests);

@@ -43,6 +43,10 @@ public sealed class CertificateReloader
         }
     }
 
+    /// <summary>The end of the validity period of the certificate in use, in Unix seconds (checking the files first
+    /// when they are due), for the certificate-expiry metrics.</summary>
+    public long NotAfterUnixSeconds => new DateTimeOffset(Current.NotAfter.ToUniversalTime()).ToUnixTimeSeconds();
+
     /// <summary>Checks the files now (also called on the timer path).</summary>
     public void Refresh()
     {

@@ -20,6 +20,9 @@ public sealed class BoundListener(ListenerOptions listener)
 
     internal ListenOptions? Options { get; set; }
 
+    /// <summary>The certificate this listener serves, when it speaks TLS.</summary>
+    public CertificateReloader? Certificate { get; internal set; }
+
     /// <summary>The bound address, with the port Kestrel picked when 0 was asked for.</summary>
     public System.Net.IPEndPoint EndPoint => Options?.IPEndPoint ?? Listener.EndPoint;
 
@@ -60,7 +63,8 @@ public static class ListenerSetup
             o.Protocols = listener.Tls == null && listener.Protocols == HttpProtocols.Http1AndHttp2 ? HttpProtocols.Http1 : listener.Protocols;
             if (listener.Tls is { } tls)
             {
-                o.UseHttps(Https(tls));
+                bound.Certificate = new CertificateReloader(tls.CertificatePath, tls.KeyPath);
+                o.UseHttps(Https(tls, bound.Certificate));
             }
 
             int? dscp = listener.Dscp;
@@ -79,11 +83,10 @@ public static class ListenerSetup
         return bound;
     }
 
-    /// <summary>HTTPS settings for <paramref name="tls"/>: TLS 1.2+, the certificate served through a
-    /// <see cref="CertificateReloader"/>, and with a client CA, required and verified client certificates.</summary>
-    public static HttpsConnectionAdapterOptions Https(TlsOptions tls)
+    /// <summary>HTTPS settings for <paramref name="tls"/>: TLS 1.2+, the certificate served through
+    /// <paramref name="reloader"/>, and with a client CA, required and verified client certificates.</summary>
+    public static HttpsConnectionAdapterOptions Https(TlsOptions tls, CertificateReloader reloader)
     {
-        var reloader = new CertificateReloader(tls.CertificatePath, tls.KeyPath);
         var https = new HttpsConnectionAdapterOptions
         {
             SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,

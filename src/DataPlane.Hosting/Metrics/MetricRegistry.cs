@@ -13,6 +13,7 @@ public sealed class MetricRegistry
 {
     private readonly ConcurrentDictionary<string, Metric> _metrics = new(StringComparer.Ordinal);
     private readonly List<Metric> _order = [];
+    private readonly List<Action> _beforeExport = [];
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
 
     public Counter CreateCounter(string name, string help, params string[] labelNames) =>
@@ -52,14 +53,32 @@ public sealed class MetricRegistry
         return metric;
     }
 
+    /// <summary>Runs <paramref name="callback"/> at the start of every <see cref="Export"/>, to set gauges whose
+    /// values are read rather than tracked (as prometheus-net's before-collect callbacks).</summary>
+    public void AddBeforeExport(Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        lock (_order)
+        {
+            _beforeExport.Add(callback);
+        }
+    }
+
     /// <summary>Writes every metric in the text format, then process metrics.</summary>
     public string Export()
     {
         var sb = new StringBuilder(4096);
         Metric[] metrics;
+        Action[] callbacks;
         lock (_order)
         {
             metrics = [.. _order];
+            callbacks = [.. _beforeExport];
+        }
+
+        foreach (var callback in callbacks)
+        {
+            callback();
         }
 
         foreach (var m in metrics)
