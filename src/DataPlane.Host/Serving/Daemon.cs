@@ -161,7 +161,6 @@ public sealed partial class Daemon : IAsyncDisposable
         return daemon;
     }
 
-    /// <summary>The systemd STATUS= line.</summary>
     /// <summary>dataplane_tls_certificate_expiry_timestamp_seconds{certificate}: when the certificate each TLS listener
     /// serves stops being valid, read at each scrape so that a rotated file shows as soon as it is picked up.</summary>
     private static void ExportCertificateExpiry(CollectorRegistry metrics, params BoundListener[] listeners)
@@ -183,6 +182,7 @@ public sealed partial class Daemon : IAsyncDisposable
         });
     }
 
+    /// <summary>The systemd STATUS= line.</summary>
     private static string Status(ModelRegistry registry)
     {
         int queued = registry.Models.Values.Sum(b => b.Snapshot().QueuedRequests);
