@@ -5,6 +5,8 @@
 #   scripts/pki.sh init DIR [--days N]                                 CA, default 1095 days (3 years)
 #   scripts/pki.sh issue-server DIR NAME [--dns D]... [--ip A]... [--days N]   server certificate, default 30 days
 #   scripts/pki.sh issue-client DIR NAME [--days N]                    client certificate, default 30 days
+#   ... issue-server|issue-client ... --renew-within N    only when the leaf expires within N days or is not
+#                                                         from this CA (for a daily timer); else leave it
 #
 # Files (keys 0600, certificates 0644):
 #   DIR/ca.pem, DIR/ca.key                     the CA: keep ca.key off the nodes
@@ -20,7 +22,7 @@ set -euo pipefail
 
 me=pki
 die() { echo "$me: $*" >&2; exit 2; }
-usage() { sed -n '4,7p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//'; }
 
 command -v openssl >/dev/null || die "openssl is required (scripts/bootstrap.sh installs it)"
 [ $# -ge 1 ] || { usage >&2; exit 2; }
@@ -46,14 +48,16 @@ valid_dns() { [[ $1 =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]]; }
 valid_ip() { [[ $1 =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ || ( $1 == *:* && $1 =~ ^[0-9A-Fa-f:.]+$ ) ]]; }
 
 days=""
+renew_within=""
 dns=()
 ips=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --days|--dns|--ip)
+    --days|--dns|--ip|--renew-within)
       [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"
       case "$1" in
         --days) days=$2 ;;
+        --renew-within) [ "$cmd" != init ] || die "--renew-within is for issue-server and issue-client"; renew_within=$2 ;;
         --dns) [ "$cmd" = issue-server ] || die "--dns is for issue-server"; valid_dns "$2" || die "'$2' is not a DNS name"; dns+=("$2") ;;
         --ip) [ "$cmd" = issue-server ] || die "--ip is for issue-server"; valid_ip "$2" || die "'$2' is not an IP address"; ips+=("$2") ;;
       esac
@@ -65,6 +69,7 @@ if [ -z "$days" ]; then
   if [ "$cmd" = init ]; then days=1095; else days=30; fi
 fi
 [[ $days =~ ^[1-9][0-9]{0,4}$ ]] || die "--days: '$days' is not a positive number of days"
+[ -z "$renew_within" ] || [[ $renew_within =~ ^[0-9]{1,5}$ ]] || die "--renew-within: '$renew_within' is not a number of days"
 
 umask 077
 new_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
@@ -100,6 +105,16 @@ else
   valid_dns "$name" || die "'$name' is not a node name (letters, digits, dots and dashes)"
 fi
 [ -s "$dir/ca.key" ] && [ -s "$dir/ca.pem" ] || die "no CA in $dir: run scripts/pki.sh init $dir first"
+
+# --renew-within: keep a leaf that this CA issued and that stays valid beyond the window. Names are not
+# compared: after changing --dns/--ip, issue without --renew-within.
+leaf="$dir/$kind/$name.pem"
+if [ -n "$renew_within" ] && [ -s "$leaf" ] &&
+  openssl verify -CAfile "$dir/ca.pem" "$leaf" >/dev/null 2>&1 &&
+  openssl x509 -in "$leaf" -noout -checkend $((renew_within * 86400)) >/dev/null; then
+  echo "$me: $leaf is valid until $(openssl x509 -in "$leaf" -noout -enddate | cut -d= -f2), beyond $renew_within days; not re-issued"
+  exit 0
+fi
 
 san=""
 for d in "${dns[@]}"; do san+="${san:+,}DNS:$d"; done

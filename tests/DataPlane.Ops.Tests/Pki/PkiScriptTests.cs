@@ -80,12 +80,50 @@ public sealed class PkiScriptTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(_dir, "agents"), ".*"));
     }
 
+    [Fact]
+    public void Renew_within_re_issues_only_a_leaf_that_is_due_or_from_another_ca()
+    {
+        Ok(Pki("init", _dir));
+        Ok(Pki("issue-server", _dir, "gpu-01", "--ip", "10.0.0.11"));
+        string cert = Path.Combine(_dir, "hosts/gpu-01.pem");
+        string Thumbprint() => X509CertificateLoader.LoadCertificateFromFile(cert).Thumbprint;
+        string first = Thumbprint();
+
+        // 30 days left, a 10-day window: kept, and said so.
+        var kept = Pki("issue-server", _dir, "gpu-01", "--ip", "10.0.0.11", "--renew-within", "10");
+        Ok(kept);
+        Assert.Contains("not re-issued", kept.Stdout);
+        Assert.Equal(first, Thumbprint());
+
+        // A 40-day window covers the 30 days left: re-issued.
+        Ok(Pki("issue-server", _dir, "gpu-01", "--ip", "10.0.0.11", "--renew-within", "40"));
+        string second = Thumbprint();
+        Assert.NotEqual(first, second);
+
+        // A leaf from another CA (the CA was rotated) is re-issued whatever its dates.
+        string other = Path.Combine(Path.GetDirectoryName(_dir)!, "other");
+        Ok(Pki("init", other));
+        Ok(Pki("issue-server", other, "gpu-01"));
+        File.Copy(Path.Combine(other, "hosts/gpu-01.pem"), cert, overwrite: true);
+        File.Copy(Path.Combine(other, "hosts/gpu-01.key"), Path.Combine(_dir, "hosts/gpu-01.key"), overwrite: true);
+        string foreign = Thumbprint();
+        Ok(Pki("issue-server", _dir, "gpu-01", "--renew-within", "10"));
+        using var renewed = X509CertificateLoader.LoadCertificateFromFile(cert);
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(_dir, "ca.pem"));
+        Assert.NotEqual(foreign, renewed.Thumbprint);
+        Assert.Equal( // signed by this CA (both CAs share a subject name; their keys differ)
+            Convert.FromHexString(ca.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Single().SubjectKeyIdentifier!),
+            renewed.Extensions.OfType<X509AuthorityKeyIdentifierExtension>().Single().KeyIdentifier!.Value.ToArray());
+    }
+
     [Theory]
     [InlineData(new[] { "issue-client", "DIR", "pi-01" }, "no CA in")]
     [InlineData(new[] { "rotate", "DIR" }, "unknown command 'rotate'")]
     [InlineData(new[] { "init", "DIR", "--days", "0" }, "not a positive number")]
     [InlineData(new[] { "issue-server", "DIR", "gpu 01" }, "is not a host name or address")]
     [InlineData(new[] { "issue-client", "DIR", "pi-01", "--dns", "x" }, "--dns is for issue-server")]
+    [InlineData(new[] { "issue-client", "DIR", "pi-01", "--renew-within", "soon" }, "is not a number of days")]
+    [InlineData(new[] { "init", "DIR", "--renew-within", "3" }, "--renew-within is for issue-server and issue-client")]
     public void Bad_arguments_exit_2_with_a_message(string[] args, string message)
     {
         var r = Pki([.. args.Select(a => a == "DIR" ? _dir : a)]);
