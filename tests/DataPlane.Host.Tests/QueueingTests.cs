@@ -135,7 +135,8 @@ public class QueueingTests
             var r = SlowModels.Request(1, id);
             r.Parameters["priority"] = new InferParameter { Int64Param = priority };
             tasks.Add(Run(r));
-            await SlowModelHoldsAsync(h, inflight: 1 + ++queued, queued: queued);
+            queued++;
+            await SlowModelHoldsAsync(h, inflight: 1 + queued, queued: queued);
         }
 
         await Task.WhenAll(tasks);
