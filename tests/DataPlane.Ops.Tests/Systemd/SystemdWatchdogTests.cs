@@ -23,11 +23,13 @@ public class SystemdWatchdogTests
         Assert.InRange(socket.Count("WATCHDOG=1"), 4, (watch.ElapsedMilliseconds / 50) + 2);
 
         Volatile.Write(ref alive, false);
-        await Task.Delay(600); // let a ping already under way arrive, even on a busy machine
+        // The loop checks, then pings, then waits: once a check has failed, no earlier ping is still being sent.
+        await Eventually(() => watchdog.Misses >= 1, "the first failed check");
+        long sentAtFailure = watchdog.Pings;
+        await Eventually(() => watchdog.Misses >= 4, "three more failed checks");
+        Assert.Equal(sentAtFailure, watchdog.Pings);
+        await Eventually(() => socket.Count("WATCHDOG=1") == sentAtFailure, "every ping sent to arrive");
         int atFailure = socket.Count("WATCHDOG=1");
-        await Task.Delay(700);
-        Assert.Equal(atFailure, socket.Count("WATCHDOG=1"));
-        Assert.True(watchdog.Misses >= 3, $"{watchdog.Misses} failed checks");
 
         Volatile.Write(ref alive, true);
         await Eventually(() => socket.Count("WATCHDOG=1") >= atFailure + 4, "pings to resume");
