@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
@@ -37,13 +35,8 @@ internal static class Binaries
         throw new DirectoryNotFoundException("repository root not found");
     }
 
-    /// <summary>A free TCP port on loopback (bound and released; the caller binds it next).</summary>
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
+    /// <summary>A free TCP port on loopback for a child process to listen on (see <see cref="FreePorts.Next"/>).</summary>
+    public static int FreePort() => FreePorts.Next();
 }
 
 /// <summary>A running child process whose output is captured for assertion messages.</summary>

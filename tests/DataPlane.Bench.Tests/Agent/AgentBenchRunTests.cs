@@ -181,12 +181,7 @@ public sealed class AgentBenchRunTests
         Assert.All(agent.Received, r => Assert.Equal(3, r.MaxTokens));
     }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => DataPlane.Tests.Shared.FreePorts.Next();
 
     /// <summary>What the fake agent received.</summary>
     private sealed record Received(string Mode, string Slo, int MaxTokens);

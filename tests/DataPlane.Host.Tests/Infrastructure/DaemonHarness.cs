@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using DataPlane.Host.Configuration;
 using DataPlane.Host.Serving;
 using DataPlane.Protocol.Inference;
@@ -120,12 +119,7 @@ public sealed class DaemonHarness : IAsyncDisposable
         await Simulator.DisposeAsync();
     }
 
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
+    public static int FreePort() => FreePorts.Next();
 }
 
 /// <summary>One daemon and simulator with default settings, shared by the tests of a class.</summary>
