@@ -184,22 +184,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
             };
         }
 
-        try
-        {
-            await Task.WhenAll(tasks).ConfigureAwait(false);
-        }
-        catch (Exception) when (Array.FindIndex(tasks, t => t.IsFaulted || t.IsCanceled) is var index && index >= 0)
-        {
-            var failed = tasks[index];
-            if (failed.IsCanceled)
-            {
-                throw new OperationCanceledException(cancellationToken);
-            }
-
-            var inner = failed.Exception!.InnerException!;
-            var status = inner is TransferException te ? te.Status : TransferStatus.GeneralError;
-            throw new TransferException(status, $"chained operation {index} ({chain[index].Op}) failed: {inner.Message}", inner) { ChainIndex = index };
-        }
+        await TransferChain.WhenAllAsync(tasks, chain, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
