@@ -59,17 +59,22 @@ public class TensorReaderTests
         t.Contents.IntContents.Add(1);
         r.Inputs.Add(t);
         r.RawInputContents.Add(ByteString.CopyFrom(new byte[4]));
-        Assert.Equal("input 'a' sets contents while the request uses raw_input_contents; raw and typed contents cannot be mixed", Read(r));
+        r.ModelName = "m";
+        Assert.Equal("contents field must not be specified when using raw_input_contents for 'a' for model 'm'", Read(r));
     }
 
     [Fact]
-    public void Raw_entry_count_must_match_inputs()
+    public void Each_input_needs_a_raw_entry_and_extra_entries_are_ignored_as_in_triton()
     {
-        var r = new ModelInferRequest();
+        var r = new ModelInferRequest { ModelName = "m" };
         r.Inputs.Add(Input("a", "INT32", 1));
         r.Inputs.Add(Input("b", "INT32", 1));
         r.RawInputContents.Add(ByteString.CopyFrom(new byte[4]));
-        Assert.StartsWith("raw_input_contents has 1 entries but the request has 2 inputs", Read(r));
+        Assert.Equal("unable to find data for input tensor 'b' for model 'm' in request.", Read(r));
+
+        r.RawInputContents.Add(ByteString.CopyFrom(new byte[4]));
+        r.RawInputContents.Add(ByteString.CopyFrom(new byte[9]));
+        Assert.Null(Read(r));
     }
 
     [Fact]
@@ -80,7 +85,7 @@ public class TensorReaderTests
         var dup = new ModelInferRequest();
         dup.Inputs.Add(Input("a", "INT32", 0));
         dup.Inputs.Add(Input("a", "INT32", 0));
-        Assert.Equal("input 'a' appears more than once (inputs 0 and 1)", Read(dup));
+        Assert.Equal("[request id: <id_unknown>] input 'a' already exists in request", Read(dup));
 
         var unnamed = new ModelInferRequest();
         unnamed.Inputs.Add(Input("", "INT32", 0));

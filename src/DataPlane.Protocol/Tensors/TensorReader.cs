@@ -1,4 +1,5 @@
 using DataPlane.Protocol.Inference;
+using DataPlane.Protocol.SharedMemory;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
 
@@ -11,66 +12,134 @@ namespace DataPlane.Protocol.Tensors;
 public static class TensorReader
 {
     /// <summary>Reads the inputs of a request. <paramref name="typed"/> tells whether the request
-    /// used typed contents (so the answer can use them too).</summary>
-    public static string? TryReadInputs(ModelInferRequest request, TensorLimits limits, out Tensor[] inputs, out bool typed)
+    /// used typed contents.</summary>
+    public static string? TryReadInputs(ModelInferRequest request, TensorLimits limits, out Tensor[] inputs, out bool typed) =>
+        TryReadInputs(request, limits, null, out inputs, out typed)?.Message;
+
+    /// <summary>Reads the inputs of a request with Triton's framing rules: <c>raw_input_contents[k]</c> belongs to
+    /// the k-th input that has neither typed contents nor a shared-memory location (extra entries are ignored, as
+    /// Triton does); typed contents and raw contents are not mixed; inputs in shared memory are copied out of their
+    /// region (<paramref name="sharedMemory"/>; null: no regions, so any such input is an unknown region).
+    /// <paramref name="typed"/> tells whether the request used typed contents.</summary>
+    public static RequestError? TryReadInputs(ModelInferRequest request, TensorLimits limits, SharedMemoryRegions? sharedMemory,
+        out Tensor[] inputs, out bool typed)
     {
         inputs = [];
         typed = false;
         var list = request.Inputs;
         if (list.Count == 0)
         {
-            return "request has no inputs";
+            return RequestError.Invalid("request has no inputs");
         }
 
         if (list.Count > limits.MaxTensors)
         {
-            return $"request has {list.Count} inputs, more than the limit of {limits.MaxTensors}";
+            return RequestError.Invalid($"request has {list.Count} inputs, more than the limit of {limits.MaxTensors}");
         }
 
+        string model = TritonErrors.Echo(request.ModelName);
         var raw = request.RawInputContents;
         bool useRaw = raw.Count > 0;
-        if (useRaw && raw.Count != list.Count)
-        {
-            return $"raw_input_contents has {raw.Count} entries but the request has {list.Count} inputs; " +
-                "give one entry per input, in the order of inputs";
-        }
-
+        int nextRaw = 0;
         var result = new Tensor[list.Count];
         for (int i = 0; i < list.Count; i++)
         {
             var input = list[i];
-            string what = $"input '{input.Name}'";
+            string what = $"input '{TritonErrors.Echo(input.Name)}'";
             if (string.IsNullOrEmpty(input.Name))
             {
-                return $"input {i} has no name";
+                return RequestError.Invalid($"input {i} has no name");
             }
 
             for (int j = 0; j < i; j++)
             {
                 if (list[j].Name == input.Name)
                 {
-                    return $"{what} appears more than once (inputs {j} and {i})";
+                    return RequestError.Invalid($"{TritonErrors.RequestPrefix(request.Id)}input '{TritonErrors.Echo(input.Name)}' already exists in request");
                 }
             }
 
-            if (useRaw && input.Contents != null)
+            var locationError = SharedMemoryLocation.TryParse(input.Name, input.Parameters, out var location);
+            if (locationError != null)
             {
-                return $"{what} sets contents while the request uses raw_input_contents; raw and typed contents cannot be mixed";
+                return locationError;
             }
 
-            string? error = TryRead(what, input.Name, input.Datatype, input.Shape, useRaw ? null : input.Contents,
-                useRaw ? raw[i] : null, useRaw ? $"raw_input_contents[{i}]" : "raw_input_contents", limits, out var tensor);
+            Tensor? tensor;
+            string? error;
+            if (location is { } at)
+            {
+                if (input.Contents != null)
+                {
+                    return RequestError.Invalid($"unexpected 'content' provided when using shared memory for input tensor '{TritonErrors.Echo(input.Name)}' for model '{model}'");
+                }
+
+                if (sharedMemory == null)
+                {
+                    return new RequestError(Grpc.Core.StatusCode.NotFound, $"Unable to find shared memory region: '{TritonErrors.Echo(at.Region)}'");
+                }
+
+                var shmError = sharedMemory.TryRead(at, limits.MaxBytesPerTensor, out byte[] bytes);
+                if (shmError != null)
+                {
+                    return shmError;
+                }
+
+                error = TryRead(what, input.Name, input.Datatype, input.Shape, null, bytes, $"shared memory region '{TritonErrors.Echo(at.Region)}'", limits, out tensor);
+            }
+            else if (useRaw)
+            {
+                if (input.Contents != null)
+                {
+                    return RequestError.Invalid($"contents field must not be specified when using raw_input_contents for '{TritonErrors.Echo(input.Name)}' for model '{model}'");
+                }
+
+                if (nextRaw >= raw.Count)
+                {
+                    return RequestError.Invalid($"unable to find data for input tensor '{TritonErrors.Echo(input.Name)}' for model '{model}' in request.");
+                }
+
+                error = TryRead(what, input.Name, input.Datatype, input.Shape, null, raw[nextRaw].Memory, $"raw_input_contents[{nextRaw}]", limits, out tensor);
+                nextRaw++;
+            }
+            else
+            {
+                typed = true;
+                error = TryRead(what, input.Name, input.Datatype, input.Shape, input.Contents, null, "raw_input_contents", limits, out tensor);
+            }
+
             if (error != null)
             {
-                return error;
+                return RequestError.Invalid(error);
             }
 
             result[i] = tensor!;
         }
 
-        typed = !useRaw;
         inputs = result;
         return null;
+    }
+
+    /// <summary>True when an input or a requested output of <paramref name="request"/> names shared memory.</summary>
+    public static bool UsesSharedMemory(ModelInferRequest request)
+    {
+        foreach (var input in request.Inputs)
+        {
+            if (SharedMemoryLocation.IsPresent(input.Parameters))
+            {
+                return true;
+            }
+        }
+
+        foreach (var output in request.Outputs)
+        {
+            if (SharedMemoryLocation.IsPresent(output.Parameters))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Reads the outputs of a response (from upstream).</summary>
@@ -96,7 +165,7 @@ public static class TensorReader
             }
 
             string? error = TryRead(what, output.Name, output.Datatype, output.Shape, useRaw ? null : output.Contents,
-                useRaw ? raw[i] : null, useRaw ? $"raw_output_contents[{i}]" : "raw_output_contents", limits, out var tensor);
+                useRaw ? raw[i].Memory : null, useRaw ? $"raw_output_contents[{i}]" : "raw_output_contents", limits, out var tensor);
             if (error != null)
             {
                 return error;
@@ -111,7 +180,7 @@ public static class TensorReader
 
     private static string? TryRead(
         string what, string name, string datatype, RepeatedField<long> shape, InferTensorContents? contents,
-        ByteString? raw, string rawField, TensorLimits limits, out Tensor? tensor)
+        ReadOnlyMemory<byte>? raw, string rawField, TensorLimits limits, out Tensor? tensor)
     {
         tensor = null;
         if (!TensorDataTypes.TryParse(datatype, out var type))
@@ -129,7 +198,7 @@ public static class TensorReader
         ReadOnlyMemory<byte> bytes;
         if (raw != null)
         {
-            bytes = raw.Memory;
+            bytes = raw.Value;
             error = CheckRaw(what, type, shape, count, bytes.Span, rawField, limits);
         }
         else if (contents != null && TypedContents.HasAnyValues(contents))

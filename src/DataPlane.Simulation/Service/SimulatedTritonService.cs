@@ -11,7 +11,7 @@ namespace DataPlane.Simulation;
 /// <summary>The gRPC face of the simulated Triton: the KServe v2 / Triton <c>GRPCInferenceService</c>
 /// over a <see cref="SimulatedTriton"/>.
 /// <para>Requests are checked as Triton checks them: an unknown model or version is NOT_FOUND; tensor
-/// framing (<see cref="TensorReader.TryReadInputs"/> with <see cref="TensorLimits.Default"/>), a
+/// framing (<c>TensorReader.TryReadInputs</c> with <see cref="TensorLimits.Default"/>), a
 /// mismatch with the model's declaration, or an unknown requested output is INVALID_ARGUMENT with a
 /// message naming the tensor; ModelInfer to a decoupled (LLM) model is INVALID_ARGUMENT; while the
 /// simulation is not <see cref="SimulatedTriton.Ready"/>, UNAVAILABLE.</para>

@@ -1,0 +1,60 @@
+using Grpc.Core;
+
+namespace DataPlane.Protocol;
+
+/// <summary>The error texts of Triton that clients match on, in one place, so the daemon's front ends (gRPC and
+/// HTTP) answer with Triton's wording (our detail may follow it). Client-supplied strings echoed in a message are
+/// cut to <see cref="MaxEcho"/> characters, so a huge model name never comes back whole.</summary>
+public static class TritonErrors
+{
+    /// <summary>Most characters of a client-supplied string repeated in an error message.</summary>
+    public const int MaxEcho = 256;
+
+    /// <summary><paramref name="value"/>, cut to <see cref="MaxEcho"/> characters (with "…" when cut).</summary>
+    public static string Echo(string value) => value.Length <= MaxEcho ? value : string.Concat(value.AsSpan(0, MaxEcho), "…");
+
+    /// <summary>NOT_FOUND <c>Request for unknown model: 'm' is not found</c>.</summary>
+    public static RpcException UnknownModel(string model) =>
+        new(new Status(StatusCode.NotFound, $"Request for unknown model: '{Echo(model)}' is not found"));
+
+    /// <summary>NOT_FOUND <c>Request for unknown model: 'm' version v is not found</c>.</summary>
+    public static RpcException UnknownVersion(string model, string version) =>
+        new(new Status(StatusCode.NotFound, $"Request for unknown model: '{Echo(model)}' version {Echo(version)} is not found"));
+
+    /// <summary>INVALID_ARGUMENT for a version string that is not an integer &gt; 0.</summary>
+    public static RpcException BadVersion(string version) =>
+        new(new Status(StatusCode.InvalidArgument,
+            $"failed to get model version from specified version string '{Echo(version)}' (details: not an integer), version should be an integral value > 0"));
+
+    /// <summary>UNIMPLEMENTED: a decoupled model called through the unary RPC.</summary>
+    public const string DecoupledModelInfer = "ModelInfer RPC doesn't support models with decoupled transaction policy";
+
+    /// <summary>The HTTP twin of <see cref="DecoupledModelInfer"/> (501).</summary>
+    public const string DecoupledHttp = "HTTP end point doesn't support models with decoupled transaction policy";
+
+    /// <summary>UNIMPLEMENTED while client shared memory is off (Triton 2.68 and later).</summary>
+    public const string ClientShmDisabled = "Client shared memory is disabled. Start the server with '--allow-client-shm=true' to enable.";
+
+    /// <summary>INVALID_ARGUMENT: a step of a sequence the server does not know (never started, or idle too long).</summary>
+    public static RpcException SequenceStartRequired(string sequence, string model) =>
+        new(new Status(StatusCode.InvalidArgument,
+            $"inference request for sequence {Echo(sequence)} to model '{Echo(model)}' must specify the START flag on the first request of the sequence"));
+
+    /// <summary>INVALID_ARGUMENT: a request to a sequence model with a batch dimension above 1.</summary>
+    public static RpcException SequenceBatchSize(string model) =>
+        new(new Status(StatusCode.InvalidArgument,
+            $"inference request to model '{Echo(model)}' must specify batch-size 1 due to requirements of sequence batcher"));
+
+    /// <summary>UNAVAILABLE: the queue is full (Triton's text; our figures may follow).</summary>
+    public static string QueueFull(string id) => RequestPrefix(id) + "Exceeds maximum queue size";
+
+    /// <summary>UNAVAILABLE: load or unload while the server does not run explicit model control.</summary>
+    public const string ModelControlDisabled = "explicit model load / unload is not allowed if polling is enabled";
+
+    /// <summary>The core's <c>[request id: &lt;id&gt;] </c> prefix of request validation messages.</summary>
+    public static string RequestPrefix(string id) => $"[request id: {(id.Length == 0 ? "<id_unknown>" : Echo(id))}] ";
+
+    /// <summary>A version string is empty (latest) or an integer &gt; 0.</summary>
+    public static bool IsValidVersion(string version) =>
+        version.Length == 0 || (long.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long v) && v > 0);
+}
