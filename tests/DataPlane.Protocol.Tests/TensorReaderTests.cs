@@ -44,10 +44,11 @@ public class TensorReaderTests
     [Fact]
     public void Raw_size_mismatch_states_bytes_shape_and_arithmetic()
     {
-        var r = new ModelInferRequest();
+        var r = new ModelInferRequest { ModelName = "m", Id = "42" };
         r.Inputs.Add(Input("INPUT0", "FP32", 2, 3));
         r.RawInputContents.Add(ByteString.CopyFrom(new byte[20]));
-        Assert.Equal("input 'INPUT0': raw_input_contents[0] has 20 bytes but shape [2,3] of FP32 needs 24 (6 elements × 4 bytes)", Read(r));
+        Assert.Equal("[request id: 42] input byte size mismatch for input 'INPUT0' for model 'm'. Expected 24, got 20 " +
+            "(raw_input_contents[0]: shape [2,3] of FP32 is 6 elements × 4 bytes)", Read(r));
     }
 
     [Fact]

@@ -38,6 +38,7 @@ public static class TensorReader
         }
 
         string model = TritonErrors.Echo(request.ModelName);
+        string prefix = TritonErrors.RequestPrefix(request.Id);
         var raw = request.RawInputContents;
         bool useRaw = raw.Count > 0;
         int nextRaw = 0;
@@ -55,10 +56,11 @@ public static class TensorReader
             {
                 if (list[j].Name == input.Name)
                 {
-                    return RequestError.Invalid($"{TritonErrors.RequestPrefix(request.Id)}input '{TritonErrors.Echo(input.Name)}' already exists in request");
+                    return RequestError.Invalid($"{prefix}input '{TritonErrors.Echo(input.Name)}' already exists in request");
                 }
             }
 
+            var context = new InputContext(prefix, TritonErrors.Echo(input.Name), model);
             var locationError = SharedMemoryLocation.TryParse(input.Name, input.Parameters, out var location);
             if (locationError != null)
             {
@@ -85,7 +87,7 @@ public static class TensorReader
                     return shmError;
                 }
 
-                error = TryRead(what, input.Name, input.Datatype, input.Shape, null, bytes, $"shared memory region '{TritonErrors.Echo(at.Region)}'", limits, out tensor);
+                error = TryRead(what, input.Name, input.Datatype, input.Shape, null, bytes, $"shared memory region '{TritonErrors.Echo(at.Region)}'", limits, out tensor, context);
             }
             else if (useRaw)
             {
@@ -99,7 +101,7 @@ public static class TensorReader
                     return RequestError.Invalid($"unable to find data for input tensor '{TritonErrors.Echo(input.Name)}' for model '{model}' in request.");
                 }
 
-                error = TryRead(what, input.Name, input.Datatype, input.Shape, null, raw[nextRaw].Memory, $"raw_input_contents[{nextRaw}]", limits, out tensor);
+                error = TryRead(what, input.Name, input.Datatype, input.Shape, null, raw[nextRaw].Memory, $"raw_input_contents[{nextRaw}]", limits, out tensor, context);
                 nextRaw++;
             }
             else
@@ -180,7 +182,7 @@ public static class TensorReader
 
     private static string? TryRead(
         string what, string name, string datatype, RepeatedField<long> shape, InferTensorContents? contents,
-        ReadOnlyMemory<byte>? raw, string rawField, TensorLimits limits, out Tensor? tensor)
+        ReadOnlyMemory<byte>? raw, string rawField, TensorLimits limits, out Tensor? tensor, InputContext? input = null)
     {
         tensor = null;
         if (!TensorDataTypes.TryParse(datatype, out var type))
@@ -199,7 +201,7 @@ public static class TensorReader
         if (raw != null)
         {
             bytes = raw.Value;
-            error = CheckRaw(what, type, shape, count, bytes.Span, rawField, limits);
+            error = CheckRaw(what, type, shape, count, bytes.Span, rawField, limits, input);
         }
         else if (contents != null && TypedContents.HasAnyValues(contents))
         {
@@ -233,7 +235,7 @@ public static class TensorReader
     }
 
     private static string? CheckRaw(string what, TensorDataType type, RepeatedField<long> shape, long count, ReadOnlySpan<byte> raw,
-        string rawField, TensorLimits limits)
+        string rawField, TensorLimits limits, InputContext? input)
     {
         if (raw.Length > limits.MaxBytesPerTensor)
         {
@@ -247,6 +249,12 @@ public static class TensorReader
 
         int size = type.ElementSize();
         long expected = count * size;
+        if (raw.Length != expected && input is { } i)
+        {
+            return $"{i.Prefix}input byte size mismatch for input '{i.Name}' for model '{i.Model}'. Expected {expected}, got {raw.Length} " +
+                $"({rawField}: shape {TensorShape.Format(shape)} of {type.WireName()} is {count} elements × {size} bytes)";
+        }
+
         if (raw.Length != expected)
         {
             return $"{what}: {rawField} has {raw.Length} bytes but shape {TensorShape.Format(shape)} of {type.WireName()} " +
@@ -264,4 +272,7 @@ public static class TensorReader
 
         return null;
     }
+
+    /// <summary>Names an input in Triton's request messages.</summary>
+    private readonly record struct InputContext(string Prefix, string Name, string Model);
 }

@@ -143,7 +143,7 @@ public sealed class SharedMemoryRegionsTests : IDisposable
         Assert.Equal("'shared_memory_byte_size' must be specified along with 'shared_memory_region' parameter for tensor 'a'",
             TensorReader.TryReadInputs(request, TensorLimits.Default, _regions, out _, out _)!.Value.Message);
         a.Parameters[SharedMemoryLocation.ByteSizeKey] = new InferParameter { Int64Param = 3 };
-        Assert.StartsWith("input 'a': shared memory region 'r' has 3 bytes but shape [4] of UINT8 needs 4",
+        Assert.StartsWith("[request id: <id_unknown>] input byte size mismatch for input 'a' for model 'm'. Expected 4, got 3",
             TensorReader.TryReadInputs(request, TensorLimits.Default, _regions, out _, out _)!.Value.Message);
         a.Parameters[SharedMemoryLocation.RegionKey] = new InferParameter { Int64Param = 1 };
         Assert.Equal("invalid value type for 'shared_memory_region' parameter for tensor 'a', expected string_param.",
