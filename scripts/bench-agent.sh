@@ -218,7 +218,7 @@ wait_ready "the simulated Triton (dataplane sim)" "$sim_pid" "$OUT/logs/sim.log"
 wait_ready "the simulated Pi runtime (dataplane-agent sim-local)" "$local_pid" "$OUT/logs/sim-local.log" 120 \
   curl -sf "http://127.0.0.1:$local_port/health"
 
-start "$OUT/logs/daemon.log" "${dataplane[@]}" serve --upstream "http://127.0.0.1:$sim_port" --grpc "127.0.0.1:$grpc_port" \
+start "$OUT/logs/daemon.log" "${dataplane[@]}" serve --upstream "http://127.0.0.1:$sim_port" --grpc "127.0.0.1:$grpc_port" --http 127.0.0.1:0 \
   --admin "127.0.0.1:$admin_port"
 daemon_pid=$started
 wait_ready "the daemon (dataplane serve)" "$daemon_pid" "$OUT/logs/daemon.log" 120 curl -sf "http://127.0.0.1:$admin_port/readyz"

@@ -290,7 +290,7 @@ for policy in "${POLICIES[@]}"; do
   extra=()
   [ "$policy" != fixed ] || extra=(--max-queue-delay-ms 5)
   log="$OUT/logs/daemon-$policy.log"
-  start "$log" "${dataplane[@]}" serve --upstream "$sim_url" --grpc "127.0.0.1:$grpc_port" \
+  start "$log" "${dataplane[@]}" serve --upstream "$sim_url" --grpc "127.0.0.1:$grpc_port" --http 127.0.0.1:0 \
     --admin "127.0.0.1:$admin_port" --policy "$policy" "${extra[@]}"
   daemon_pid=$started
   wait_ready "the daemon ($policy)" "$daemon_pid" "$log" 120 curl -sf "http://127.0.0.1:$admin_port/readyz"

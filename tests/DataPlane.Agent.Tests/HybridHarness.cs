@@ -63,6 +63,7 @@ public sealed class HybridHarness : IAsyncDisposable
             ["Upstream:HealthIntervalMs"] = "100",
             ["Listen:Grpc"] = "127.0.0.1:0",
             ["Listen:Admin"] = "127.0.0.1:0",
+            ["Listen:Http"] = "127.0.0.1:0",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         if (pki != null)

@@ -45,7 +45,7 @@ public class BatchAssemblerTests
     }
 
     [Fact]
-    public void Typed_requests_get_typed_answers_and_raw_requests_raw()
+    public void Every_request_gets_raw_answers_as_from_triton_whatever_its_inputs_used()
     {
         var typedRequest = new ModelInferRequest { ModelName = "m", Id = "t" };
         var input = new ModelInferRequest.Types.InferInputTensor { Name = "INPUT0", Datatype = "INT32", Shape = { 1 } };
@@ -59,18 +59,21 @@ public class BatchAssemblerTests
         response.RawOutputContents.Add(ByteString.CopyFrom([.. BitConverter.GetBytes(70), .. BitConverter.GetBytes(80)]));
         var answers = new ModelInferResponse[2];
         Assert.Null(BatchAssembler.TrySplit([typed, raw], response, TensorLimits.Default, answers));
-        Assert.Empty(answers[0].RawOutputContents);
-        Assert.Equal([70], answers[0].Outputs[0].Contents.IntContents);
-        Assert.Null(answers[1].Outputs[0].Contents);
+        Assert.All(answers, a => Assert.Null(a.Outputs[0].Contents));
+        Assert.Equal(BitConverter.GetBytes(70), answers[0].RawOutputContents[0].ToByteArray());
         Assert.Equal(BitConverter.GetBytes(80), answers[1].RawOutputContents[0].ToByteArray());
+        Assert.Equal(["t", "r"], answers.Select(a => a.Id));
 
-        // A lone typed request whose answer came back raw is converted too.
+        // An upstream that answered a lone request with typed contents is turned into raw contents, index-aligned.
         var single = new ModelInferResponse[1];
-        var one = response.Clone();
-        one.Outputs[0].Shape[0] = 1;
-        one.RawOutputContents[0] = ByteString.CopyFrom(BitConverter.GetBytes(70));
+        var one = new ModelInferResponse { ModelName = "m", Id = "t" };
+        one.Outputs.Add(new ModelInferResponse.Types.InferOutputTensor
+        {
+            Name = "OUT", Datatype = "INT32", Shape = { 1 }, Contents = new InferTensorContents { IntContents = { 70 } },
+        });
         Assert.Null(BatchAssembler.TrySplit([typed], one, TensorLimits.Default, single));
-        Assert.Equal([70], single[0].Outputs[0].Contents.IntContents);
+        Assert.Null(single[0].Outputs[0].Contents);
+        Assert.Equal(BitConverter.GetBytes(70), Assert.Single(single[0].RawOutputContents).ToByteArray());
     }
 
     [Fact]

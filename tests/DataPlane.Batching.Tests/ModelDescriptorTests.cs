@@ -1,4 +1,5 @@
 using DataPlane.Batching.Models;
+using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Tensors;
 using Grpc.Core;
@@ -34,40 +35,33 @@ public class ModelDescriptorTests
         Assert.Equal(3, rows);
     }
 
-    [Theory]
-    [InlineData("INT32", new long[] { 1, 2, 4 }, 32, "input 'INPUT0' has datatype INT32 but model 'm' expects FP32")]
-    [InlineData("FP32", new long[] { 1, 2, 5 }, 40, "input 'INPUT0' has shape [1,2,5] but model 'm' expects [batch,-1,4] (-1 = any size)")]
-    [InlineData("FP32", new long[] { 9, 1, 4 }, 144, "input 'INPUT0' has batch dimension 9; model 'm' accepts 1 to 8")]
-    [InlineData("FP32", new long[] { 0, 1, 4 }, 0, "input 'INPUT0' has batch dimension 0; model 'm' accepts 1 to 8")]
-    public void Mismatches_with_the_declaration_are_explained(string type, long[] shape, int bytes, string message)
-    {
-        var e = Check(Model(), Request("m", type, shape, new byte[bytes]), out _);
-        Assert.Equal(StatusCode.InvalidArgument, e!.Value.Code);
-        Assert.Equal(message, e.Value.Message);
-    }
-
     [Fact]
-    public void Unknown_input_missing_input_unknown_output_and_version()
+    public void Mismatches_get_tritons_texts_and_an_unknown_version_is_not_found()
     {
         var m = Model();
-        var unknown = Request("m", "FP32", [1, 1, 4], new byte[16]);
-        unknown.Inputs[0].Name = "X";
-        Assert.Equal("model 'm' has no input 'X'; its inputs are INPUT0, MASK", Check(m, unknown, out _)!.Value.Message);
-
-        var mask = new ModelInferRequest { ModelName = "m" };
-        mask.Inputs.Add(new ModelInferRequest.Types.InferInputTensor { Name = "MASK", Datatype = "BOOL", Shape = { 1, 4 } });
-        mask.RawInputContents.Add(Google.Protobuf.ByteString.CopyFrom(new byte[4]));
-        Assert.Equal("model 'm' requires input 'INPUT0', which the request lacks", Check(m, mask, out _)!.Value.Message);
+        Assert.Equal("[request id: <id_unknown>] inference input 'INPUT0' data-type is 'INT32', but model 'm' expects 'FP32'",
+            Check(m, Request("m", "INT32", [1, 2, 4], new byte[32]), out _)!.Value.Message);
+        Assert.Equal("[request id: <id_unknown>] inference request batch-size must be <= 8 for 'm'",
+            Check(m, Request("m", "FP32", [9, 1, 4], new byte[144]), out _)!.Value.Message);
 
         var output = Request("m", "FP32", [1, 1, 4], new byte[16]);
         output.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = "NOPE" });
-        Assert.Equal("model 'm' has no output 'NOPE'; its outputs are OUTPUT0", Check(m, output, out _)!.Value.Message);
+        Assert.Equal("unexpected inference output 'NOPE' for model 'm'", Check(m, output, out _)!.Value.Message);
 
         var version = Request("m", "FP32", [1, 1, 4], new byte[16]);
         version.ModelVersion = "7";
         var e = Check(m, version, out _)!.Value;
         Assert.Equal(StatusCode.NotFound, e.Code);
-        Assert.Equal("model 'm' has no version '7'; it serves version 1", e.Message);
+        Assert.Equal("Request for unknown model: 'm' version 7 is not found", e.Message);
+    }
+
+    [Fact]
+    public void Sequence_batching_marks_a_stateful_model()
+    {
+        Assert.False(Model().Sequential);
+        var config = new ModelConfig { Name = "s", MaxBatchSize = 8, SequenceBatching = new ModelSequenceBatching() };
+        config.Input.Add(new ModelInput { Name = "INPUT", DataType = DataType.TypeInt32, Dims = { 1 } });
+        Assert.True(new ModelDescriptor(config, "1").Sequential);
     }
 
     [Fact]
@@ -76,7 +70,7 @@ public class ModelDescriptorTests
         var m = Model(maxBatch: 0);
         Assert.Null(Check(m, Request("m", "FP32", [3, 4], new byte[48]), out long rows));
         Assert.Equal(1, rows);
-        Assert.Contains("expects [-1,4]", Check(m, Request("m", "FP32", [1, 3, 4], new byte[48]), out _)!.Value.Message);
+        Assert.Contains("Expected [-1,4], got [1,3,4]", Check(m, Request("m", "FP32", [1, 3, 4], new byte[48]), out _)!.Value.Message);
     }
 
     [Fact]

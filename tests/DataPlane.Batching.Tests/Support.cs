@@ -20,8 +20,8 @@ internal static class Support
 
     public static PendingRequest Pending(ModelInferRequest r, int level = 0, long arrival = 0, long deadline = long.MaxValue, bool batched = true, bool fromPeer = false)
     {
-        Assert.Null(TensorReader.TryReadInputs(r, TensorLimits.Default, out var inputs, out bool typed));
+        Assert.Null(TensorReader.TryReadInputs(r, TensorLimits.Default, out var inputs, out _));
         long rows = batched ? inputs[0].BatchDim : 1;
-        return new PendingRequest(r, inputs, typed, rows, BatchSignature.Compute(r, batched), level, arrival, deadline, long.MaxValue, fromPeer);
+        return new PendingRequest(r, inputs, rows, BatchSignature.Compute(r, batched), level, arrival, deadline, long.MaxValue, fromPeer);
     }
 }

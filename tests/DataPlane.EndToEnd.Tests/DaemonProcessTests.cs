@@ -20,7 +20,7 @@ public class DaemonProcessTests
     public async Task Aot_daemon_starts_with_embedded_defaults_answers_and_stops_cleanly_on_sigterm()
     {
         int grpc = Binaries.FreePort(), admin = Binaries.FreePort();
-        using var daemon = new ChildProcess(Binaries.Dataplane, "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}");
+        using var daemon = new ChildProcess(Binaries.Dataplane, "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--http", "127.0.0.1:0");
         await daemon.WaitForHttpAsync($"http://127.0.0.1:{admin}/readyz", TimeSpan.FromSeconds(30));
 
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpc}");
@@ -50,7 +50,7 @@ public class DaemonProcessTests
             int sim = Binaries.FreePort(), grpc = Binaries.FreePort(), admin = Binaries.FreePort();
             using var simulator = new ChildProcess(Binaries.Dataplane, "sim", "--listen", $"127.0.0.1:{sim}", "--config", config);
             using var daemon = new ChildProcess(Binaries.Dataplane, "serve", "--upstream", $"http://127.0.0.1:{sim}",
-                "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--Batching:Defaults:MaxQueueSize=4096");
+                "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--http", "127.0.0.1:0", "--Batching:Defaults:MaxQueueSize=4096");
             await daemon.WaitForHttpAsync($"http://127.0.0.1:{admin}/readyz", TimeSpan.FromSeconds(30));
 
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpc}");
@@ -103,7 +103,7 @@ public class DaemonProcessTests
     public async Task Bench_verb_measures_a_running_daemon_and_writes_csv_and_json()
     {
         int grpc = Binaries.FreePort(), admin = Binaries.FreePort();
-        using var daemon = new ChildProcess(Binaries.Dataplane, "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}");
+        using var daemon = new ChildProcess(Binaries.Dataplane, "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--http", "127.0.0.1:0");
         await daemon.WaitForHttpAsync($"http://127.0.0.1:{admin}/readyz", TimeSpan.FromSeconds(30));
         string csv = Path.Combine(Path.GetTempPath(), $"dataplane-e2e-{Environment.ProcessId}.csv");
         string json = Path.ChangeExtension(csv, ".json");

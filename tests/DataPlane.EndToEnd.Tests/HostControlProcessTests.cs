@@ -170,7 +170,7 @@ public class HostControlProcessTests
         using var host = HostFixture.Create("dgx-h100");
         int grpc = Binaries.FreePort(), admin = Binaries.FreePort();
         string run = Path.Combine(host.Root, "run");
-        using var daemon = new ChildProcess(NvmlHost("dgx-h100"), Binaries.Dataplane, "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}",
+        using var daemon = new ChildProcess(NvmlHost("dgx-h100"), Binaries.Dataplane, "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--http", "127.0.0.1:0",
             $"--Topology:NvmlLibrary={FakeNvml.LibraryPath}", $"--Topology:SysfsRoot={host.Roots.Sys}", $"--Topology:ProcfsRoot={host.Roots.Proc}",
             $"--Topology:EtcRoot={Path.Combine(host.Root, "etc")}", "--Topology:RefreshSeconds=1",
             "--Tuning:Profile=gpu-host", "--Tuning:ApplyAtStart=true", "--Tuning:Nics:0=enp25s0np0", "--Tuning:Areas:0=sysctl", "--Tuning:Areas:1=irq",
@@ -220,7 +220,7 @@ public class HostControlProcessTests
         int grpc = Binaries.FreePort(), admin = Binaries.FreePort();
 
         // No Tuning:Profile now: the snapshot's own profile is used to restore it.
-        using var daemon = new ChildProcess(NvmlHost("nvlink-bridge-2gpu"), Binaries.Dataplane, "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}",
+        using var daemon = new ChildProcess(NvmlHost("nvlink-bridge-2gpu"), Binaries.Dataplane, "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--http", "127.0.0.1:0",
             $"--Topology:NvmlLibrary={FakeNvml.LibraryPath}", $"--Topology:SysfsRoot={host.Roots.Sys}", $"--Topology:ProcfsRoot={host.Roots.Proc}",
             $"--Topology:EtcRoot={Path.Combine(host.Root, "etc")}", $"--Tuning:RunDirectory={run}");
         await daemon.WaitForHttpAsync($"http://127.0.0.1:{admin}/readyz", TimeSpan.FromSeconds(30));

@@ -45,7 +45,7 @@ public sealed class GpuSide : IAsyncLifetime
     {
         int grpc = Binaries.FreePort(), admin = Binaries.FreePort();
         var daemon = new ChildProcess(Binaries.Dataplane, "serve", "--upstream", $"http://127.0.0.1:{SimPort}",
-            "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--Upstream:HealthIntervalMs=100",
+            "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--http", "127.0.0.1:0", "--Upstream:HealthIntervalMs=100",
             $"--Listen:Tls:Certificate={Pki.ServerCertificate}", $"--Listen:Tls:Key={Pki.ServerKey}", $"--Listen:Tls:ClientCa={Pki.Ca}");
         _processes.Add(daemon);
         await daemon.WaitForHttpAsync($"http://127.0.0.1:{admin}/readyz", TimeSpan.FromSeconds(30));

@@ -21,7 +21,7 @@ public class ShippedConfigurationTests
             using var simulator = new ChildProcess(Binaries.Dataplane, "sim", "--listen", $"127.0.0.1:{sim}");
             // Only addresses and file locations differ from the shipped files.
             using var daemon = new ChildProcess(Binaries.Dataplane, "serve", "--config", Path.Combine(root, "config/dataplane.json"),
-                "--upstream", $"http://127.0.0.1:{sim}", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}",
+                "--upstream", $"http://127.0.0.1:{sim}", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--http", "127.0.0.1:0",
                 $"--Listen:Tls:Certificate={pki}/hosts/localhost.pem", $"--Listen:Tls:Key={pki}/hosts/localhost.key",
                 $"--Listen:Tls:ClientCa={pki}/ca.pem");
             await daemon.WaitForHttpAsync($"http://127.0.0.1:{admin}/readyz", TimeSpan.FromSeconds(30));

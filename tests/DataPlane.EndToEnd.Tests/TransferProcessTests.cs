@@ -63,11 +63,11 @@ public class TransferProcessTests
         int peerTransfer = Binaries.FreePort(), peerGrpc = Binaries.FreePort(), peerAdmin = Binaries.FreePort();
         int grpc = Binaries.FreePort(), admin = Binaries.FreePort();
         string[] rdma = ["--Transfer:Transport=rdma", $"--Transfer:Rdma:LibraryPath={FakeVerbs.LibraryPath}"];
-        using var peer = new ChildProcess(Binaries.Dataplane, ["serve", "--grpc", $"127.0.0.1:{peerGrpc}", "--admin", $"127.0.0.1:{peerAdmin}",
+        using var peer = new ChildProcess(Binaries.Dataplane, ["serve", "--grpc", $"127.0.0.1:{peerGrpc}", "--admin", $"127.0.0.1:{peerAdmin}", "--http", "127.0.0.1:0",
             $"--Transfer:Listen=127.0.0.1:{peerTransfer}", .. rdma]);
         await peer.WaitForHttpAsync($"http://127.0.0.1:{peerAdmin}/readyz", TimeSpan.FromSeconds(30));
         // The origin's simulated `simple` model has one instance: with no pipelining and a threshold of 2, a burst spills.
-        using var origin = new ChildProcess(Binaries.Dataplane, ["serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}",
+        using var origin = new ChildProcess(Binaries.Dataplane, ["serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--http", "127.0.0.1:0",
             $"--Transfer:Peers:0=127.0.0.1:{peerTransfer}", "--Batching:Models:simple:SpillQueueThreshold=2",
             "--Batching:Models:simple:PipelineDepth=0", "--Batching:Models:simple:MaxBatchSize=4", .. rdma]);
         await origin.WaitForHttpAsync($"http://127.0.0.1:{admin}/readyz", TimeSpan.FromSeconds(30));

@@ -63,6 +63,7 @@ public sealed class TlsTests : IDisposable
         {
             ["Listen:Grpc"] = "127.0.0.1:0",
             ["Listen:Admin"] = "127.0.0.1:0",
+            ["Listen:Http"] = "127.0.0.1:0",
             ["Listen:Tls:Certificate"] = Path.Combine(_dir, "server.pem"),
             ["Listen:Tls:Key"] = Path.Combine(_dir, "server.key"),
             ["Logging:LogLevel:Default"] = "Warning",

@@ -8,7 +8,8 @@ namespace DataPlane.Batching.Batching;
 /// <summary>Turns the requests of a batch into one upstream request (inputs concatenated along
 /// dimension 0 into pooled buffers) and the upstream response back into one response per request
 /// (outputs sliced by each request's rows, without copying). A batch of one request goes upstream
-/// unchanged.</summary>
+/// unchanged. Answers always carry <c>raw_output_contents</c>, one entry per output, as Triton's do, whatever
+/// form the request's inputs took.</summary>
 public static class BatchAssembler
 {
     /// <summary>Builds the upstream request. Buffers rented for concatenated inputs are added to
@@ -62,14 +63,10 @@ public static class BatchAssembler
     public static string? TrySplit(IReadOnlyList<PendingRequest> batch, ModelInferResponse upstream, TensorLimits limits,
         ModelInferResponse[] responses)
     {
-        if (batch.Count == 1)
+        if (batch.Count == 1 && upstream.RawOutputContents.Count == upstream.Outputs.Count)
         {
-            var single = batch[0];
-            if (!single.Typed || upstream.RawOutputContents.Count == 0)
-            {
-                responses[0] = upstream;
-                return null;
-            }
+            responses[0] = upstream;
+            return null;
         }
 
         string? error = TensorReader.TryReadOutputs(upstream, limits, out var outputs);
@@ -101,7 +98,6 @@ public static class BatchAssembler
             }
         }
 
-        bool allTyped = Array.TrueForAll(outputs, o => o.DataType.HasTypedContents());
         for (int r = 0; r < batch.Count; r++)
         {
             var request = batch[r];
@@ -112,7 +108,6 @@ public static class BatchAssembler
                 Id = request.Message.Id,
             };
             response.Parameters.Add(upstream.Parameters);
-            bool typed = request.Typed && allTyped;
             for (int k = 0; k < outputs.Length; k++)
             {
                 var source = upstream.Outputs[k];
@@ -131,15 +126,7 @@ public static class BatchAssembler
                 }
 
                 output.Parameters.Add(source.Parameters);
-                if (typed)
-                {
-                    output.Contents = TypedContents.FromRaw(outputs[k].DataType, slices[k][r].Span);
-                }
-                else
-                {
-                    response.RawOutputContents.Add(TypedContents.Wrap(slices[k][r]));
-                }
-
+                response.RawOutputContents.Add(TypedContents.Wrap(slices[k][r]));
                 response.Outputs.Add(output);
             }
 

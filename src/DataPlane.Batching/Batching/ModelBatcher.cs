@@ -5,7 +5,9 @@ using DataPlane.Batching.Options;
 using DataPlane.Batching.Policies;
 using DataPlane.Batching.Queueing;
 using DataPlane.Batching.Upstream;
+using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
+using DataPlane.Protocol.Sequences;
 using DataPlane.Protocol.Tensors;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -45,6 +47,10 @@ public sealed partial class ModelBatcher : IDisposable
     private readonly Func<long, double> _predict;
     private readonly List<PendingRequest> _scratch = [];
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Dictionary<SequenceKey, SequenceLane> _lanes = [];
+    private int _sequenceWaiting;
+    private int _sequenceRunning;
+    private long _sequenceBytes;
     private int _streaming;
     private long _lastSlotFreeNs;
     private long _windowEnd = long.MaxValue;
@@ -69,7 +75,7 @@ public sealed partial class ModelBatcher : IDisposable
         _leadNs = Nanoseconds.From(options.PipelineLead);
         _predict = rows => _latency.PredictNs(rows);
         MaxRows = !model.Batches ? 1 : options.MaxBatchSize > 0 ? Math.Min(options.MaxBatchSize, model.MaxBatchSize) : model.MaxBatchSize;
-        PolicyKind = model.Batches ? options.Policy : BatchPolicyKind.None;
+        PolicyKind = model.Batches && !model.Sequential ? options.Policy : BatchPolicyKind.None;
         _policy = PolicyKind switch
         {
             BatchPolicyKind.Fixed => new FixedPolicy(options.MaxQueueDelay, options.PreferredBatchSizes),
@@ -105,7 +111,8 @@ public sealed partial class ModelBatcher : IDisposable
     /// <c>dynamic_batching</c> describing this batcher (so perf_analyzer and Triton tooling see that
     /// requests are batched here): max_queue_delay is the longest a request may be held for a batch
     /// (the adaptive policy's maximum window, or the fixed policy's delay), plus the preferred sizes,
-    /// priority levels, queue size and SLO. Models served without batching keep the upstream's.</summary>
+    /// priority levels, queue size and SLO. Models served without batching keep the upstream's, and so do
+    /// stateful models: their <c>sequence_batching</c> says Triton's sequence batcher schedules them.</summary>
     public ModelConfig EffectiveConfig { get; }
 
     public BatchingMetrics.ModelMetrics Metrics => _metrics;
@@ -191,32 +198,75 @@ public sealed partial class ModelBatcher : IDisposable
         return null;
     }
 
+    /// <summary>Requests admitted and not yet sent upstream: the batch queue and the sequence steps waiting
+    /// for their turn.</summary>
+    public int Waiting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count + _sequenceWaiting;
+            }
+        }
+    }
+
     /// <summary>Admits a validated request. The returned task completes with its response or an
-    /// <see cref="RpcException"/>; it never stays pending after <see cref="Drained"/>.</summary>
+    /// <see cref="RpcException"/>; it never stays pending after <see cref="Drained"/>. A full queue is
+    /// Triton's UNAVAILABLE <c>Exceeds maximum queue size</c>; a request whose input bytes would take the
+    /// waiting requests past <see cref="ModelBatchingOptions.MaxQueueBytes"/> is RESOURCE_EXHAUSTED.</summary>
     public Task<ModelInferResponse> Submit(PendingRequest request)
     {
         List<Batch>? start = null;
+        PendingRequest? step = null;
         lock (_gate)
         {
             if (_draining)
             {
                 _metrics.Rejected(Outcomes.ShuttingDown);
-                request.TryFail(StatusCode.Unavailable, "dataplane is shutting down and accepts no new requests; retry on another host");
+                request.TryFail(StatusCode.Unavailable,
+                    TritonErrors.RequestPrefix(request.Message.Id) + "Server is stopping, scheduler for model has stopped accepting new inference requests");
                 return request.Completion;
             }
 
-            if (_queue.Count >= _options.MaxQueueSize)
+            int waiting = _queue.Count + _sequenceWaiting;
+            if (waiting >= _options.MaxQueueSize)
             {
                 _metrics.Rejected(Outcomes.QueueFull);
-                request.TryFail(StatusCode.ResourceExhausted,
-                    $"queue of model '{_model.Name}' is full ({_queue.Count} requests waiting, limit {_options.MaxQueueSize}); retry later");
+                request.TryFail(StatusCode.Unavailable,
+                    $"{TritonErrors.QueueFull(request.Message.Id)}: model '{_model.Name}' has {waiting} requests waiting, its limit; retry later");
                 return request.Completion;
             }
 
+            long held = _queue.Bytes + _sequenceBytes;
+            if (held + request.Bytes > _options.MaxQueueBytes)
+            {
+                _metrics.Rejected(Outcomes.QueueBytes);
+                request.TryFail(StatusCode.ResourceExhausted,
+                    $"request of {request.Bytes} bytes would take the waiting requests of model '{_model.Name}' from {held} to {held + request.Bytes} bytes, " +
+                    $"over its budget of {_options.MaxQueueBytes} bytes (MaxQueueBytes); retry later");
+                return request.Completion;
+            }
+
+            request.Admitted = true;
             long now = request.ArrivalNs;
-            _rate.OnArrival(now, request.Rows);
-            _queue.Enqueue(request);
-            Decide(now, ref start);
+            if (request.Sequenced)
+            {
+                step = EnqueueStep(request);
+            }
+            else
+            {
+                _rate.OnArrival(now, request.Rows);
+                _queue.Enqueue(request);
+                Decide(now, ref start);
+            }
+
+            _metrics.QueueDepth.Set(_queue.Count + _sequenceWaiting);
+        }
+
+        if (step != null)
+        {
+            _ = RunStepsAsync(step);
         }
 
         Start(start);
@@ -255,7 +305,9 @@ public sealed partial class ModelBatcher : IDisposable
 
         if (deadlineExceeded)
         {
-            request.TryFail(StatusCode.DeadlineExceeded, removed
+            request.TryFail(StatusCode.DeadlineExceeded, request.Sequenced && !removed
+                ? $"deadline passed while sequence {request.Sequence} of model '{_model.Name}' was waiting or upstream"
+                : removed
                 ? $"deadline passed after {Millis(_clock.Now - request.ArrivalNs)} in the queue of model '{_model.Name}'"
                 : $"deadline passed while the batch of model '{_model.Name}' was upstream");
         }
@@ -288,6 +340,16 @@ public sealed partial class ModelBatcher : IDisposable
         {
             _scratch.Clear();
             _queue.RemoveAll(_scratch);
+            foreach (var lane in _lanes.Values)
+            {
+                while (lane.Waiting.TryDequeue(out var step))
+                {
+                    _sequenceWaiting--;
+                    _sequenceBytes -= step.Bytes;
+                    _scratch.Add(step);
+                }
+            }
+
             failed = [.. _scratch];
             _scratch.Clear();
             _windowEnd = long.MaxValue;
@@ -378,7 +440,7 @@ public sealed partial class ModelBatcher : IDisposable
             _windowEnd = long.MaxValue;
         }
 
-        _metrics.QueueDepth.Set(_queue.Count);
+        _metrics.QueueDepth.Set(_queue.Count + _sequenceWaiting);
         _timer.Arm(Math.Min(_windowEnd, _queue.EarliestDeadline));
     }
 
@@ -408,16 +470,14 @@ public sealed partial class ModelBatcher : IDisposable
         foreach (var r in requests)
         {
             rows += r.Rows;
-            long queued = now - r.ArrivalNs;
-            _metrics.QueueDuration.Observe(queued / 1e9);
-            Statistics.Queued(queued);
+            _metrics.QueueDuration.Observe((now - r.ArrivalNs) / 1e9);
         }
 
         int slot = spilled ? SpilledSlot : _slots.Send(now, rows, _predict);
         _windowEnd = long.MaxValue;
         _metrics.BatchSize.Observe(rows);
         _metrics.Window.Observe(Math.Max(0, now - eligibleSince) / 1e9);
-        return new Batch(requests, rows, slot);
+        return new Batch(requests, rows, slot, now);
     }
 
     private void Start(List<Batch>? batches)
@@ -439,10 +499,12 @@ public sealed partial class ModelBatcher : IDisposable
         RpcException? failure = null;
         var rented = new List<byte[]>();
         long started = _clock.Now;
+        long built = started;
         string? peer = null;
         try
         {
             var request = BatchAssembler.Build(batch.Requests, batch.Rows, rented);
+            built = _clock.Now;
             if (batch.Slot == SpilledSlot)
             {
                 var spilled = await _spill!.InferAsync(request, UpstreamDeadline(batch), CancellationToken.None).ConfigureAwait(false);
@@ -475,10 +537,10 @@ public sealed partial class ModelBatcher : IDisposable
         List<Batch>? next = null;
         long service;
         bool requeued = false;
+        bool local = batch.Slot >= 0;
         lock (_gate)
         {
-            bool local = batch.Slot != SpilledSlot;
-            if (!local && failure is not null && failure.StatusCode != StatusCode.DeadlineExceeded && !_draining)
+            if (batch.Slot == SpilledSlot && failure is not null && failure.StatusCode != StatusCode.DeadlineExceeded && !_draining)
             {
                 // The peer could not run it: the requests come home to the front of the queue and run here.
                 var waiting = batch.Requests.Where(r => !r.IsCompleted).ToList();
@@ -516,18 +578,15 @@ public sealed partial class ModelBatcher : IDisposable
 
             return;
         }
-        else
-        {
-            _metrics.UpstreamDuration.Observe((finished - started) / 1e9);
-        }
 
+        _metrics.UpstreamDuration.Observe((finished - started) / 1e9);
         if (failure != null)
         {
             FailBatch(batch, failure);
         }
         else
         {
-            CompleteBatch(batch, response!, service);
+            CompleteBatch(batch, response!, built - started, finished - built);
         }
 
         lock (_gate)
@@ -536,8 +595,9 @@ public sealed partial class ModelBatcher : IDisposable
         }
     }
 
-    private void CompleteBatch(Batch batch, ModelInferResponse upstream, long durationNs)
+    private void CompleteBatch(Batch batch, ModelInferResponse upstream, long inputNs, long inferNs)
     {
+        long splitStart = _clock.Now;
         var responses = new ModelInferResponse[batch.Requests.Length];
         string? error;
         try
@@ -560,22 +620,46 @@ public sealed partial class ModelBatcher : IDisposable
             return;
         }
 
-        Statistics.BatchExecuted(batch.Requests.Length, batch.Rows, durationNs);
+        var failed = new RequestError?[responses.Length];
         for (int i = 0; i < responses.Length; i++)
         {
-            batch.Requests[i].TrySucceed(responses[i]);
+            if (batch.Requests[i].SharedMemoryOutputs is { } shm && !batch.Requests[i].IsCompleted)
+            {
+                failed[i] = shm.TryWrite(responses[i]);
+            }
+        }
+
+        var times = new RequestTimes(0, inputNs, inferNs, _clock.Now - splitStart);
+        Statistics.Executed(batch.Rows, times);
+        for (int i = 0; i < responses.Length; i++)
+        {
+            var r = batch.Requests[i];
+            r.Times = times with { QueueNs = Math.Max(0, batch.FormedNs - r.ArrivalNs) };
+            if (failed[i] is { } e)
+            {
+                r.TryFail(e.Code, e.Message);
+            }
+            else
+            {
+                r.TrySucceed(responses[i]);
+            }
         }
     }
 
+    /// <summary>Answers a batch the upstream failed: a lost connection is UNAVAILABLE naming the upstream, a deadline
+    /// is DEADLINE_EXCEEDED, and any answer of the upstream's own (a validation error, a sequence error) reaches
+    /// the client verbatim, as if it had called Triton itself.</summary>
     private void FailBatch(Batch batch, RpcException failure)
     {
         var code = failure.StatusCode;
+        bool connection = failure.Status.DebugException is HttpRequestException or IOException;
         string message = code switch
         {
             StatusCode.Unavailable when batch.Slot == SpilledSlot => $"spilled to a peer host that failed: {failure.Status.Detail}",
-            StatusCode.Unavailable => $"upstream is unavailable: {_upstream.Describe()}: {failure.Status.Detail}",
+            StatusCode.Unavailable when connection => $"upstream is unavailable: {_upstream.Describe()}: {failure.Status.Detail}",
             StatusCode.DeadlineExceeded => $"deadline passed while the batch of model '{_model.Name}' was upstream",
-            _ => $"upstream answered {code}: {failure.Status.Detail}",
+            StatusCode.Cancelled => $"upstream cancelled the batch of model '{_model.Name}': {failure.Status.Detail}",
+            _ => failure.Status.Detail,
         };
         if (code is StatusCode.Cancelled)
         {
@@ -585,6 +669,89 @@ public sealed partial class ModelBatcher : IDisposable
         foreach (var r in batch.Requests)
         {
             r.TryFail(code, message);
+        }
+    }
+
+    /// <summary>Queues a sequence step behind the steps of its sequence already admitted; returns it when it may go
+    /// upstream at once (no step of its sequence is upstream). Under the lock.</summary>
+    private PendingRequest? EnqueueStep(PendingRequest request)
+    {
+        if (!request.Sequence.IsSequence)
+        {
+            // A stateful model's request without a sequence id: nothing to order it against; the upstream answers it.
+            _sequenceRunning++;
+            return request;
+        }
+
+        var key = request.Sequence.Identity;
+        if (!_lanes.TryGetValue(key, out var lane))
+        {
+            _lanes[key] = lane = new SequenceLane();
+        }
+
+        if (!lane.Running)
+        {
+            lane.Running = true;
+            _sequenceRunning++;
+            return request;
+        }
+
+        lane.Waiting.Enqueue(request);
+        _sequenceWaiting++;
+        _sequenceBytes += request.Bytes;
+        return null;
+    }
+
+    /// <summary>Sends the steps of one sequence upstream one at a time, in arrival order, each alone, until the
+    /// sequence has no step waiting. A step whose deadline passed while it waited is answered DEADLINE_EXCEEDED
+    /// without being sent.</summary>
+    private async Task RunStepsAsync(PendingRequest first)
+    {
+        for (var step = first; step != null; step = NextStep(step))
+        {
+            long now = _clock.Now;
+            if (step.IsCompleted)
+            {
+                continue;
+            }
+
+            if (step.DeadlineNs <= now)
+            {
+                _metrics.Rejected(Outcomes.DeadlineInQueue);
+                step.TryFail(StatusCode.DeadlineExceeded,
+                    $"deadline passed after {Millis(now - step.ArrivalNs)} waiting behind earlier steps of sequence {step.Sequence} of model '{_model.Name}'; not sent upstream");
+                continue;
+            }
+
+            _metrics.QueueDuration.Observe((now - step.ArrivalNs) / 1e9);
+            _metrics.BatchSize.Observe(step.Rows);
+            await RunAsync(new Batch([step], step.Rows, SequenceSlot, now)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The next waiting step of <paramref name="previous"/>'s sequence, or null when the sequence has none
+    /// (its lane is then retired).</summary>
+    private PendingRequest? NextStep(PendingRequest previous)
+    {
+        lock (_gate)
+        {
+            var key = previous.Sequence.Identity;
+            if (previous.Sequence.IsSequence && _lanes.TryGetValue(key, out var lane))
+            {
+                if (lane.Waiting.TryDequeue(out var next))
+                {
+                    _sequenceWaiting--;
+                    _sequenceBytes -= next.Bytes;
+                    _metrics.QueueDepth.Set(_queue.Count + _sequenceWaiting);
+                    return next;
+                }
+
+                _lanes.Remove(key);
+            }
+
+            _sequenceRunning--;
+            CheckDrained();
+            return null;
         }
     }
 
@@ -609,7 +776,7 @@ public sealed partial class ModelBatcher : IDisposable
 
     private void CheckDrained()
     {
-        if (_draining && _queue.Count == 0 && _slots.InFlight == 0)
+        if (_draining && _queue.Count == 0 && _slots.InFlight == 0 && _sequenceRunning == 0)
         {
             _drained.TrySetResult();
         }
@@ -655,7 +822,18 @@ public sealed partial class ModelBatcher : IDisposable
     /// <summary>The slot of a batch sent to a peer host instead of this host's upstream.</summary>
     private const int SpilledSlot = -1;
 
-    private sealed record Batch(PendingRequest[] Requests, long Rows, int Slot);
+    /// <summary>The slot of a sequence step: Triton's sequence batcher schedules it, not this batcher's slots.</summary>
+    private const int SequenceSlot = -2;
+
+    private sealed record Batch(PendingRequest[] Requests, long Rows, int Slot, long FormedNs);
+
+    /// <summary>The steps of one sequence: one upstream at a time, the rest waiting in arrival order.</summary>
+    private sealed class SequenceLane
+    {
+        public Queue<PendingRequest> Waiting { get; } = new();
+
+        public bool Running { get; set; }
+    }
 
     private static partial class Log
     {

@@ -2,53 +2,100 @@ using DataPlane.Protocol.Inference;
 
 namespace DataPlane.Batching.Metrics;
 
-/// <summary>Cumulative statistics of one model in the form of the protocol's ModelStatistics RPC,
-/// so perf_analyzer and Triton tooling can read the front end's own queue and compute split.
-/// "compute_infer" is the upstream call as the front end sees it. Lock-free counters.</summary>
+/// <summary>Cumulative statistics of one model in the form and with the semantics of Triton's ModelStatistics, so
+/// perf_analyzer and Triton tooling read the front end's own split of a request's time:
+/// <list type="bullet">
+/// <item>per successful request: <c>success</c> (arrival to answer), <c>queue</c> (arrival until its batch left the
+/// queue), <c>compute_input</c> (building the upstream request), <c>compute_infer</c> (the upstream call) and
+/// <c>compute_output</c> (splitting the answer, writing shared memory) — all five counts equal, as in Triton;</item>
+/// <item><c>fail</c>: requests that were admitted and then failed (a deadline in the queue, an upstream error);
+/// requests refused at admission (validation, a full queue) are not counted, as in Triton;</item>
+/// <item><c>inference_count</c>: rows (the batch sizes of successful requests); <c>execution_count</c>: upstream
+/// executions; <c>batch_stats</c>: executions per executed batch size, ascending;</item>
+/// <item>streamed requests count once each when they finish, like a decoupled Triton backend; their responses are
+/// counted per index in <c>response_stats</c>.</item>
+/// </list>Lock-free counters.</summary>
 public sealed class ModelStatisticsCollector
 {
+    private const int MaxResponseIndexes = 64;
+
     private readonly BatchCounter[] _batches;
-    private long _successCount, _successNs, _failCount, _failNs, _queueCount, _queueNs;
-    private long _inferCount, _inferNs, _inferenceCount, _executionCount, _lastInferenceMs;
+    private readonly ResponseCounter[] _responses = new ResponseCounter[MaxResponseIndexes];
+    private long _successCount, _successNs, _failCount, _failNs, _queueNs, _inputNs, _inferNs, _outputNs;
+    private long _inferenceCount, _executionCount, _lastInferenceMs, _rejected;
 
     public ModelStatisticsCollector(int maxBatchSize) => _batches = new BatchCounter[Math.Max(1, maxBatchSize) + 1];
 
-    public void RequestSucceeded(long durationNs)
+    /// <summary>A successful request of <paramref name="rows"/> rows and how its time split.</summary>
+    public void RequestSucceeded(long rows, long totalNs, in RequestTimes times)
     {
         Interlocked.Increment(ref _successCount);
-        Interlocked.Add(ref _successNs, durationNs);
+        Interlocked.Add(ref _successNs, totalNs);
+        Interlocked.Add(ref _queueNs, times.QueueNs);
+        Interlocked.Add(ref _inputNs, times.InputNs);
+        Interlocked.Add(ref _inferNs, times.InferNs);
+        Interlocked.Add(ref _outputNs, times.OutputNs);
+        Interlocked.Add(ref _inferenceCount, rows);
         Volatile.Write(ref _lastInferenceMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
     }
 
+    /// <summary>An admitted request that failed after <paramref name="durationNs"/>.</summary>
     public void RequestFailed(long durationNs)
     {
         Interlocked.Increment(ref _failCount);
         Interlocked.Add(ref _failNs, durationNs);
     }
 
-    public void Queued(long durationNs)
-    {
-        Interlocked.Increment(ref _queueCount);
-        Interlocked.Add(ref _queueNs, durationNs);
-    }
+    /// <summary>A request refused at admission (not a Triton statistic; kept for the status page).</summary>
+    public void RequestRejected() => Interlocked.Increment(ref _rejected);
 
-    /// <summary>Records a successful batch of <paramref name="requests"/> requests and <paramref name="rows"/> rows.</summary>
-    public void BatchExecuted(int requests, long rows, long durationNs)
+    /// <summary>Requests refused at admission so far.</summary>
+    public long Rejected => Volatile.Read(ref _rejected);
+
+    /// <summary>One upstream execution of <paramref name="rows"/> rows and its times.</summary>
+    public void Executed(long rows, in RequestTimes times)
     {
-        Interlocked.Add(ref _inferCount, requests);
-        Interlocked.Add(ref _inferNs, durationNs * requests);
-        Interlocked.Add(ref _inferenceCount, rows);
         Interlocked.Increment(ref _executionCount);
         if (rows < _batches.Length)
         {
             ref var b = ref _batches[rows];
             Interlocked.Increment(ref b.Count);
-            Interlocked.Add(ref b.Ns, durationNs);
+            Interlocked.Add(ref b.InputNs, times.InputNs);
+            Interlocked.Add(ref b.InferNs, times.InferNs);
+            Interlocked.Add(ref b.OutputNs, times.OutputNs);
+        }
+    }
+
+    /// <summary>The <paramref name="index"/>-th response of a streamed request, <paramref name="sinceRequestNs"/>
+    /// after the request (or its previous response) was sent upstream.</summary>
+    public void Response(int index, long sinceRequestNs, bool empty, bool failed)
+    {
+        if (index < 0 || index >= MaxResponseIndexes)
+        {
+            return;
+        }
+
+        ref var r = ref _responses[index];
+        if (failed)
+        {
+            Interlocked.Increment(ref r.FailCount);
+            Interlocked.Add(ref r.FailNs, sinceRequestNs);
+        }
+        else if (empty)
+        {
+            Interlocked.Increment(ref r.EmptyCount);
+            Interlocked.Add(ref r.EmptyNs, sinceRequestNs);
+        }
+        else
+        {
+            Interlocked.Increment(ref r.SuccessCount);
+            Interlocked.Add(ref r.SuccessNs, sinceRequestNs);
         }
     }
 
     public ModelStatistics Snapshot(string name, string version)
     {
+        var success = Duration(ref _successCount, ref _successNs);
         var s = new ModelStatistics
         {
             Name = name,
@@ -58,28 +105,48 @@ public sealed class ModelStatisticsCollector
             ExecutionCount = (ulong)Volatile.Read(ref _executionCount),
             InferenceStats = new InferStatistics
             {
-                Success = Duration(ref _successCount, ref _successNs),
+                Success = success,
                 Fail = Duration(ref _failCount, ref _failNs),
-                Queue = Duration(ref _queueCount, ref _queueNs),
-                ComputeInput = new StatisticDuration(),
-                ComputeInfer = Duration(ref _inferCount, ref _inferNs),
-                ComputeOutput = new StatisticDuration(),
+                Queue = new StatisticDuration { Count = success.Count, Ns = (ulong)Volatile.Read(ref _queueNs) },
+                ComputeInput = new StatisticDuration { Count = success.Count, Ns = (ulong)Volatile.Read(ref _inputNs) },
+                ComputeInfer = new StatisticDuration { Count = success.Count, Ns = (ulong)Volatile.Read(ref _inferNs) },
+                ComputeOutput = new StatisticDuration { Count = success.Count, Ns = (ulong)Volatile.Read(ref _outputNs) },
                 CacheHit = new StatisticDuration(),
                 CacheMiss = new StatisticDuration(),
             },
         };
         for (int size = 1; size < _batches.Length; size++)
         {
-            long count = Volatile.Read(ref _batches[size].Count);
+            ref var b = ref _batches[size];
+            ulong count = (ulong)Volatile.Read(ref b.Count);
             if (count > 0)
             {
                 s.BatchStats.Add(new InferBatchStatistics
                 {
                     BatchSize = (ulong)size,
-                    ComputeInput = new StatisticDuration(),
-                    ComputeInfer = new StatisticDuration { Count = (ulong)count, Ns = (ulong)Volatile.Read(ref _batches[size].Ns) },
-                    ComputeOutput = new StatisticDuration(),
+                    ComputeInput = new StatisticDuration { Count = count, Ns = (ulong)Volatile.Read(ref b.InputNs) },
+                    ComputeInfer = new StatisticDuration { Count = count, Ns = (ulong)Volatile.Read(ref b.InferNs) },
+                    ComputeOutput = new StatisticDuration { Count = count, Ns = (ulong)Volatile.Read(ref b.OutputNs) },
                 });
+            }
+        }
+
+        for (int i = 0; i < MaxResponseIndexes; i++)
+        {
+            ref var r = ref _responses[i];
+            long any = Volatile.Read(ref r.SuccessCount) + Volatile.Read(ref r.FailCount) + Volatile.Read(ref r.EmptyCount);
+            if (any > 0)
+            {
+                var success1 = Duration(ref r.SuccessCount, ref r.SuccessNs);
+                s.ResponseStats[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new InferResponseStatistics
+                {
+                    Success = success1,
+                    Fail = Duration(ref r.FailCount, ref r.FailNs),
+                    EmptyResponse = Duration(ref r.EmptyCount, ref r.EmptyNs),
+                    ComputeInfer = success1.Clone(),
+                    ComputeOutput = new StatisticDuration { Count = success1.Count },
+                    Cancel = new StatisticDuration(),
+                };
             }
         }
 
@@ -92,6 +159,16 @@ public sealed class ModelStatisticsCollector
     private struct BatchCounter
     {
         public long Count;
-        public long Ns;
+        public long InputNs;
+        public long InferNs;
+        public long OutputNs;
+    }
+
+    private struct ResponseCounter
+    {
+        public long SuccessCount, SuccessNs, FailCount, FailNs, EmptyCount, EmptyNs;
     }
 }
+
+/// <summary>How a request's time split between leaving the queue and its answer (nanoseconds).</summary>
+public readonly record struct RequestTimes(long QueueNs, long InputNs, long InferNs, long OutputNs);

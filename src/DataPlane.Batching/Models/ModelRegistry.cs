@@ -22,6 +22,8 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _refreshing = new(1, 1);
+    private volatile ServerMetadataResponse? _serverMetadata;
     private FrozenDictionary<string, ModelBatcher> _models = FrozenDictionary<string, ModelBatcher>.Empty;
     private bool _draining;
     private int _slowProbes;
@@ -50,6 +52,10 @@ public sealed partial class ModelRegistry : IDisposable
 
     public bool TryGet(string name, out ModelBatcher batcher) => _models.TryGetValue(name, out batcher!);
 
+    /// <summary>The upstream's ServerMetadata (name, version, extensions) as last read, or null before the first
+    /// successful probe. Re-read whenever the upstream comes back, since it may have been replaced.</summary>
+    public ServerMetadataResponse? ServerMetadata => _serverMetadata;
+
     /// <summary>Probes once: readiness, then (when up) the repository. Returns true when up.</summary>
     public async Task<bool> ProbeAsync(CancellationToken cancellationToken)
     {
@@ -64,7 +70,13 @@ public sealed partial class ModelRegistry : IDisposable
                 return false;
             }
 
-            await RefreshAsync(cancellationToken).ConfigureAwait(false);
+            if (_serverMetadata == null || !_upstream.IsAvailable)
+            {
+                _serverMetadata = await _upstream.Client.ServerMetadataAsync(new ServerMetadataRequest(),
+                    deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+
+            await RefreshAsync(null, cancellationToken).ConfigureAwait(false);
             _upstream.MarkUp();
             _slowProbes = 0;
             return true;
@@ -130,22 +142,85 @@ public sealed partial class ModelRegistry : IDisposable
         }
     }
 
-    private async Task RefreshAsync(CancellationToken cancellationToken)
+    /// <summary>Re-reads the upstream's repository at once (after a model load or unload through the daemon):
+    /// models that became READY get a batcher, models that are no longer READY are retired, and
+    /// <paramref name="reload"/> (a model just loaded again) has its configuration re-read.</summary>
+    public Task RefreshNowAsync(string? reload, CancellationToken cancellationToken) => RefreshAsync(reload, cancellationToken);
+
+    private async Task RefreshAsync(string? reload, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + _upstream.Options.ProbeTimeout;
-        var index = await _upstream.Client.RepositoryIndexAsync(new RepositoryIndexRequest { Ready = true },
-            deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
-        foreach (var entry in index.Models)
+        await _refreshing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            if (_models.ContainsKey(entry.Name) || (entry.State.Length > 0 && entry.State != "READY"))
+            var deadline = DateTime.UtcNow + _upstream.Options.ProbeTimeout;
+            var index = await _upstream.Client.RepositoryIndexAsync(new RepositoryIndexRequest { Ready = true },
+                deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var ready = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var entry in index.Models)
             {
-                continue;
+                if (entry.State.Length > 0 && entry.State != "READY")
+                {
+                    continue;
+                }
+
+                ready.Add(entry.Name);
+                bool known = _models.TryGetValue(entry.Name, out var current);
+                if (known && entry.Name != reload)
+                {
+                    continue;
+                }
+
+                var config = await _upstream.Client.ModelConfigAsync(new ModelConfigRequest { Name = entry.Name, Version = entry.Version },
+                    deadline: DateTime.UtcNow + _upstream.Options.ProbeTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var model = new ModelDescriptor(config.Config, entry.Version.Length > 0 ? entry.Version : "1");
+                if (known && current!.Model.Config.Equals(model.Config) && current.Model.Version == model.Version)
+                {
+                    continue;
+                }
+
+                if (known)
+                {
+                    Retire(entry.Name, "its configuration changed upstream");
+                }
+
+                Add(model);
             }
 
-            var config = await _upstream.Client.ModelConfigAsync(new ModelConfigRequest { Name = entry.Name, Version = entry.Version },
-                deadline: DateTime.UtcNow + _upstream.Options.ProbeTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
-            Add(new ModelDescriptor(config.Config, entry.Version.Length > 0 ? entry.Version : "1"));
+            foreach (var name in _models.Keys)
+            {
+                if (!ready.Contains(name))
+                {
+                    Retire(name, "the upstream no longer serves it");
+                }
+            }
         }
+        finally
+        {
+            _refreshing.Release();
+        }
+    }
+
+    /// <summary>Stops serving a model: its batcher stops admitting, sends what it holds and is disposed once every
+    /// admitted request has been answered.</summary>
+    private void Retire(string name, string reason)
+    {
+        ModelBatcher? batcher;
+        lock (_gate)
+        {
+            if (!_models.TryGetValue(name, out batcher))
+            {
+                return;
+            }
+
+            var next = new Dictionary<string, ModelBatcher>(_models, StringComparer.Ordinal);
+            next.Remove(name);
+            _models = next.ToFrozenDictionary(StringComparer.Ordinal);
+        }
+
+        Log.ModelRetired(_logger, name, reason);
+        batcher.BeginDrain();
+        _ = batcher.Drained.ContinueWith(static (_, b) => ((ModelBatcher)b!).Dispose(), batcher, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private void Add(ModelDescriptor model)
@@ -230,6 +305,9 @@ public sealed partial class ModelRegistry : IDisposable
         [LoggerMessage(EventId = 1010, Level = LogLevel.Information,
             Message = "Serving model {Model} version {Version}: max_batch_size {MaxBatchSize}, policy {Policy}, {Instances} instance(s) + {Ahead} batch(es) sent ahead, decoupled {Decoupled}")]
         public static partial void ModelAdded(ILogger logger, string model, string version, int maxBatchSize, string policy, int instances, int ahead, bool decoupled);
+
+        [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "No longer serving model {Model}: {Reason}; its queued requests are sent first")]
+        public static partial void ModelRetired(ILogger logger, string model, string reason);
 
         [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Upstream probe failed unexpectedly")]
         public static partial void ProbeFailed(ILogger logger, Exception exception);

@@ -19,8 +19,14 @@ public sealed record ModelBatchingOptions
     /// <summary>The fixed policy's preferred batch sizes; empty means the model's max_batch_size (as Triton does).</summary>
     public IReadOnlyList<int> PreferredBatchSizes { get; init; } = [];
 
-    /// <summary>Most requests waiting in the model's queue; one more is refused with RESOURCE_EXHAUSTED. Default 1024.</summary>
+    /// <summary>Most requests waiting in the model's queue; one more is refused with Triton's UNAVAILABLE
+    /// <c>Exceeds maximum queue size</c>. Default 1024.</summary>
     public int MaxQueueSize { get; init; } = 1024;
+
+    /// <summary>Most input bytes the model's waiting requests may hold; a request that would exceed it is refused with
+    /// RESOURCE_EXHAUSTED naming the figures. Default 2 GiB, so one request of Triton's largest message size is always
+    /// accepted by an empty queue.</summary>
+    public long MaxQueueBytes { get; init; } = 1L << 31;
 
     /// <summary>Number of priority levels; level 1 is served first. Default 2.</summary>
     public int PriorityLevels { get; init; } = 2;

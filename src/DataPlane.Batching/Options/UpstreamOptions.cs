@@ -22,6 +22,6 @@ public sealed record UpstreamOptions
     /// <summary>Longest an upstream batch call may take when no request in it carries a gRPC deadline. Default 30 s.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Largest upstream response accepted. Default 256 MiB.</summary>
-    public int MaxResponseBytes { get; init; } = 256 << 20;
+    /// <summary>Largest upstream response accepted. Default 2 GiB − 1, Triton's limit.</summary>
+    public int MaxResponseBytes { get; init; } = int.MaxValue;
 }

@@ -1,4 +1,7 @@
+using DataPlane.Batching.Metrics;
+using DataPlane.Batching.SharedMemory;
 using DataPlane.Protocol.Inference;
+using DataPlane.Protocol.Sequences;
 using DataPlane.Protocol.Tensors;
 using Grpc.Core;
 
@@ -13,20 +16,42 @@ public sealed class PendingRequest
     private readonly TaskCompletionSource<ModelInferResponse> _completion =
         new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public PendingRequest(ModelInferRequest message, Tensor[] inputs, bool typed, long rows, long signature,
+    public PendingRequest(ModelInferRequest message, Tensor[] inputs, long rows, long signature,
         int level, long arrivalNs, long deadlineNs, long grpcDeadlineNs, bool fromPeer = false)
     {
         FromPeer = fromPeer;
         GrpcDeadlineNs = grpcDeadlineNs;
         Message = message;
         Inputs = inputs;
-        Typed = typed;
         Rows = rows;
         Signature = signature;
         Level = level;
         ArrivalNs = arrivalNs;
         DeadlineNs = deadlineNs;
+        foreach (var input in inputs)
+        {
+            Bytes += input.Raw.Length;
+        }
     }
+
+    /// <summary>The sequence the request belongs to (none for most requests). Sequence requests are never merged
+    /// into a batch: they go upstream alone, one at a time per sequence, in arrival order.</summary>
+    public SequenceKey Sequence { get; init; }
+
+    /// <summary>True when the request goes upstream through its sequence's lane instead of the batch queue.</summary>
+    public bool Sequenced { get; init; }
+
+    /// <summary>Outputs to write into the client's shared-memory regions before answering, or null.</summary>
+    public SharedMemoryOutputs? SharedMemoryOutputs { get; init; }
+
+    /// <summary>Bytes of input data the request holds (counted against the model's queue byte budget).</summary>
+    public long Bytes { get; }
+
+    /// <summary>Set once the batcher has taken the request (so a later failure counts as a Triton "fail").</summary>
+    public bool Admitted { get; internal set; }
+
+    /// <summary>How the request's time split, set when its batch is answered.</summary>
+    public RequestTimes Times { get; internal set; }
 
     public ModelInferRequest Message { get; }
 
@@ -42,9 +67,6 @@ public sealed class PendingRequest
 
     /// <summary>Validated inputs with raw contents (typed contents converted once at admission).</summary>
     public Tensor[] Inputs { get; }
-
-    /// <summary>The request used typed contents, so the answer uses them too where the datatype allows.</summary>
-    public bool Typed { get; }
 
     /// <summary>Rows this request adds to a batch: its leading dimension (1 for models without batching).</summary>
     public long Rows { get; }

@@ -21,6 +21,9 @@ public sealed class RequestQueue
 
     public long Rows { get; private set; }
 
+    /// <summary>Input bytes the waiting requests hold.</summary>
+    public long Bytes { get; private set; }
+
     public int Levels => _heads.Length;
 
     /// <summary>The request that is served next: the oldest of the highest non-empty level.</summary>
@@ -99,6 +102,7 @@ public sealed class RequestQueue
         request.Queued = true;
         Count++;
         Rows += request.Rows;
+        Bytes += request.Bytes;
         if (!_earliestDeadlineStale && request.DeadlineNs < _earliestDeadline)
         {
             _earliestDeadline = request.DeadlineNs;
@@ -129,6 +133,7 @@ public sealed class RequestQueue
             request.Queued = true;
             Count++;
             Rows += request.Rows;
+            Bytes += request.Bytes;
             if (!_earliestDeadlineStale && request.DeadlineNs < _earliestDeadline)
             {
                 _earliestDeadline = request.DeadlineNs;
@@ -168,6 +173,7 @@ public sealed class RequestQueue
         request.Queued = false;
         Count--;
         Rows -= request.Rows;
+        Bytes -= request.Bytes;
         if (Count == 0)
         {
             _earliestDeadline = long.MaxValue;

@@ -3,6 +3,7 @@ using DataPlane.Batching.Batching;
 using DataPlane.Batching.Frontend;
 using DataPlane.Batching.Metrics;
 using DataPlane.Batching.Models;
+using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Tensors;
 using Grpc.Core;

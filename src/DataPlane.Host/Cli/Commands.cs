@@ -35,6 +35,8 @@ public static class Commands
           --upstream URL                Triton's gRPC address, e.g. http://127.0.0.1:8001
                                         (unset: the embedded SIMULATED Triton stands in)
           --grpc HOST:PORT              gRPC listener (default 0.0.0.0:9001)
+          --http HOST:PORT              HTTP/REST listener, KServe v2 as Triton's port 8000 (default 0.0.0.0:9000)
+          --allow-client-shm[=true]     let clients register shared-memory regions (off by default, as in Triton)
           --admin HOST:PORT             metrics/health/status listener (default 127.0.0.1:9002)
           --policy adaptive|fixed|none  default batching policy (default adaptive)
           --min-window-ms / --max-window-ms / --max-queue-delay-ms / --slo-ms
@@ -63,7 +65,7 @@ public static class Commands
                 "topo" => HostCommands.Topo(rest, Console.Out, Console.Error),
                 "xfer-bench" => await BenchWithCtrlC(rest, DataPlane.Transfer.Bench.XferBench.RunAsync).ConfigureAwait(false),
                 "tune" => HostCommands.Tune(rest, Console.Out, Console.Error),
-                "version" or "--version" => Print($"dataplane {ServerInfo.Version}"),
+                "version" or "--version" => Print($"dataplane {ServerIdentity.Version}"),
                 "help" or "--help" or "-h" => Print(Usage),
                 _ => Fail($"dataplane: unknown verb '{verb}'\n\n{Usage}"),
             };

@@ -32,7 +32,7 @@ internal static class Demo
 
         var configuration = DaemonConfiguration.Build(
         [
-            "--grpc", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+            "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0",
             "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:DataPlane=Warning",
         ]);
         var options = DaemonConfiguration.Bind(configuration);

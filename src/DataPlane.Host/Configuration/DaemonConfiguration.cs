@@ -1,3 +1,4 @@
+using DataPlane.Batching.Frontend;
 using DataPlane.Batching.Options;
 using DataPlane.Hosting.Configuration;
 using DataPlane.Hosting.Listeners;
@@ -19,6 +20,8 @@ public static class DaemonConfiguration
     {
         ["--upstream"] = "Upstream:Address",
         ["--grpc"] = "Listen:Grpc",
+        ["--http"] = "Listen:Http",
+        ["--allow-client-shm"] = "SharedMemory:AllowClient",
         ["--admin"] = "Listen:Admin",
         ["--policy"] = "Batching:Defaults:Policy",
         ["--max-queue-delay-ms"] = "Batching:Defaults:MaxQueueDelayMs",
@@ -27,8 +30,20 @@ public static class DaemonConfiguration
         ["--slo-ms"] = "Batching:Defaults:SloMs",
     };
 
-    /// <summary>Layers the configuration sources (see <see cref="ConfigurationLayers"/>).</summary>
-    public static IConfigurationRoot Build(string[] args) => ConfigurationLayers.Build(args, "DATAPLANE_", Switches);
+    /// <summary>Layers the configuration sources (see <see cref="ConfigurationLayers"/>). <c>--allow-client-shm</c>
+    /// alone means <c>--allow-client-shm=true</c>, as Triton's flag may be given.</summary>
+    public static IConfigurationRoot Build(string[] args)
+    {
+        var expanded = new List<string>(args.Length);
+        for (int i = 0; i < args.Length; i++)
+        {
+            bool bare = args[i] == "--allow-client-shm" &&
+                (i + 1 == args.Length || !bool.TryParse(args[i + 1], out _));
+            expanded.Add(bare ? "--allow-client-shm=true" : args[i]);
+        }
+
+        return ConfigurationLayers.Build([.. expanded], "DATAPLANE_", Switches);
+    }
 
     /// <summary>Binds and validates; throws <see cref="ConfigurationException"/> listing every problem.</summary>
     public static DaemonOptions Bind(IConfiguration config)
@@ -41,7 +56,9 @@ public static class DaemonConfiguration
             grpc = grpc with { Dscp = grpcDscp };
         }
 
+        var http = ReadListener(b, "http", "Listen:Http", "0.0.0.0:9000", HttpProtocols.Http1AndHttp2, TlsBinding.Read(b, "Listen:Tls"));
         var admin = ReadListener(b, "admin", "Listen:Admin", "127.0.0.1:9002", HttpProtocols.Http1AndHttp2, null);
+        var frontend = new FrontendOptions { AllowClientSharedMemory = b.Bool("SharedMemory:AllowClient", false) };
 
         var upstream = new UpstreamOptions
         {
@@ -51,7 +68,7 @@ public static class DaemonConfiguration
             RequestTimeout = b.Seconds("Upstream:RequestTimeoutSeconds", TimeSpan.FromSeconds(30), 0.001, 86_400),
             KeepAlivePingDelay = b.Seconds("Upstream:KeepAliveSeconds", TimeSpan.FromSeconds(20), 1, 86_400),
             KeepAlivePingTimeout = b.Seconds("Upstream:KeepAliveTimeoutSeconds", TimeSpan.FromSeconds(10), 1, 86_400),
-            MaxResponseBytes = b.Int("Upstream:MaxResponseBytes", 256 << 20, 1024, int.MaxValue),
+            MaxResponseBytes = b.Int("Upstream:MaxResponseBytes", int.MaxValue, 1024, int.MaxValue),
         };
         if (upstream.Address.Length > 0 &&
             (!Uri.TryCreate(upstream.Address, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https")))
@@ -66,7 +83,7 @@ public static class DaemonConfiguration
             MaxBytesPerTensor = b.Long("Limits:MaxTensorBytes", TensorLimits.Default.MaxBytesPerTensor, 1, int.MaxValue),
             MaxBytesElementLength = b.Long("Limits:MaxBytesElement", TensorLimits.Default.MaxBytesElementLength, 0, int.MaxValue),
         };
-        int maxMessage = b.Int("Limits:MaxMessageBytes", 64 << 20, 1024, int.MaxValue);
+        int maxMessage = b.Int("Limits:MaxMessageBytes", int.MaxValue, 1024, int.MaxValue);
 
         var defaults = ReadModel(b, "Batching:Defaults", new ModelBatchingOptions());
         var models = new Dictionary<string, ModelBatchingOptions>(StringComparer.Ordinal);
@@ -91,13 +108,15 @@ public static class DaemonConfiguration
         var transfer = TransferSettings.Bind(b);
 
         b.Known("Logging");
-        b.RejectUnknownKeys("Listen", "Upstream", "Batching", "Limits", "Shutdown", "Topology", "Tuning", "Transfer");
+        b.RejectUnknownKeys("Listen", "Upstream", "Batching", "Limits", "Shutdown", "Topology", "Tuning", "Transfer", "SharedMemory");
         b.ThrowIfInvalid();
 
         return new DaemonOptions
         {
             Grpc = grpc!,
+            Http = http!,
             Admin = admin!,
+            Frontend = frontend,
             Upstream = upstream,
             Batching = new BatchingOptions { Defaults = defaults, Models = models, Limits = limits },
             Simulation = simulation,
@@ -124,6 +143,7 @@ public static class DaemonConfiguration
             MaxQueueDelay = b.Milliseconds(key + ":MaxQueueDelayMs", d.MaxQueueDelay, 0, 60_000),
             PreferredBatchSizes = b.IntList(key + ":PreferredBatchSizes", d.PreferredBatchSizes, 1, 1 << 20),
             MaxQueueSize = b.Int(key + ":MaxQueueSize", d.MaxQueueSize, 1, 1 << 24),
+            MaxQueueBytes = b.Long(key + ":MaxQueueBytes", d.MaxQueueBytes, 1, long.MaxValue),
             PriorityLevels = b.Int(key + ":PriorityLevels", d.PriorityLevels, 1, 16),
             DefaultPriorityLevel = b.Int(key + ":DefaultPriorityLevel", d.DefaultPriorityLevel, 1, 16),
             Slo = b.Milliseconds(key + ":SloMs", d.Slo, 0, 3_600_000),

@@ -1,3 +1,4 @@
+using DataPlane.Batching.Frontend;
 using DataPlane.Batching.Options;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Simulation;
@@ -11,8 +12,15 @@ public sealed record DaemonOptions
     /// <summary>The KServe v2 gRPC front end (h2c, or TLS/mTLS when configured). Default 0.0.0.0:9001.</summary>
     public required ListenerOptions Grpc { get; init; }
 
+    /// <summary>The KServe v2 HTTP/REST front end (Triton's port 8000 protocol: HTTP/1.1, or HTTP/1.1 and HTTP/2 over TLS).
+    /// Default 0.0.0.0:9000.</summary>
+    public required ListenerOptions Http { get; init; }
+
     /// <summary>Metrics, health and status over HTTP/1.1. Default 127.0.0.1:9002 (loopback only).</summary>
     public required ListenerOptions Admin { get; init; }
+
+    /// <summary>Front-end settings that are not per model (client shared memory).</summary>
+    public FrontendOptions Frontend { get; init; } = new();
 
     public UpstreamOptions Upstream { get; init; } = new();
 
@@ -21,8 +29,9 @@ public sealed record DaemonOptions
     /// <summary>Models of the embedded simulated Triton used when no upstream address is set.</summary>
     public SimulationOptions Simulation { get; init; } = SimulationOptions.Default;
 
-    /// <summary>Largest gRPC message accepted from clients. Default 64 MiB.</summary>
-    public int MaxMessageBytes { get; init; } = 64 << 20;
+    /// <summary>Largest gRPC message accepted from clients (and largest HTTP request body). Default 2 GiB − 1, Triton's
+    /// limit; memory is bounded by each model's queue byte budget (MaxQueueBytes).</summary>
+    public int MaxMessageBytes { get; init; } = int.MaxValue;
 
     /// <summary>How long shutdown waits for admitted requests to be answered. Default 30 s.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);

@@ -27,8 +27,8 @@ internal static class AdminEndpoints
         app.MapGet("/status", context =>
         {
             var document = new StatusDocument(
-                ServerInfo.Name,
-                ServerInfo.Version,
+                "dataplane",
+                ServerIdentity.Version,
                 state.Draining,
                 new UpstreamStatus(registry.Upstream.Address.ToString(), registry.Upstream.IsAvailable, registry.Upstream.Describe(), simulated),
                 [.. registry.Models.Values.Select(b => b.Snapshot()).OrderBy(s => s.Model, StringComparer.Ordinal)]);

@@ -8,6 +8,7 @@ using DataPlane.Host.Spillover;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Hosting.Logging;
 using DataPlane.Hosting.Systemd;
+using DataPlane.Protocol.SharedMemory;
 using Microsoft.Extensions.Configuration;
 using Prometheus;
 
@@ -25,21 +26,27 @@ public sealed partial class Daemon : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly SimulatorServer? _simulator;
     private readonly BoundListener _grpc;
+    private readonly BoundListener _http;
     private readonly BoundListener _admin;
     private readonly SpillService? _spill;
 
-    private Daemon(WebApplication app, SimulatorServer? simulator, BoundListener grpc, BoundListener admin, ModelRegistry registry, SpillService? spill)
+    private Daemon(WebApplication app, SimulatorServer? simulator, BoundListener grpc, BoundListener http, BoundListener admin, ModelRegistry registry,
+        SpillService? spill)
     {
         _spill = spill;
         _app = app;
         _simulator = simulator;
         _grpc = grpc;
+        _http = http;
         _admin = admin;
         Registry = registry;
     }
 
     /// <summary>Where the gRPC front end answers.</summary>
     public Uri GrpcAddress => _grpc.Url;
+
+    /// <summary>Where the HTTP/REST front end answers.</summary>
+    public Uri HttpAddress => _http.Url;
 
     /// <summary>Where metrics, health and status are served.</summary>
     public Uri AdminAddress => _admin.Url;
@@ -86,6 +93,7 @@ public sealed partial class Daemon : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
 
         BoundListener? grpc = null;
+        BoundListener? http = null;
         BoundListener? admin = null;
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -95,6 +103,7 @@ public sealed partial class Daemon : IAsyncDisposable
             k.Limits.Http2.InitialConnectionWindowSize = 4 << 20;
             k.Limits.Http2.InitialStreamWindowSize = 2 << 20;
             grpc = ListenerSetup.Listen(k, options.Grpc);
+            http = ListenerSetup.Listen(k, options.Http);
             admin = ListenerSetup.Listen(k, options.Admin);
         });
 
@@ -108,6 +117,9 @@ public sealed partial class Daemon : IAsyncDisposable
         builder.Services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<TritonUpstream>(), options.Batching, batchingMetrics,
             sp.GetRequiredService<ILoggerFactory>(), spillHolder.Service?.Target));
         builder.Services.AddSingleton<StreamRelay>();
+        builder.Services.AddSingleton(new SharedMemoryRegions());
+        builder.Services.AddSingleton(options.Frontend);
+        builder.Services.AddSingleton<InferenceServer>();
         builder.Services.AddHostedService<UpstreamMonitor>();
         builder.Services.AddGrpc(o =>
         {
@@ -116,7 +128,7 @@ public sealed partial class Daemon : IAsyncDisposable
         });
 
         var app = builder.Build();
-        ExportCertificateExpiry(metrics, grpc!, admin!);
+        ExportCertificateExpiry(metrics, grpc!, http!, admin!);
         // Host control first: an interrupted tuning apply is rolled back and hot CPUs are set before any batcher
         // thread starts (the probe below creates them).
         var hostControl = HostControl.Start(options.HostControl, metrics,
@@ -127,10 +139,10 @@ public sealed partial class Daemon : IAsyncDisposable
         }
 
         var registry = app.Services.GetRequiredService<ModelRegistry>();
+        var server = app.Services.GetRequiredService<InferenceServer>();
         if (spillHolder.Service is { } spill)
         {
-            var frontend = new InferenceFrontend(registry, state, app.Services.GetRequiredService<StreamRelay>());
-            spill.Serve(options.Transfer, () => frontend);
+            spill.Serve(options.Transfer, () => server);
         }
 
         app.UseRouting();
@@ -151,13 +163,13 @@ public sealed partial class Daemon : IAsyncDisposable
         // Learn the models before taking traffic; a down upstream is retried by the health loop.
         await registry.ProbeAsync(cancellationToken).ConfigureAwait(false);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var daemon = new Daemon(app, simulator, grpc!, admin!, registry, spillHolder.Service);
+        var daemon = new Daemon(app, simulator, grpc!, http!, admin!, registry, spillHolder.Service);
         if (simulator != null)
         {
             Log.EmbeddedSimulation(log, simulator.Address);
         }
 
-        Log.Started(log, daemon.GrpcAddress, daemon.AdminAddress, registry.Upstream.Describe(), registry.Models.Count);
+        Log.Started(log, daemon.GrpcAddress, daemon.HttpAddress, daemon.AdminAddress, registry.Upstream.Describe(), registry.Models.Count);
         return daemon;
     }
 
@@ -235,8 +247,8 @@ public sealed partial class Daemon : IAsyncDisposable
     private static partial class Log
     {
         [LoggerMessage(EventId = 100, Level = LogLevel.Information,
-            Message = "dataplane serving KServe v2 gRPC at {Grpc}, admin (metrics, health, status) at {Admin}; upstream: {Upstream}; {Models} model(s)")]
-        public static partial void Started(ILogger logger, Uri grpc, Uri admin, string upstream, int models);
+            Message = "dataplane serving KServe v2 gRPC at {Grpc} and HTTP at {Http}, admin (metrics, health, status) at {Admin}; upstream: {Upstream}; {Models} model(s)")]
+        public static partial void Started(ILogger logger, Uri grpc, Uri http, Uri admin, string upstream, int models);
 
         [LoggerMessage(EventId = 101, Level = LogLevel.Warning,
             Message = "No upstream configured (Upstream:Address): serving from the embedded SIMULATED Triton at {Address}. Set Upstream:Address to Triton's gRPC address (e.g. http://127.0.0.1:8001) for real inference")]

@@ -20,7 +20,7 @@ internal sealed partial class SpillService : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<RpcChannel> _served = [];
     private readonly Lock _gate = new();
-    private Func<InferenceFrontend>? _frontend;
+    private Func<InferenceServer>? _frontend;
     private IReadOnlyList<System.Net.IPAddress> _allowed = [];
     private Task? _acceptLoop;
 
@@ -61,7 +61,7 @@ internal sealed partial class SpillService : IAsyncDisposable
     }
 
     /// <summary>Starts accepting peers (when a listen address is configured); <paramref name="frontend"/> runs their batches.</summary>
-    public void Serve(TransferSettings settings, Func<InferenceFrontend> frontend)
+    public void Serve(TransferSettings settings, Func<InferenceServer> frontend)
     {
         _frontend = frontend;
         _allowed = settings.AllowedPeers;

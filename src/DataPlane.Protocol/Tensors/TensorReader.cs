@@ -167,7 +167,7 @@ public static class TensorReader
             }
 
             string? error = TryRead(what, output.Name, output.Datatype, output.Shape, useRaw ? null : output.Contents,
-                useRaw ? raw[i].Memory : null, useRaw ? $"raw_output_contents[{i}]" : "raw_output_contents", limits, out var tensor);
+                useRaw ? raw[i].Memory : (ReadOnlyMemory<byte>?)null, useRaw ? $"raw_output_contents[{i}]" : "raw_output_contents", limits, out var tensor);
             if (error != null)
             {
                 return error;

@@ -71,6 +71,7 @@ public sealed class DaemonHarness : IAsyncDisposable
             ["Upstream:ProbeTimeoutMs"] = "5000",
             ["Listen:Grpc"] = "127.0.0.1:0",
             ["Listen:Admin"] = "127.0.0.1:0",
+            ["Listen:Http"] = "127.0.0.1:0",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>())

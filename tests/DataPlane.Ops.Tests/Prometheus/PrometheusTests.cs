@@ -61,7 +61,7 @@ public class PrometheusTests
     public async Task Prometheus_scrapes_daemon_and_agent_and_promtool_accepts_their_metrics()
     {
         int grpc = Binaries.FreePort(), daemonAdmin = Binaries.FreePort(), api = Binaries.FreePort(), agentAdmin = Binaries.FreePort();
-        using var daemon = new ChildProcess(Binaries.Dataplane, "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{daemonAdmin}");
+        using var daemon = new ChildProcess(Binaries.Dataplane, "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{daemonAdmin}", "--http", "127.0.0.1:0");
         await daemon.WaitForHttpAsync($"http://127.0.0.1:{daemonAdmin}/readyz", TimeSpan.FromSeconds(30));
         using var agent = new ChildProcess(Binaries.Agent, "serve", "--api", $"127.0.0.1:{api}", "--admin", $"127.0.0.1:{agentAdmin}",
             "--gpu", $"127.0.0.1:{grpc}");

@@ -14,7 +14,7 @@ public class ServiceNotifyTests
     {
         int grpc = Binaries.FreePort(), admin = Binaries.FreePort();
         return RunAsync(Binaries.Dataplane, $"http://127.0.0.1:{admin}/readyz", @"\nSTATUS=serving [1-9][0-9]* model\(s\), upstream up, queued 0$",
-            "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}");
+            "serve", "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--http", "127.0.0.1:0");
     }
 
     [Fact]
