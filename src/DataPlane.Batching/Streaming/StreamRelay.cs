@@ -4,6 +4,7 @@ using DataPlane.Batching.Frontend;
 using DataPlane.Batching.Metrics;
 using DataPlane.Batching.Models;
 using DataPlane.Batching.SharedMemory;
+using DataPlane.Batching.Upstream;
 using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.SharedMemory;
@@ -148,10 +149,8 @@ public sealed partial class StreamRelay
             var registry = _relay._registry;
             if (!registry.TryGet(request.ModelName, out var batcher))
             {
-                var (code, message) = registry.Upstream.IsAvailable
-                    ? (StatusCode.NotFound, TritonErrors.UnknownModel(request.ModelName).Status.Detail)
-                    : (StatusCode.Unavailable, $"upstream is unavailable: {registry.Upstream.Describe()}");
-                await ErrorAsync(request, null, code, message).ConfigureAwait(false);
+                var notServed = registry.NotServed(request.ModelName).Status;
+                await ErrorAsync(request, null, notServed.StatusCode, notServed.Detail).ConfigureAwait(false);
                 return;
             }
 
@@ -363,10 +362,11 @@ public sealed partial class StreamRelay
 
         private async Task FailPendingAsync(RpcException e)
         {
-            string message = e.StatusCode == StatusCode.Unavailable
+            bool transport = TritonUpstream.IsTransportFailure(e);
+            string message = transport
                 ? $"upstream is unavailable: {_relay._registry.Upstream.Describe()}: {e.Status.Detail}"
-                : $"upstream stream failed with {e.StatusCode}: {e.Status.Detail}";
-            if (e.StatusCode == StatusCode.Unavailable)
+                : e.Status.Detail;
+            if (transport)
             {
                 _relay._registry.Upstream.MarkDown(e.Status.Detail);
             }
