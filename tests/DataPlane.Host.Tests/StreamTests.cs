@@ -174,7 +174,7 @@ public class StreamTests(DefaultDaemonFixture fixture) : IClassFixture<DefaultDa
             }
         });
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
-        Assert.Contains("input byte size mismatch for input 'max_tokens' for model 'llm'", e.Status.Detail);
+        Assert.Equal("[request id: bad] inference input 'max_tokens' data-type is 'FP32', but model 'llm' expects 'INT32'", e.Status.Detail);
     }
 
     [Fact]
