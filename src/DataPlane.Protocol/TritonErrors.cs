@@ -61,4 +61,80 @@ public static class TritonErrors
     /// <summary>A version string is empty (latest) or an integer &gt; 0.</summary>
     public static bool IsValidVersion(string version) =>
         version.Length == 0 || (long.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long v) && v > 0);
+
+    /// <summary>UNAVAILABLE: the server is starting or stopping (Triton's core answers every model request so).</summary>
+    public const string ServerNotReady = "Server not ready";
+
+    /// <summary>Reads a model version string as Triton's front ends do (C++ <c>std::stol</c>: leading blanks, a sign and
+    /// the leading digits; the rest is ignored): empty means -1, the latest ready version. Null when it parses to a
+    /// version &gt;= 0; otherwise INVALID_ARGUMENT with Triton's text (an unparsable string, or a negative number).</summary>
+    public static RequestError? TryParseVersion(string version, out long parsed)
+    {
+        parsed = -1;
+        if (version.Length == 0)
+        {
+            return null;
+        }
+
+        int i = 0;
+        while (i < version.Length && version[i] is ' ' or '\t' or '\n' or '\v' or '\f' or '\r')
+        {
+            i++;
+        }
+
+        bool negative = false;
+        if (i < version.Length && version[i] is '+' or '-')
+        {
+            negative = version[i] == '-';
+            i++;
+        }
+
+        int start = i;
+        ulong magnitude = 0;
+        ulong limit = negative ? (ulong)long.MaxValue + 1 : long.MaxValue;
+        bool overflow = false;
+        while (i < version.Length && char.IsAsciiDigit(version[i]))
+        {
+            ulong digit = (ulong)(version[i] - '0');
+            overflow |= magnitude > (limit - digit) / 10;
+            magnitude = overflow ? magnitude : (magnitude * 10) + digit;
+            i++;
+        }
+
+        if (i == start || overflow)
+        {
+            return RequestError.Invalid(
+                $"failed to get model version from specified version string '{Echo(version)}' (details: stol), version should be an integral value > 0");
+        }
+
+        parsed = negative ? unchecked(-(long)magnitude) : (long)magnitude;
+        return parsed < 0
+            ? RequestError.Invalid($"invalid model version specified '{Echo(version)}' , version should be an integral value > 0")
+            : null;
+    }
+
+    /// <summary>NOT_FOUND: the model is known but none of its versions is ready (e.g. after an unload).</summary>
+    public static RequestError NoAvailableVersions(string model) =>
+        new(StatusCode.NotFound, $"Request for unknown model: '{Echo(model)}' has no available versions");
+
+    /// <summary>UNAVAILABLE: the version exists but is not ready (e.g. unloaded).</summary>
+    public static RequestError VersionNotReady(string model, long version) =>
+        new(StatusCode.Unavailable, $"Request for unknown model: '{Echo(model)}' version {version} is not at ready state");
+
+    /// <summary>INVALID_ARGUMENT of ModelStatistics for a model with no ready version.</summary>
+    public static RequestError StatisticsModelUnavailable(string model) =>
+        RequestError.Invalid($"requested model '{Echo(model)}' is not available");
+
+    /// <summary>INVALID_ARGUMENT of ModelStatistics for a version that is not ready.</summary>
+    public static RequestError StatisticsVersionUnavailable(string model) =>
+        RequestError.Invalid($"requested model version is not available for model '{Echo(model)}'");
+
+    /// <summary>INVALID_ARGUMENT: a request to a sequence model without a correlation id (0 or "").</summary>
+    public static RequestError SequenceIdRequired(string model) =>
+        RequestError.Invalid($"inference request to model '{Echo(model)}' must specify a non-zero or non-empty correlation ID");
+
+    /// <summary>INVALID_ARGUMENT (gRPC): a request parameter named <c>triton_…</c> other than the one Triton accepts.</summary>
+    public const string ReservedRequestParameter =
+        "parameter keys starting with 'triton_' are reserved for Triton usage. Only the following keys starting with 'triton_' are allowed: " +
+        "triton_enable_empty_final_response";
 }

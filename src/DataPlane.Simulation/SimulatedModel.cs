@@ -1,47 +1,66 @@
 using System.Globalization;
 using DataPlane.Protocol.Inference;
+using DataPlane.Protocol.Models;
 using DataPlane.Protocol.Tensors;
 using DataPlane.Simulation.Execution;
 using DataPlane.Simulation.Options;
+using DataPlane.Simulation.Sequences;
+using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Simulation;
 
-/// <summary>One served simulated model: its options, the configuration and metadata it reports,
-/// the request checks that follow from its declaration, its statistics and (tensor models) its
-/// executors.</summary>
+/// <summary>One loaded simulated model (version 1): its options, the configuration and metadata it reports, the
+/// request checks that follow from its declaration (<see cref="ModelSignature"/>), its statistics, its executors
+/// (tensor and sequence models) and its sequence batcher (sequence models). Loading a model again creates a new
+/// instance, so statistics and sequences start afresh, as in Triton.</summary>
 internal sealed class SimulatedModel : IDisposable
 {
     /// <summary>The only version a simulated model serves.</summary>
     public const string ServedVersion = "1";
+
+    /// <summary><see cref="ServedVersion"/> as a number.</summary>
+    public const long ServedVersionNumber = 1;
 
     /// <summary>Platform and backend reported by ModelConfig and ModelMetadata.</summary>
     public const string Platform = "simulation";
 
     private readonly ModelConfig _config;
     private readonly ModelMetadataResponse _metadata;
+    private readonly Lock _gate = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _inFlight;
+    private bool _retiring;
 
-    public SimulatedModel(SimulatedModelOptions options)
+    public SimulatedModel(SimulatedModelOptions options, TimeProvider time, ILogger logger)
     {
         Options = options;
-        Statistics = new SimulatedModelStatistics();
+        Statistics = new SimulatedModelStatistics(time);
+        Signature = new ModelSignature(options.Name, options.MaxBatchSize,
+            options.Inputs.Select(i => new TensorSpec(i.Name, i.DataType, [.. i.Dims], i.Optional)).ToArray(),
+            options.Outputs.Select(o => new TensorSpec(o.Name, o.DataType, [.. o.Dims], false)).ToArray());
         _config = BuildConfig(options);
         _metadata = BuildMetadata(options);
-        Pool = options.Kind == SimulatedModelKind.Tensor ? new ExecutorPool(options, Statistics) : null;
+        Pool = options.Kind != SimulatedModelKind.Llm ? new ExecutorPool(options, Statistics) : null;
+        Sequences = options.Kind == SimulatedModelKind.Sequence ? new SequenceBatcher(options, Pool!, time, logger) : null;
     }
 
     public SimulatedModelOptions Options { get; }
 
     public string Name => Options.Name;
 
-    public bool Batches => Options.MaxBatchSize > 0;
-
     /// <summary>LLM models are decoupled: zero or many responses per request, ModelStreamInfer only.</summary>
     public bool Decoupled => Options.Kind == SimulatedModelKind.Llm;
 
+    /// <summary>What the model accepts, with Triton's checks and texts.</summary>
+    public ModelSignature Signature { get; }
+
     public SimulatedModelStatistics Statistics { get; }
 
-    /// <summary>The executors of a tensor model; null for LLM models.</summary>
+    /// <summary>The executors of a tensor or sequence model; null for LLM models.</summary>
     public ExecutorPool? Pool { get; }
+
+    /// <summary>The sequence batcher of a sequence model; null otherwise.</summary>
+    public SequenceBatcher? Sequences { get; }
 
     /// <summary>A copy of the model's configuration, as ModelConfig reports it.</summary>
     public ModelConfig Config() => _config.Clone();
@@ -49,98 +68,51 @@ internal sealed class SimulatedModel : IDisposable
     /// <summary>A copy of the model's metadata (batch dimension shown as -1).</summary>
     public ModelMetadataResponse Metadata() => _metadata.Clone();
 
-    /// <summary>True when <paramref name="version"/> (empty = latest) names the served version.</summary>
-    public static bool ServesVersion(string version) => version.Length == 0 || version == ServedVersion;
-
-    /// <summary>Checks a request for a served version whose tensors are valid on their own against the model's declaration
-    /// (names, datatypes, dims, batch size, requested outputs) and plans its outputs (tensor models).
-    /// Null when the request may run.</summary>
-    public SimulationError? Validate(ModelInferRequest request, Tensor[] inputs, out long rows, out PlannedOutput[] outputs)
+    /// <summary>Takes an in-flight reference for one request; false once the model is being unloaded.</summary>
+    public bool TryEnter()
     {
-        rows = 1;
-        outputs = [];
-        long batchRows = -1;
-        foreach (var tensor in inputs)
+        lock (_gate)
         {
-            var spec = Find(Options.Inputs, tensor.Name);
-            if (spec is null)
+            if (_retiring)
             {
-                return SimulationError.Invalid($"model '{Name}' has no input '{tensor.Name}'; its inputs are {Names(Options.Inputs)}");
+                return false;
             }
 
-            if (spec.DataType != tensor.DataType)
-            {
-                return SimulationError.Invalid(
-                    $"input '{tensor.Name}' has datatype {tensor.DataType.WireName()} but model '{Name}' expects {spec.DataType.WireName()}");
-            }
-
-            if (Batches)
-            {
-                if (tensor.Shape.Count == 0)
-                {
-                    return SimulationError.Invalid($"input '{tensor.Name}' has no batch dimension; model '{Name}' batches " +
-                        $"(max_batch_size {Options.MaxBatchSize}), so its shape is {Expected(spec)}");
-                }
-
-                long r = tensor.Shape[0];
-                if (r < 1 || r > Options.MaxBatchSize)
-                {
-                    return SimulationError.Invalid(
-                        $"input '{tensor.Name}' has batch dimension {r}; model '{Name}' accepts 1 to {Options.MaxBatchSize} (max_batch_size)");
-                }
-
-                if (batchRows >= 0 && r != batchRows)
-                {
-                    return SimulationError.Invalid($"inputs have different batch dimensions ({batchRows}, and {r} for input '{tensor.Name}')");
-                }
-
-                batchRows = r;
-            }
-
-            if (!TensorShape.Matches(tensor.Shape, Batches ? 1 : 0, spec.Dims))
-            {
-                return SimulationError.Invalid(
-                    $"input '{tensor.Name}' has shape {TensorShape.Format(tensor.Shape)} but model '{Name}' expects {Expected(spec)} (-1 = any size)");
-            }
+            _inFlight++;
+            return true;
         }
-
-        foreach (var spec in Options.Inputs)
-        {
-            if (!spec.Optional && Array.FindIndex(inputs, t => t.Name == spec.Name) < 0)
-            {
-                return SimulationError.Invalid($"model '{Name}' requires input '{spec.Name}', which the request lacks");
-            }
-        }
-
-        var requested = request.Outputs;
-        for (int i = 0; i < requested.Count; i++)
-        {
-            string name = requested[i].Name;
-            if (Find(Options.Outputs, name) is null)
-            {
-                return SimulationError.Invalid($"model '{Name}' has no output '{name}'; its outputs are {Names(Options.Outputs)}");
-            }
-
-            for (int j = 0; j < i; j++)
-            {
-                if (requested[j].Name == name)
-                {
-                    return SimulationError.Invalid($"output '{name}' is requested more than once");
-                }
-            }
-        }
-
-        rows = Batches ? batchRows : 1;
-        if (!Decoupled)
-        {
-            outputs = Plan(request, inputs);
-        }
-
-        return null;
     }
 
-    /// <summary>The outputs to compute: those requested, in request order, or all in declaration order.</summary>
-    private PlannedOutput[] Plan(ModelInferRequest request, Tensor[] inputs)
+    /// <summary>Releases the reference <see cref="TryEnter"/> took.</summary>
+    public void Exit()
+    {
+        lock (_gate)
+        {
+            if (--_inFlight == 0 && _retiring)
+            {
+                _drained.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Refuses new requests and completes once the requests in flight have finished.</summary>
+    public Task RetireAsync()
+    {
+        lock (_gate)
+        {
+            _retiring = true;
+            if (_inFlight == 0)
+            {
+                _drained.TrySetResult();
+            }
+        }
+
+        return _drained.Task;
+    }
+
+    /// <summary>The outputs to compute for a tensor model: those requested, in request order, or all in declaration
+    /// order; output <c>k</c> from input <c>k</c>.</summary>
+    public PlannedOutput[] Plan(ModelInferRequest request, Tensor[] inputs)
     {
         var declared = Options.Outputs;
         int count = request.Outputs.Count > 0 ? request.Outputs.Count : declared.Count;
@@ -155,15 +127,6 @@ internal sealed class SimulatedModel : IDisposable
         return plan;
     }
 
-    private string Expected(SimulatedTensorOptions spec) =>
-        Batches ? $"[batch,{string.Join(",", spec.Dims)}]" : TensorShape.Format(spec.Dims);
-
-    private static SimulatedTensorOptions? Find(IReadOnlyList<SimulatedTensorOptions> specs, string name)
-    {
-        int i = IndexOf(specs, name);
-        return i < 0 ? null : specs[i];
-    }
-
     private static int IndexOf(IReadOnlyList<SimulatedTensorOptions> specs, string name)
     {
         for (int i = 0; i < specs.Count; i++)
@@ -176,8 +139,6 @@ internal sealed class SimulatedModel : IDisposable
 
         return -1;
     }
-
-    private static string Names(IReadOnlyList<SimulatedTensorOptions> specs) => string.Join(", ", specs.Select(s => s.Name));
 
     private static ModelConfig BuildConfig(SimulatedModelOptions o)
     {
@@ -204,10 +165,14 @@ internal sealed class SimulatedModel : IDisposable
         }
 
         config.InstanceGroup.Add(new ModelInstanceGroup { Name = o.Name, Count = o.Instances, Kind = ModelInstanceGroup.Types.Kind.Cpu });
+        if (o.Kind == SimulatedModelKind.Sequence)
+        {
+            config.SequenceBatching = SequenceBatching(o);
+        }
 
         // The latency model, for tools that want to know what they are talking to.
         config.Parameters["simulated"] = Parameter("true");
-        if (o.Kind == SimulatedModelKind.Tensor)
+        if (o.Kind != SimulatedModelKind.Llm)
         {
             config.Parameters["base_latency_us"] = Parameter(o.BaseLatency.TotalMicroseconds);
             config.Parameters["per_item_latency_us"] = Parameter(o.PerItemLatency.TotalMicroseconds);
@@ -221,6 +186,31 @@ internal sealed class SimulatedModel : IDisposable
         }
 
         return config;
+    }
+
+    /// <summary>The direct sequence batcher with the control inputs of Triton's sequence examples.</summary>
+    private static ModelSequenceBatching SequenceBatching(SimulatedModelOptions o)
+    {
+        var batching = new ModelSequenceBatching
+        {
+            MaxSequenceIdleMicroseconds = (ulong)o.MaxSequenceIdle.TotalMicroseconds,
+            Direct = new ModelSequenceBatching.Types.StrategyDirect(),
+        };
+        foreach (var (name, kind) in new[]
+        {
+            ("START", ModelSequenceBatching.Types.Control.Types.Kind.ControlSequenceStart),
+            ("END", ModelSequenceBatching.Types.Control.Types.Kind.ControlSequenceEnd),
+            ("READY", ModelSequenceBatching.Types.Control.Types.Kind.ControlSequenceReady),
+        })
+        {
+            var control = new ModelSequenceBatching.Types.Control { Kind = kind };
+            control.Int32FalseTrue.Add([0, 1]);
+            var input = new ModelSequenceBatching.Types.ControlInput { Name = name };
+            input.Control.Add(control);
+            batching.ControlInput.Add(input);
+        }
+
+        return batching;
     }
 
     private static ModelParameter Parameter(string value) => new() { StringValue = value };
@@ -256,5 +246,9 @@ internal sealed class SimulatedModel : IDisposable
         return t;
     }
 
-    public void Dispose() => Pool?.Dispose();
+    public void Dispose()
+    {
+        Sequences?.Dispose();
+        Pool?.Dispose();
+    }
 }

@@ -2,6 +2,7 @@ using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Tensors;
 using DataPlane.Simulation.Options;
 using DataPlane.Simulation.Tests.Infrastructure;
+using Google.Protobuf;
 
 namespace DataPlane.Simulation.Tests;
 
@@ -40,7 +41,7 @@ public class EchoModelTests : IClassFixture<DefaultServerFixture>
 
     [Theory]
     [MemberData(nameof(TypedTypes))]
-    public async Task Typed_request_gets_the_transform_of_every_element_as_typed_output(TensorDataType type)
+    public async Task Typed_request_gets_the_transform_of_every_element_as_raw_output_never_typed(TensorDataType type)
     {
         string model = SimulationOptions.EchoModelName(type);
         var raw = Requests.Sample(type, 4 * 3, seed: 7);
@@ -49,13 +50,38 @@ public class EchoModelTests : IClassFixture<DefaultServerFixture>
         var response = await _fixture.Client.ModelInferAsync(request);
 
         Assert.Equal(request.Id, response.Id);
-        Assert.Empty(response.RawOutputContents);
         var output = Assert.Single(response.Outputs);
         Assert.Equal(type.WireName(), output.Datatype);
         Assert.Equal([4L, 3L], output.Shape);
-        Assert.NotNull(output.Contents);
-        Assert.Null(TypedContents.Validate("output", type, output.Contents, 12, long.MaxValue));
-        Assert.Equal(SimulatedTransform.Apply(type, raw), TypedContents.ToRaw(type, output.Contents));
+        Assert.Null(output.Contents);
+        Assert.Empty(output.Parameters);
+        Assert.Equal(SimulatedTransform.Apply(type, raw), Assert.Single(response.RawOutputContents).ToByteArray());
+    }
+
+    [Fact]
+    public async Task Typed_int8_in_int_contents_and_bytes_in_bytes_contents_come_back_raw()
+    {
+        var int8 = new ModelInferRequest { ModelName = "echo_int8", Id = "i8" };
+        var input = Requests.Input("INPUT0", TensorDataType.Int8, [1, 3]);
+        input.Contents = new InferTensorContents();
+        input.Contents.IntContents.Add([-128, 0, 127]);
+        int8.Inputs.Add(input);
+
+        var response = await _fixture.Client.ModelInferAsync(int8);
+
+        Assert.Null(response.Outputs.Single().Contents);
+        Assert.Equal(new byte[] { 0x81, 0x01, 0x80 }, response.RawOutputContents.Single().ToByteArray());
+
+        var bytes = new ModelInferRequest { ModelName = "echo_bytes", Id = "b" };
+        input = Requests.Input("INPUT0", TensorDataType.Bytes, [1, 2]);
+        input.Contents = new InferTensorContents();
+        input.Contents.BytesContents.Add([ByteString.CopyFromUtf8("ab"), ByteString.CopyFromUtf8("")]);
+        bytes.Inputs.Add(input);
+
+        response = await _fixture.Client.ModelInferAsync(bytes);
+
+        Assert.Null(response.Outputs.Single().Contents);
+        Assert.Equal(BytesTensor.Encode("ba", ""), response.RawOutputContents.Single().ToByteArray());
     }
 
     [Fact]

@@ -176,7 +176,7 @@ public sealed class LlmStreamTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Errors_go_in_stream_with_the_request_id_and_the_stream_stays_open()
+    public async Task Errors_go_in_stream_without_a_code_prefix_and_the_stream_stays_open()
     {
         var unknown = Requests.Llm("hi", model: "nope", id: "bad-1");
         var noPrompt = new ModelInferRequest { ModelName = "fast_llm", Id = "bad-2" };
@@ -189,16 +189,56 @@ public sealed class LlmStreamTests : IAsyncLifetime
 
         var errors = responses.Where(r => r.ErrorMessage.Length > 0).ToDictionary(r => r.InferResponse.Id);
         Assert.Equal(3, errors.Count);
-        Assert.StartsWith("NOT_FOUND: ", errors["bad-1"].ErrorMessage, StringComparison.Ordinal);
-        Assert.Contains("'nope'", errors["bad-1"].ErrorMessage, StringComparison.Ordinal);
-        Assert.Equal("nope", errors["bad-1"].InferResponse.ModelName);
-        Assert.StartsWith("INVALID_ARGUMENT: ", errors["bad-2"].ErrorMessage, StringComparison.Ordinal);
-        Assert.Contains("'text_input'", errors["bad-2"].ErrorMessage, StringComparison.Ordinal);
-        Assert.StartsWith("INVALID_ARGUMENT: ", errors["bad-3"].ErrorMessage, StringComparison.Ordinal);
-        Assert.Contains("'max_tokens'", errors["bad-3"].ErrorMessage, StringComparison.Ordinal);
+
+        // Refused before inference: the error and the request id, nothing else.
+        Assert.Equal("Request for unknown model: 'nope' is not found", errors["bad-1"].ErrorMessage);
+        Assert.Equal(new ModelInferResponse { Id = "bad-1" }, errors["bad-1"].InferResponse);
+        Assert.Equal("[request id: bad-2] expected number of inputs between 1 and 2 but got 1 inputs for model 'fast_llm'. " +
+            "Got input(s) ['max_tokens'], but missing required input(s) ['text_input']. Please provide all required input(s).", errors["bad-2"].ErrorMessage);
+        Assert.Equal(new ModelInferResponse { Id = "bad-2" }, errors["bad-2"].InferResponse);
+
+        // Failed during inference: the request's id, model and version, marked final.
+        Assert.Equal("input 'max_tokens' is 0; ask for at least one token", errors["bad-3"].ErrorMessage);
+        Assert.Equal(("bad-3", "fast_llm", ""), (errors["bad-3"].InferResponse.Id, errors["bad-3"].InferResponse.ModelName, errors["bad-3"].InferResponse.ModelVersion));
+        Assert.True(Requests.IsFinal(errors["bad-3"].InferResponse));
+        Assert.Empty(errors["bad-3"].InferResponse.Outputs);
 
         var tokens = responses.Where(r => r.InferResponse.Id == "good").ToList();
         Assert.Equal(SimulatedLlm.Tokens("still here", 2), tokens.Select(r => Requests.Token(r.InferResponse)));
+    }
+
+    [Fact]
+    public async Task With_the_triton_grpc_error_header_an_inference_error_ends_the_stream_with_its_status()
+    {
+        using var call = _server.Client.ModelStreamInfer(new Metadata { { "triton_grpc_error", "true" } });
+
+        // An error found before inference still comes as a response.
+        await call.RequestStream.WriteAsync(Requests.Llm("hi", model: "nope", id: "before"));
+        Assert.True(await call.ResponseStream.MoveNext());
+        Assert.Equal("Request for unknown model: 'nope' is not found", call.ResponseStream.Current.ErrorMessage);
+
+        // An error raised by the model ends the stream with its code and text.
+        await call.RequestStream.WriteAsync(Requests.Llm("hi", maxTokens: 0, model: "fast_llm", id: "during"));
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext())
+            {
+            }
+        });
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Equal("input 'max_tokens' is 0; ask for at least one token", e.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Triton_parameters_other_than_empty_final_response_are_refused_on_the_stream()
+    {
+        var request = Requests.Llm("hi", maxTokens: 1, model: "fast_llm", id: "p");
+        request.Parameters["triton_enable_tracing"] = new InferParameter { BoolParam = true };
+
+        var response = Assert.Single(await StreamAsync(request));
+
+        Assert.Equal("parameter keys starting with 'triton_' are reserved for Triton usage. Only the following keys starting with 'triton_' " +
+            "are allowed: triton_enable_empty_final_response", response.ErrorMessage);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using DataPlane.Protocol.Health;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Tensors;
 using DataPlane.Simulation.Options;
@@ -19,16 +20,32 @@ public class MetadataTests : IClassFixture<DefaultServerFixture>
     }
 
     [Fact]
-    public async Task Server_is_live_and_ready_and_names_itself_as_a_simulation()
+    public async Task Server_is_live_and_ready_and_names_itself_as_triton_2_70_0_with_tritons_extensions_in_order()
     {
         Assert.True((await _client.ServerLiveAsync(new ServerLiveRequest())).Live);
         Assert.True((await _client.ServerReadyAsync(new ServerReadyRequest())).Ready);
 
         var metadata = await _client.ServerMetadataAsync(new ServerMetadataRequest());
-        Assert.Equal("dataplane-simulated-triton", metadata.Name);
-        Assert.False(string.IsNullOrEmpty(metadata.Version));
-        Assert.Contains("model_configuration", metadata.Extensions);
-        Assert.Contains("statistics", metadata.Extensions);
+        Assert.Equal("triton", metadata.Name);
+        Assert.Equal("2.70.0", metadata.Version);
+        Assert.Equal(
+            [
+                "classification", "sequence", "model_repository", "model_repository(unload_dependents)", "schedule_policy",
+                "model_configuration", "system_shared_memory", "cuda_shared_memory", "binary_tensor_data", "parameters",
+                "statistics", "trace", "logging",
+            ],
+            metadata.Extensions);
+    }
+
+    [Fact]
+    public async Task The_grpc_health_check_serves_whatever_service_is_named()
+    {
+        var health = _fixture.Server.Health;
+
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest())).Status);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving,
+            (await health.CheckAsync(new HealthCheckRequest { Service = "inference.GRPCInferenceService" })).Status);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest { Service = "nope" })).Status);
     }
 
     [Fact]
@@ -126,39 +143,55 @@ public class MetadataTests : IClassFixture<DefaultServerFixture>
     }
 
     [Fact]
-    public async Task Repository_index_lists_every_model_ready_at_version_one()
+    public async Task Repository_index_lists_every_model_ready_at_version_one_sorted_by_name()
     {
         var index = await _client.RepositoryIndexAsync(new RepositoryIndexRequest());
 
-        Assert.Equal(SimulationOptions.DefaultModels.Select(m => m.Name), index.Models.Select(m => m.Name));
-        Assert.All(index.Models, m => Assert.Equal(("1", "READY"), (m.Version, m.State)));
-        Assert.Equal(16, (await _client.RepositoryIndexAsync(new RepositoryIndexRequest { Ready = true })).Models.Count);
+        Assert.Equal(SimulationOptions.DefaultModels.Select(m => m.Name).Order(StringComparer.Ordinal), index.Models.Select(m => m.Name));
+        Assert.All(index.Models, m => Assert.Equal(("1", "READY", ""), (m.Version, m.State, m.Reason)));
+        Assert.Equal(17, (await _client.RepositoryIndexAsync(new RepositoryIndexRequest { Ready = true })).Models.Count);
+
+        var e = await Requests.FailsWith(StatusCode.Unimplemented,
+            () => _client.RepositoryIndexAsync(new RepositoryIndexRequest { RepositoryName = "models" }).ResponseAsync);
+        Assert.Equal("'repository_name' specification is not supported", e.Status.Detail);
     }
 
     [Fact]
-    public async Task Statistics_count_requests_rows_executions_and_batch_sizes()
+    public async Task Model_config_of_simple_sequence_declares_the_direct_sequence_batcher_and_its_controls()
     {
-        var request = Requests.Raw("echo_uint32", TensorDataType.UInt32, [3, 2], Requests.Sample(TensorDataType.UInt32, 6));
-        await _client.ModelInferAsync(request);
-        await _client.ModelInferAsync(request);
-        await Requests.FailsWith(StatusCode.InvalidArgument,
-            () => _client.ModelInferAsync(Requests.Raw("echo_uint32", TensorDataType.Int32, [1, 1], new byte[4])).ResponseAsync);
+        var config = (await _client.ModelConfigAsync(new ModelConfigRequest { Name = "simple_sequence" })).Config;
 
-        var stats = (await _client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = "echo_uint32" })).ModelStats.Single();
+        Assert.Equal(8, config.MaxBatchSize);
+        Assert.Equal(("INPUT", DataType.TypeInt32), (config.Input.Single().Name, config.Input.Single().DataType));
+        Assert.Equal([1L], config.Input.Single().Dims);
+        Assert.Equal(("OUTPUT", DataType.TypeInt32), (config.Output.Single().Name, config.Output.Single().DataType));
+        Assert.False(config.ModelTransactionPolicy.Decoupled);
+        var batching = config.SequenceBatching;
+        Assert.NotNull(batching);
+        Assert.Equal(1_000_000ul, batching.MaxSequenceIdleMicroseconds);
+        Assert.NotNull(batching.Direct);
+        Assert.Equal(["START", "END", "READY"], batching.ControlInput.Select(c => c.Name));
+        Assert.Equal(
+            [
+                ModelSequenceBatching.Types.Control.Types.Kind.ControlSequenceStart,
+                ModelSequenceBatching.Types.Control.Types.Kind.ControlSequenceEnd,
+                ModelSequenceBatching.Types.Control.Types.Kind.ControlSequenceReady,
+            ],
+            batching.ControlInput.Select(c => c.Control.Single().Kind));
+        Assert.All(batching.ControlInput, c => Assert.Equal([0, 1], c.Control.Single().Int32FalseTrue));
+    }
+}
 
-        Assert.Equal(("echo_uint32", "1"), (stats.Name, stats.Version));
-        Assert.Equal(6ul, stats.InferenceCount);
-        Assert.Equal(2ul, stats.ExecutionCount);
-        Assert.Equal(2ul, stats.InferenceStats.Success.Count);
-        Assert.True(stats.InferenceStats.Success.Ns >= 2 * 230_000ul, "two executions of 0.2 + 3 × 0.01 ms");
-        Assert.Equal(1ul, stats.InferenceStats.Fail.Count);
-        Assert.Equal(2ul, stats.InferenceStats.ComputeInfer.Count);
-        var batch = Assert.Single(stats.BatchStats);
-        Assert.Equal(3ul, batch.BatchSize);
-        Assert.Equal(2ul, batch.ComputeInfer.Count);
-        Assert.True(stats.LastInference > 0);
+/// <summary>The version ServerMetadata reports is a setting.</summary>
+public sealed class ServerVersionTests
+{
+    [Fact]
+    public async Task Server_metadata_reports_the_configured_version()
+    {
+        await using var server = await SimulatedTritonServer.StartAsync(SimulationOptions.Default with { ServerVersion = "2.71.0" });
 
-        var all = await _client.ModelStatisticsAsync(new ModelStatisticsRequest());
-        Assert.Equal(16, all.ModelStats.Count);
+        var metadata = await server.Client.ServerMetadataAsync(new ServerMetadataRequest());
+
+        Assert.Equal(("triton", "2.71.0"), (metadata.Name, metadata.Version));
     }
 }

@@ -1,3 +1,4 @@
+using DataPlane.Protocol.Health;
 using DataPlane.Protocol.Inference;
 using DataPlane.Simulation.Tests.Infrastructure;
 using Grpc.Core;
@@ -14,23 +15,31 @@ public sealed class ReadinessTests : IAsyncLifetime
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
     [Fact]
-    public async Task A_simulation_that_is_not_ready_says_so_and_refuses_inference_until_it_is_ready_again()
+    public async Task A_simulation_that_is_not_ready_answers_as_triton_does_until_it_is_ready_again()
     {
         var client = _server.Client;
         _server.Triton.Ready = false;
 
         Assert.True((await client.ServerLiveAsync(new ServerLiveRequest())).Live);
         Assert.False((await client.ServerReadyAsync(new ServerReadyRequest())).Ready);
-        Assert.False((await client.ModelReadyAsync(new ModelReadyRequest { Name = "simple" })).Ready);
-        var e = await Requests.FailsWith(StatusCode.Unavailable, () => client.ModelInferAsync(Requests.Simple(1)).ResponseAsync);
-        Assert.Contains("simulated", e.Status.Detail, StringComparison.Ordinal);
-        var index = await client.RepositoryIndexAsync(new RepositoryIndexRequest());
-        Assert.All(index.Models, m => Assert.Equal("UNAVAILABLE", m.State));
-        Assert.Empty((await client.RepositoryIndexAsync(new RepositoryIndexRequest { Ready = true })).Models);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, (await _server.Health.CheckAsync(new HealthCheckRequest())).Status);
+        foreach (var call in new Func<Task>[]
+        {
+            () => client.ModelReadyAsync(new ModelReadyRequest { Name = "simple" }).ResponseAsync,
+            () => client.ModelInferAsync(Requests.Simple(1)).ResponseAsync,
+            () => client.ModelMetadataAsync(new ModelMetadataRequest { Name = "simple" }).ResponseAsync,
+            () => client.ModelStatisticsAsync(new ModelStatisticsRequest()).ResponseAsync,
+            () => client.RepositoryIndexAsync(new RepositoryIndexRequest()).ResponseAsync,
+        })
+        {
+            var e = await Requests.FailsWith(StatusCode.Unavailable, call);
+            Assert.Equal("Server not ready", e.Status.Detail);
+        }
 
         _server.Triton.Ready = true;
 
         Assert.True((await client.ServerReadyAsync(new ServerReadyRequest())).Ready);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await _server.Health.CheckAsync(new HealthCheckRequest())).Status);
         await client.ModelInferAsync(Requests.Simple(1));
     }
 

@@ -17,10 +17,10 @@ public class SimulationOptionsTests
         Assert.Throws<SimulationConfigException>(() => SimulationOptions.Bind(Section(values)));
 
     [Fact]
-    public void Default_set_has_simple_an_echo_model_per_datatype_and_llm()
+    public void Default_set_has_simple_an_echo_model_per_datatype_llm_and_simple_sequence()
     {
         var models = SimulationOptions.Default.Models;
-        Assert.Equal(16, models.Count);
+        Assert.Equal(17, models.Count);
 
         var simple = models.Single(m => m.Name == "simple");
         Assert.Equal(SimulatedModelKind.Tensor, simple.Kind);
@@ -60,14 +60,81 @@ public class SimulationOptionsTests
         Assert.Equal(TensorDataType.Int32, llm.Inputs[1].DataType);
         Assert.Equal("text_output", llm.Outputs.Single().Name);
 
-        SimulationOptions.Default.Validate();
+        var sequence = models.Single(m => m.Name == "simple_sequence");
+        Assert.Equal(SimulatedModelKind.Sequence, sequence.Kind);
+        Assert.Equal(8, sequence.MaxBatchSize);
+        Assert.Equal(1, sequence.Instances);
+        Assert.Equal(TimeSpan.FromMilliseconds(1), sequence.BaseLatency);
+        Assert.Equal(TimeSpan.FromSeconds(1), sequence.MaxSequenceIdle);
+        Assert.Equal(("INPUT", TensorDataType.Int32), (sequence.Inputs.Single().Name, sequence.Inputs.Single().DataType));
+        Assert.Equal([1L], sequence.Inputs.Single().Dims);
+        Assert.Equal(("OUTPUT", TensorDataType.Int32), (sequence.Outputs.Single().Name, sequence.Outputs.Single().DataType));
+
+        var defaults = SimulationOptions.Default;
+        Assert.Equal("2.70.0", defaults.ServerVersion);
+        Assert.Equal(SimulatedModelControl.None, defaults.ModelControl);
+        Assert.Empty(defaults.LoadModels);
+        Assert.False(defaults.AllowClientShm);
+        Assert.Equal("", defaults.TraceFile);
+        Assert.Equal("/dev/shm", defaults.SharedMemoryDirectory);
+        defaults.Validate();
     }
 
     [Fact]
     public void A_section_without_models_binds_to_the_default_set()
     {
         Assert.Same(SimulationOptions.Default, SimulationOptions.Bind(Section()));
-        Assert.Same(SimulationOptions.Default, SimulationOptions.Bind(Section(("Port", "8001"))));
+
+        var options = SimulationOptions.Bind(Section(("AllowClientShm", "true")));
+        Assert.Same(SimulationOptions.DefaultModels, options.Models);
+        Assert.True(options.AllowClientShm);
+    }
+
+    [Fact]
+    public void Server_settings_bind_and_unknown_ones_are_reported()
+    {
+        var options = SimulationOptions.Bind(Section(
+            ("ServerVersion", "2.71.0"),
+            ("ModelControl", "Explicit"),
+            ("LoadModels:0", "simple"),
+            ("LoadModels:1", "llm"),
+            ("AllowClientShm", "false"),
+            ("TraceFile", "/tmp/trace.json"),
+            ("SharedMemoryDirectory", "/run/shm")));
+
+        Assert.Equal("2.71.0", options.ServerVersion);
+        Assert.Equal(SimulatedModelControl.Explicit, options.ModelControl);
+        Assert.Equal(["simple", "llm"], options.LoadModels);
+        Assert.False(options.AllowClientShm);
+        Assert.Equal("/tmp/trace.json", options.TraceFile);
+        Assert.Equal("/run/shm", options.SharedMemoryDirectory);
+        Assert.Equal(["*"], SimulationOptions.Bind(Section(("ModelControl", "explicit"), ("LoadModels", "*"))).LoadModels);
+
+        Assert.Equal("Simulation:Port", Invalid(("Port", "8001")).Key);
+        Assert.Contains("none or explicit", Invalid(("ModelControl", "poll")).Message, StringComparison.Ordinal);
+        Assert.Contains("not true or false", Invalid(("AllowClientShm", "yes")).Message, StringComparison.Ordinal);
+        Assert.Contains("requires ModelControl explicit", Invalid(("LoadModels", "simple")).Message, StringComparison.Ordinal);
+        Assert.Contains("only entry", Invalid(("ModelControl", "explicit"), ("LoadModels", "*,simple")).Message, StringComparison.Ordinal);
+        Assert.Contains("'nope' is not a model", Invalid(("ModelControl", "explicit"), ("LoadModels", "nope")).Message, StringComparison.Ordinal);
+        Assert.Equal("Simulation:ServerVersion", Invalid(("ServerVersion", " ")).Key);
+    }
+
+    [Fact]
+    public void A_sequence_model_binds_with_its_convention_and_checks_its_tensors()
+    {
+        var options = SimulationOptions.Bind(Section(("Models:0:Name", "acc"), ("Models:0:Kind", "sequence"), ("Models:0:MaxSequenceIdleMs", "250")));
+
+        var acc = options.Models.Single();
+        Assert.Equal(SimulatedModelKind.Sequence, acc.Kind);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), acc.MaxSequenceIdle);
+        Assert.Equal(SimulatedModelOptions.SequenceInputs, acc.Inputs);
+        Assert.Equal(SimulatedModelOptions.SequenceOutputs, acc.Outputs);
+
+        Assert.Equal("Simulation:Models:0:MaxSequenceIdleMs",
+            Invalid(("Models:0:Name", "acc"), ("Models:0:Kind", "Sequence"), ("Models:0:MaxSequenceIdleMs", "0")).Key);
+        Assert.Equal("Simulation:Models:0:Inputs", Invalid(
+            ("Models:0:Name", "acc"), ("Models:0:Kind", "Sequence"),
+            ("Models:0:Inputs:0:Name", "X"), ("Models:0:Inputs:0:DataType", "FP32"), ("Models:0:Inputs:0:Dims", "1")).Key);
     }
 
     [Fact]

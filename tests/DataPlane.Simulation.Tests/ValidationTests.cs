@@ -6,7 +6,7 @@ using Grpc.Core;
 
 namespace DataPlane.Simulation.Tests;
 
-/// <summary>Requests rejected as Triton rejects them, with the status and a message naming the tensor.</summary>
+/// <summary>Requests rejected as Triton 2.70 rejects them: the status code and Triton's exact text.</summary>
 public class ValidationTests : IClassFixture<DefaultServerFixture>
 {
     private readonly GRPCInferenceService.GRPCInferenceServiceClient _client;
@@ -20,28 +20,63 @@ public class ValidationTests : IClassFixture<DefaultServerFixture>
     }
 
     [Fact]
-    public async Task Unknown_model_is_not_found_for_every_model_rpc()
+    public async Task Unknown_model_is_not_found_with_tritons_text_for_every_model_rpc()
     {
-        string message = await InvalidAsync(Requests.Simple(1, model: "nope"), StatusCode.NotFound);
-        Assert.Contains("'nope'", message, StringComparison.Ordinal);
+        const string text = "Request for unknown model: 'nope' is not found";
+        Assert.Equal(text, await InvalidAsync(Requests.Simple(1, model: "nope"), StatusCode.NotFound));
+        Assert.Equal(text, (await Requests.FailsWith(StatusCode.NotFound,
+            () => _client.ModelMetadataAsync(new ModelMetadataRequest { Name = "nope" }).ResponseAsync)).Status.Detail);
+        Assert.Equal(text, (await Requests.FailsWith(StatusCode.NotFound,
+            () => _client.ModelConfigAsync(new ModelConfigRequest { Name = "nope" }).ResponseAsync)).Status.Detail);
 
-        await Requests.FailsWith(StatusCode.NotFound, () => _client.ModelMetadataAsync(new ModelMetadataRequest { Name = "nope" }).ResponseAsync);
-        await Requests.FailsWith(StatusCode.NotFound, () => _client.ModelConfigAsync(new ModelConfigRequest { Name = "nope" }).ResponseAsync);
-        await Requests.FailsWith(StatusCode.NotFound, () => _client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = "nope" }).ResponseAsync);
+        // Triton 2.70 (core r26.06): ModelReady of an unknown model is OK with ready=false.
         Assert.False((await _client.ModelReadyAsync(new ModelReadyRequest { Name = "nope" })).Ready);
     }
 
     [Fact]
-    public async Task Unknown_version_is_not_found()
+    public async Task Statistics_of_an_unknown_model_or_version_use_the_statistics_texts()
+    {
+        var e = await Requests.FailsWith(StatusCode.InvalidArgument,
+            () => _client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = "nope" }).ResponseAsync);
+        Assert.Equal("requested model 'nope' is not available", e.Status.Detail);
+
+        e = await Requests.FailsWith(StatusCode.InvalidArgument,
+            () => _client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = "simple", Version = "2" }).ResponseAsync);
+        Assert.Equal("requested model version is not available for model 'simple'", e.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Unknown_version_is_not_found_and_the_number_is_printed_as_parsed()
     {
         var request = Requests.Simple(1);
         request.ModelVersion = "2";
 
-        string message = await InvalidAsync(request, StatusCode.NotFound);
-
-        Assert.Contains("version 2", message, StringComparison.Ordinal);
+        Assert.Equal("Request for unknown model: 'simple' version 2 is not found", await InvalidAsync(request, StatusCode.NotFound));
         Assert.False((await _client.ModelReadyAsync(new ModelReadyRequest { Name = "simple", Version = "2" })).Ready);
-        await Requests.FailsWith(StatusCode.NotFound, () => _client.ModelConfigAsync(new ModelConfigRequest { Name = "simple", Version = "2" }).ResponseAsync);
+        var e = await Requests.FailsWith(StatusCode.NotFound,
+            () => _client.ModelConfigAsync(new ModelConfigRequest { Name = "simple", Version = "02x" }).ResponseAsync);
+        Assert.Equal("Request for unknown model: 'simple' version 2 is not found", e.Status.Detail);
+
+        // std::stol reads the leading digits: "1abc" is version 1.
+        request.ModelVersion = "1abc";
+        await _client.ModelInferAsync(request);
+    }
+
+    [Fact]
+    public async Task A_version_that_is_not_a_number_or_is_negative_is_invalid()
+    {
+        var request = Requests.Simple(1);
+        request.ModelVersion = "latest";
+        Assert.Equal(
+            "failed to get model version from specified version string 'latest' (details: stol), version should be an integral value > 0",
+            await InvalidAsync(request));
+
+        request.ModelVersion = "-3";
+        Assert.Equal("invalid model version specified '-3' , version should be an integral value > 0", await InvalidAsync(request));
+
+        var e = await Requests.FailsWith(StatusCode.InvalidArgument,
+            () => _client.ModelReadyAsync(new ModelReadyRequest { Name = "simple", Version = "x" }).ResponseAsync);
+        Assert.StartsWith("failed to get model version from specified version string 'x'", e.Status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -49,37 +84,22 @@ public class ValidationTests : IClassFixture<DefaultServerFixture>
     {
         string message = await InvalidAsync(Requests.Raw("simple", TensorDataType.Int32, [1, 16], Requests.Sample(TensorDataType.Int32, 16)));
 
-        Assert.Contains("input 'INPUT0'", message, StringComparison.Ordinal);
-        Assert.Contains("INT32", message, StringComparison.Ordinal);
-        Assert.Contains("FP32", message, StringComparison.Ordinal);
+        Assert.Equal("[request id: req-simple] inference input 'INPUT0' data-type is 'INT32', but model 'simple' expects 'FP32'", message);
     }
 
     [Fact]
-    public async Task Wrong_dims_name_the_input_and_the_expected_shape()
+    public async Task Wrong_dims_give_the_expected_shape_with_the_batch_note()
     {
         string message = await InvalidAsync(Requests.Raw("simple", TensorDataType.Fp32, [2, 8], Requests.Sample(TensorDataType.Fp32, 16)));
 
-        Assert.Contains("input 'INPUT0'", message, StringComparison.Ordinal);
-        Assert.Contains("[batch,16]", message, StringComparison.Ordinal);
+        Assert.StartsWith("[request id: req-simple] unexpected shape for input 'INPUT0' for model 'simple'. Expected [-1,16], got [2,8]. NOTE: ",
+            message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Batch_above_max_batch_size_is_invalid()
     {
-        string message = await InvalidAsync(Requests.Simple(33));
-
-        Assert.Contains("input 'INPUT0'", message, StringComparison.Ordinal);
-        Assert.Contains("33", message, StringComparison.Ordinal);
-        Assert.Contains("32", message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Missing_batch_dimension_is_invalid()
-    {
-        string message = await InvalidAsync(Requests.Raw("simple", TensorDataType.Fp32, [16], Requests.Sample(TensorDataType.Fp32, 16)));
-
-        Assert.Contains("input 'INPUT0'", message, StringComparison.Ordinal);
-        Assert.Contains("batch", message, StringComparison.Ordinal);
+        Assert.Equal("[request id: req-simple] inference request batch-size must be <= 32 for 'simple'", await InvalidAsync(Requests.Simple(33)));
     }
 
     [Fact]
@@ -87,19 +107,17 @@ public class ValidationTests : IClassFixture<DefaultServerFixture>
     {
         string message = await InvalidAsync(Requests.Raw("simple", TensorDataType.Fp32, [1, 16], Requests.Sample(TensorDataType.Fp32, 16), name: "INPUTX"));
 
-        Assert.Contains("'INPUTX'", message, StringComparison.Ordinal);
+        Assert.Equal("unexpected inference input 'INPUTX' for model 'simple'", message);
     }
 
     [Fact]
-    public async Task Framing_errors_come_from_the_tensor_reader_and_name_the_input()
+    public async Task A_byte_size_mismatch_uses_tritons_words()
     {
         var request = Requests.Raw("simple", TensorDataType.Fp32, [1, 16], new byte[63]);
 
         string message = await InvalidAsync(request);
 
-        Assert.Contains("input 'INPUT0'", message, StringComparison.Ordinal);
-        Assert.Contains("raw_input_contents", message, StringComparison.Ordinal);
-        Assert.Contains("63", message, StringComparison.Ordinal);
+        Assert.StartsWith("[request id: req-simple] input byte size mismatch for input 'INPUT0' for model 'simple'. Expected 64, got 63", message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -132,23 +150,24 @@ public class ValidationTests : IClassFixture<DefaultServerFixture>
         var request = Requests.Simple(1);
         request.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = "OUTPUT9" });
 
-        string message = await InvalidAsync(request);
-
-        Assert.Contains("'OUTPUT9'", message, StringComparison.Ordinal);
+        Assert.Equal("unexpected inference output 'OUTPUT9' for model 'simple'", await InvalidAsync(request));
     }
 
     [Fact]
-    public async Task Model_infer_to_the_decoupled_llm_is_invalid()
+    public async Task Model_infer_to_the_decoupled_llm_is_unimplemented_with_tritons_text()
     {
-        string message = await InvalidAsync(Requests.Llm("hello"));
+        string message = await InvalidAsync(Requests.Llm("hello"), StatusCode.Unimplemented);
 
-        Assert.Equal("model 'llm' is decoupled; use ModelStreamInfer", message);
+        Assert.Equal("ModelInfer RPC doesn't support models with decoupled transaction policy", message);
     }
 
     [Fact]
-    public async Task Request_without_inputs_is_invalid()
+    public async Task Request_without_inputs_gets_tritons_input_count_message()
     {
-        await InvalidAsync(new ModelInferRequest { ModelName = "simple" });
+        string message = await InvalidAsync(new ModelInferRequest { ModelName = "simple" });
+
+        Assert.Equal("[request id: <id_unknown>] expected 1 inputs but got 0 inputs for model 'simple'. Got input(s) [], " +
+            "but missing required input(s) ['INPUT0']. Please provide all required input(s).", message);
     }
 
     [Fact]
@@ -158,17 +177,17 @@ public class ValidationTests : IClassFixture<DefaultServerFixture>
         request.Inputs[0].Contents = new InferTensorContents();
         request.Inputs[0].Contents.Fp32Contents.Add(new float[16]);
 
-        string message = await InvalidAsync(request);
-
-        Assert.Contains("input 'INPUT0'", message, StringComparison.Ordinal);
+        Assert.Equal("contents field must not be specified when using raw_input_contents for 'INPUT0' for model 'simple'", await InvalidAsync(request));
     }
 
     [Fact]
-    public async Task Raw_contents_of_the_wrong_count_are_invalid()
+    public async Task Extra_raw_contents_are_ignored_as_triton_ignores_them()
     {
         var request = Requests.Simple(1);
         request.RawInputContents.Add(ByteString.CopyFrom(new byte[4]));
 
-        await InvalidAsync(request);
+        var response = await _client.ModelInferAsync(request);
+
+        Assert.Single(response.RawOutputContents);
     }
 }

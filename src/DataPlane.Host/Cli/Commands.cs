@@ -5,6 +5,7 @@ using DataPlane.Host.Serving;
 using DataPlane.Hosting.Configuration;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Simulation;
+using DataPlane.Simulation.Cli;
 using DataPlane.Simulation.Options;
 using Microsoft.Extensions.Configuration;
 
@@ -44,6 +45,8 @@ public static class Commands
         sim options:
           --listen HOST:PORT            gRPC listener (default 127.0.0.1:8001, Triton's port)
           --config FILE                 JSON file with a Simulation section (models)
+          --model-control none|explicit, --load-model NAME, --allow-client-shm[=true|false]
+                                        as Triton's switches (dataplane sim --help)
 
         Environment variables DATAPLANE_<Section>__<Key> set the same keys.
         """;
@@ -87,9 +90,23 @@ public static class Commands
         return 0;
     }
 
+    /// <summary>What <c>dataplane sim --help</c> prints: the simulated Triton's switches.</summary>
+    public const string SimUsage = SimulationCommandLine.Usage;
+
     private static async Task<int> SimAsync(string[] args)
     {
-        var configuration = ConfigurationLayers.Build(args, "DATAPLANE_", new Dictionary<string, string> { ["--listen"] = "Listen" });
+        var line = SimulationCommandLine.Parse(args);
+        if (line.Help)
+        {
+            return Print(SimUsage);
+        }
+
+        if (line.Error is { } error)
+        {
+            return Fail(error);
+        }
+
+        var configuration = ConfigurationLayers.Build([.. line.Arguments], "DATAPLANE_", new Dictionary<string, string> { ["--listen"] = "Listen" });
         var binder = new ConfigBinder(configuration);
         var endPoint = EndPoints.Parse(binder.String("Listen", "127.0.0.1:8001"), "--listen", binder);
         SimulationOptions simulation = SimulationOptions.Default;

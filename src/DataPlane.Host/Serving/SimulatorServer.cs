@@ -7,9 +7,9 @@ using Microsoft.Extensions.Configuration;
 
 namespace DataPlane.Host.Serving;
 
-/// <summary>Hosts the simulated Triton on its own Kestrel server: as the `dataplane sim` process,
-/// or embedded in the daemon when no upstream is configured. Embedded, it ignores SIGTERM and is
-/// stopped by the daemon after the daemon has drained.</summary>
+/// <summary>Hosts the simulated Triton (Triton's inference service and the gRPC health check) on its own Kestrel
+/// server: as the `dataplane sim` process, or embedded in the daemon when no upstream is configured. Embedded, it
+/// ignores SIGTERM and is stopped by the daemon after the daemon has drained.</summary>
 public sealed partial class SimulatorServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -53,18 +53,19 @@ public sealed partial class SimulatorServer : IAsyncDisposable
             k.Limits.MaxRequestBodySize = null;
             bound = ListenerSetup.Listen(k, new ListenerOptions("grpc", endPoint, HttpProtocols.Http2));
         });
-        builder.Services.AddSimulatedTriton(options);
         builder.Services.AddGrpc(o =>
         {
-            o.MaxReceiveMessageSize = null;
-            o.MaxSendMessageSize = null;
+            // Triton's limit both ways: INT32_MAX bytes.
+            o.MaxReceiveMessageSize = SimulationServiceCollectionExtensions.MaxMessageBytes;
+            o.MaxSendMessageSize = SimulationServiceCollectionExtensions.MaxMessageBytes;
         });
+        builder.Services.AddSimulatedTriton(options);
 
         var app = builder.Build();
-        app.MapGrpcService<SimulatedTritonService>();
+        app.MapSimulatedTriton();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var server = new SimulatorServer(app, bound!);
-        Log.Serving(app.Logger, string.Join(", ", options.Models.Select(m => m.Name)), server.Address);
+        Log.Serving(app.Logger, options.ServerVersion, string.Join(", ", options.Models.Select(m => m.Name)), server.Address);
         return server;
     }
 
@@ -80,7 +81,7 @@ public sealed partial class SimulatorServer : IAsyncDisposable
     private static partial class Log
     {
         [LoggerMessage(EventId = 110, Level = LogLevel.Warning,
-            Message = "Simulated Triton (a simulation, not a GPU backend) serving models {Models} at {Address}")]
-        public static partial void Serving(ILogger logger, string models, Uri address);
+            Message = "Simulated Triton {Version} (a simulation, not a GPU backend) with repository models {Models} at {Address}")]
+        public static partial void Serving(ILogger logger, string version, string models, Uri address);
     }
 }

@@ -3,13 +3,14 @@ using DataPlane.Simulation.Options;
 
 namespace DataPlane.Simulation.Execution;
 
-/// <summary>The instances of one simulated tensor model: <see cref="SimulatedModelOptions.Instances"/>
+/// <summary>The instances of one simulated tensor or sequence model: <see cref="SimulatedModelOptions.Instances"/>
 /// executors, each a dedicated thread that runs one request at a time (a request is one batch: the
 /// simulation does no batching of its own). An execution computes the outputs and sleeps until
 /// <c>base + per_item × rows + jitter</c> after it started, with <see cref="PreciseSleep"/>, so the
 /// latency holds to tens of microseconds and no core spins. Requests wait FIFO for a free executor;
 /// one cancelled while waiting leaves the queue at once. A running execution is not interrupted (a
-/// GPU finishes its batch), but its caller may stop waiting for it.</summary>
+/// GPU finishes its batch), but its caller may stop waiting for it. Each execution is reported to the
+/// model's statistics (execution count, batch statistics).</summary>
 internal sealed class ExecutorPool : IDisposable
 {
     private readonly object _gate = new();
@@ -39,14 +40,19 @@ internal sealed class ExecutorPool : IDisposable
     /// <paramref name="outputs"/>; completes with their raw contents, in the same order. Cancelled
     /// while still queued, the task is cancelled; when the pool is disposed first, it faults with
     /// <see cref="ObjectDisposedException"/>.</summary>
-    public Task<byte[][]> ExecuteAsync(PlannedOutput[] outputs, long rows, CancellationToken cancellationToken)
+    public Task<ExecutionResult> ExecuteAsync(PlannedOutput[] outputs, long rows, CancellationToken cancellationToken) =>
+        ExecuteAsync(() => Compute(outputs), rows, cancellationToken);
+
+    /// <summary>Queues one execution of <paramref name="rows"/> rows whose outputs <paramref name="compute"/> returns
+    /// (called on the executor's thread when the execution starts); otherwise as above.</summary>
+    public Task<ExecutionResult> ExecuteAsync(Func<byte[][]> compute, long rows, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
-            return Task.FromCanceled<byte[][]>(cancellationToken);
+            return Task.FromCanceled<ExecutionResult>(cancellationToken);
         }
 
-        var execution = new Execution(this, outputs, rows, PreciseSleep.MonotonicNanoseconds());
+        var execution = new Execution(this, compute, rows, PreciseSleep.MonotonicNanoseconds());
         if (cancellationToken.CanBeCanceled)
         {
             // Registered before queueing: a token cancelled meanwhile marks the execution, which is then never queued.
@@ -105,7 +111,7 @@ internal sealed class ExecutorPool : IDisposable
             byte[][] results;
             try
             {
-                results = Compute(execution.Outputs);
+                results = execution.Compute();
             }
             catch (ArgumentException e)
             {
@@ -115,8 +121,8 @@ internal sealed class ExecutorPool : IDisposable
 
             PreciseSleep.Until(due);
             long end = PreciseSleep.MonotonicNanoseconds();
-            _statistics.Executed(execution.Rows, start - execution.EnqueuedNs, end - start);
-            execution.Completion.TrySetResult(results);
+            _statistics.Executed(execution.Rows, end - start);
+            execution.Completion.TrySetResult(new ExecutionResult(results, start - execution.EnqueuedNs, end - start));
         }
     }
 
@@ -184,17 +190,17 @@ internal sealed class ExecutorPool : IDisposable
     private static long ToNanoseconds(TimeSpan t) => t.Ticks * 100;
 
     /// <summary>One queued or running request.</summary>
-    private sealed class Execution(ExecutorPool pool, PlannedOutput[] outputs, long rows, long enqueuedNs)
+    private sealed class Execution(ExecutorPool pool, Func<byte[][]> compute, long rows, long enqueuedNs)
     {
         public ExecutorPool Pool { get; } = pool;
 
-        public PlannedOutput[] Outputs { get; } = outputs;
+        public Func<byte[][]> Compute { get; } = compute;
 
         public long Rows { get; } = rows;
 
         public long EnqueuedNs { get; } = enqueuedNs;
 
-        public TaskCompletionSource<byte[][]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<ExecutionResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public CancellationTokenRegistration Registration { get; set; }
 
@@ -207,3 +213,7 @@ internal sealed class ExecutorPool : IDisposable
         public void Cancel(CancellationToken token) => Pool.Remove(this, token);
     }
 }
+
+/// <summary>What an execution produced: the outputs' raw contents, the time it waited for an instance and the time it
+/// ran, in nanoseconds.</summary>
+internal readonly record struct ExecutionResult(byte[][] Outputs, long QueueNs, long ComputeNs);

@@ -17,7 +17,7 @@ public sealed record SimulatedModelOptions
     /// Default 0. LLM models must use 0.</summary>
     public int MaxBatchSize { get; init; }
 
-    /// <summary>Tensor models: executors, each running one request at a time (Triton's
+    /// <summary>Tensor and sequence models: executors, each running one request at a time (Triton's
     /// instance_group count). LLM models run every request concurrently and only report the count.
     /// Default 1; at most 256.</summary>
     public int Instances { get; init; } = 1;
@@ -30,7 +30,7 @@ public sealed record SimulatedModelOptions
     /// <c>k</c>. LLM models: <c>text_output</c> (BYTES).</summary>
     public IReadOnlyList<SimulatedTensorOptions> Outputs { get; init; } = [];
 
-    /// <summary>Tensor models: fixed cost of one execution. Default 1 ms. Every latency is at most one hour.</summary>
+    /// <summary>Tensor and sequence models: fixed cost of one execution. Default 1 ms. Every latency is at most one hour.</summary>
     public TimeSpan BaseLatency { get; init; } = TimeSpan.FromMilliseconds(1);
 
     /// <summary>Tensor models: extra cost per row of the request's batch. Default zero.</summary>
@@ -51,6 +51,11 @@ public sealed record SimulatedModelOptions
 
     /// <summary>LLM models: tokens generated when the request has no <c>max_tokens</c>. Default 16.</summary>
     public int DefaultMaxTokens { get; init; } = 16;
+
+    /// <summary>Sequence models: Triton's <c>max_sequence_idle_microseconds</c>. A sequence that receives no request
+    /// for this long (and has none waiting) is dropped, and its next step without START fails. Default 1 s (Triton's
+    /// default); at most one hour.</summary>
+    public TimeSpan MaxSequenceIdle { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Execution time of a request of <paramref name="rows"/> rows without jitter:
     /// <see cref="BaseLatency"/> + <see cref="PerItemLatency"/> × rows.</summary>
@@ -74,6 +79,22 @@ public sealed record SimulatedModelOptions
         Inputs = LlmInputs,
         Outputs = LlmOutputs,
     };
+
+    /// <summary>A sequence model like Triton's <c>simple_sequence</c> example: <c>INPUT</c> INT32 [1] →
+    /// <c>OUTPUT</c> INT32 [1]; other settings take their defaults.</summary>
+    public static SimulatedModelOptions SequenceModel(string name) => new()
+    {
+        Name = name,
+        Kind = SimulatedModelKind.Sequence,
+        Inputs = SequenceInputs,
+        Outputs = SequenceOutputs,
+    };
+
+    /// <summary>The input of a sequence model: the value added to the sequence's running sum.</summary>
+    public static IReadOnlyList<SimulatedTensorOptions> SequenceInputs { get; } = [new("INPUT", TensorDataType.Int32, [1])];
+
+    /// <summary>The output of a sequence model: the running sum, this step's input included.</summary>
+    public static IReadOnlyList<SimulatedTensorOptions> SequenceOutputs { get; } = [new("OUTPUT", TensorDataType.Int32, [1])];
 
     /// <summary>The inputs of Triton's LLM convention.</summary>
     public static IReadOnlyList<SimulatedTensorOptions> LlmInputs { get; } =

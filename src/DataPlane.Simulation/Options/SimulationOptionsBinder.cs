@@ -9,10 +9,15 @@ namespace DataPlane.Simulation.Options;
 /// errors, so a misspelt setting never goes unnoticed.</summary>
 internal static class SimulationOptionsBinder
 {
+    private static readonly string[] s_topKeys =
+    [
+        "Models", "ServerVersion", "ModelControl", "LoadModels", "AllowClientShm", "TraceFile", "SharedMemoryDirectory",
+    ];
+
     private static readonly string[] s_modelKeys =
     [
         "Name", "Kind", "MaxBatchSize", "Instances", "BaseLatencyMs", "PerItemLatencyMs", "JitterMs", "JitterSeed",
-        "TimeToFirstTokenMs", "TokensPerSecond", "DefaultMaxTokens", "Inputs", "Outputs",
+        "TimeToFirstTokenMs", "TokensPerSecond", "DefaultMaxTokens", "MaxSequenceIdleMs", "Inputs", "Outputs",
     ];
 
     private static readonly string[] s_tensorKeys = ["Name", "DataType", "Dims", "Optional"];
@@ -24,22 +29,54 @@ internal static class SimulationOptionsBinder
     {
         ArgumentNullException.ThrowIfNull(section);
         string prefix = section is IConfigurationSection s && s.Path.Length > 0 ? s.Path + ":" : "";
-        var modelsSection = section.GetSection("Models");
-        var children = Indexed(modelsSection, prefix + "Models");
+        var children = section.GetChildren().ToList();
         if (children.Count == 0)
         {
             return SimulationOptions.Default;
         }
 
-        var models = new SimulatedModelOptions[children.Count];
-        for (int i = 0; i < children.Count; i++)
+        foreach (var child in children)
         {
-            models[i] = BindModel(children[i]);
+            if (Array.IndexOf(s_topKeys, child.Key) < 0)
+            {
+                throw new SimulationConfigException(child.Path, $"unknown setting; the settings here are {string.Join(", ", s_topKeys)}");
+            }
         }
 
-        var options = new SimulationOptions { Models = models };
+        var defaults = SimulationOptions.Default;
+        var modelSections = Indexed(section.GetSection("Models"), prefix + "Models");
+        var models = modelSections.Count == 0 ? defaults.Models : modelSections.ConvertAll(BindModel);
+        var options = new SimulationOptions
+        {
+            Models = models,
+            ServerVersion = section["ServerVersion"]?.Trim() ?? defaults.ServerVersion,
+            ModelControl = ModelControl(section, prefix),
+            LoadModels = Names(section.GetSection("LoadModels")),
+            AllowClientShm = Bool(section, prefix, "AllowClientShm", defaults.AllowClientShm),
+            TraceFile = section["TraceFile"] ?? defaults.TraceFile,
+            SharedMemoryDirectory = section["SharedMemoryDirectory"]?.Trim() ?? defaults.SharedMemoryDirectory,
+        };
         options.Validate(prefix);
         return options;
+    }
+
+    private static SimulatedModelControl ModelControl(IConfiguration section, string prefix)
+    {
+        string? value = section["ModelControl"]?.Trim();
+        return value switch
+        {
+            null => SimulatedModelControl.None,
+            _ when value.Equals("none", StringComparison.OrdinalIgnoreCase) => SimulatedModelControl.None,
+            _ when value.Equals("explicit", StringComparison.OrdinalIgnoreCase) => SimulatedModelControl.Explicit,
+            _ => throw new SimulationConfigException(prefix + "ModelControl", $"'{value}' is not a model control mode; expected none or explicit"),
+        };
+    }
+
+    /// <summary>A list of names: "a,b" or <c>:0</c>, <c>:1</c> … children; blanks are dropped.</summary>
+    private static string[] Names(IConfigurationSection section)
+    {
+        var items = section.Value is { } csv ? csv.Split(',') : Indexed(section, section.Path).Select(c => c.Value ?? "").ToArray();
+        return items.Select(n => n.Trim()).Where(n => n.Length > 0).ToArray();
     }
 
     private static SimulatedModelOptions BindModel(IConfigurationSection m)
@@ -52,6 +89,11 @@ internal static class SimulationOptionsBinder
         {
             inputs = inputs.Count > 0 ? inputs : SimulatedModelOptions.LlmInputs;
             outputs = outputs.Count > 0 ? outputs : SimulatedModelOptions.LlmOutputs;
+        }
+        else if (kind == SimulatedModelKind.Sequence)
+        {
+            inputs = inputs.Count > 0 ? inputs : SimulatedModelOptions.SequenceInputs;
+            outputs = outputs.Count > 0 ? outputs : SimulatedModelOptions.SequenceOutputs;
         }
         else if (outputs.Count == 0)
         {
@@ -73,6 +115,7 @@ internal static class SimulationOptionsBinder
             TimeToFirstToken = Milliseconds(m, "TimeToFirstTokenMs", defaults.TimeToFirstToken),
             TokensPerSecond = Double(m, "TokensPerSecond", defaults.TokensPerSecond),
             DefaultMaxTokens = Int(m, "DefaultMaxTokens", defaults.DefaultMaxTokens),
+            MaxSequenceIdle = Milliseconds(m, "MaxSequenceIdleMs", defaults.MaxSequenceIdle),
             Inputs = inputs,
             Outputs = outputs,
         };
@@ -146,7 +189,12 @@ internal static class SimulationOptionsBinder
             return SimulatedModelKind.Llm;
         }
 
-        throw new SimulationConfigException(m.GetSection("Kind").Path, $"unknown kind '{value}'; expected Tensor or Llm");
+        if (value.Equals("Sequence", StringComparison.OrdinalIgnoreCase))
+        {
+            return SimulatedModelKind.Sequence;
+        }
+
+        throw new SimulationConfigException(m.GetSection("Kind").Path, $"unknown kind '{value}'; expected Tensor, Llm or Sequence");
     }
 
     private static TensorDataType DataType(IConfigurationSection t)
@@ -244,6 +292,22 @@ internal static class SimulationOptionsBinder
         // Out-of-range values are reported by the validator with the same key.
         double clamped = Math.Clamp(ms, -SimulationOptionsValidator.MaxLatency.TotalMilliseconds * 2, SimulationOptionsValidator.MaxLatency.TotalMilliseconds * 2);
         return TimeSpan.FromTicks((long)Math.Round(clamped * TimeSpan.TicksPerMillisecond));
+    }
+
+    private static bool Bool(IConfiguration section, string prefix, string key, bool fallback)
+    {
+        string? value = section[key];
+        if (value is null)
+        {
+            return fallback;
+        }
+
+        if (!bool.TryParse(value.Trim(), out bool result))
+        {
+            throw new SimulationConfigException(prefix + key, $"'{value}' is not true or false");
+        }
+
+        return result;
     }
 
     private static bool Bool(IConfigurationSection t, string key, bool fallback)

@@ -39,13 +39,58 @@ internal static class SimulationOptionsValidator
 
             ValidateModel(model, p);
         }
+
+        ValidateServer(options, prefix, seen);
+    }
+
+    private static void ValidateServer(SimulationOptions options, string prefix, Dictionary<string, int> models)
+    {
+        if (string.IsNullOrWhiteSpace(options.ServerVersion))
+        {
+            throw new SimulationConfigException(prefix + "ServerVersion", "missing; ServerMetadata reports a version such as " + SimulationOptions.TritonVersion);
+        }
+
+        if (!Enum.IsDefined(options.ModelControl))
+        {
+            throw new SimulationConfigException(prefix + "ModelControl", $"unknown mode {(int)options.ModelControl}; expected none or explicit");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.SharedMemoryDirectory))
+        {
+            throw new SimulationConfigException(prefix + "SharedMemoryDirectory", "missing; shared-memory keys are opened there (e.g. /dev/shm)");
+        }
+
+        var load = options.LoadModels ?? throw new SimulationConfigException(prefix + "LoadModels", "missing");
+        if (load.Count == 0)
+        {
+            return;
+        }
+
+        if (options.ModelControl != SimulatedModelControl.Explicit)
+        {
+            // Triton: "Use of '--load-model' requires setting '--model-control-mode=explicit' as well."
+            throw new SimulationConfigException(prefix + "LoadModels", "naming models to load requires ModelControl explicit (as Triton's --load-model does)");
+        }
+
+        if (load.Contains(SimulationOptions.AllModels) && load.Count > 1)
+        {
+            throw new SimulationConfigException(prefix + "LoadModels", "'*' loads every model and must be the only entry");
+        }
+
+        foreach (string name in load)
+        {
+            if (name != SimulationOptions.AllModels && !models.ContainsKey(name))
+            {
+                throw new SimulationConfigException(prefix + "LoadModels", $"'{name}' is not a model of the repository; the models are {string.Join(", ", models.Keys)}");
+            }
+        }
     }
 
     private static void ValidateModel(SimulatedModelOptions model, string p)
     {
         if (!Enum.IsDefined(model.Kind))
         {
-            throw new SimulationConfigException(p + "Kind", $"unknown kind {(int)model.Kind}; expected Tensor or Llm");
+            throw new SimulationConfigException(p + "Kind", $"unknown kind {(int)model.Kind}; expected Tensor, Llm or Sequence");
         }
 
         if (model.MaxBatchSize < 0)
@@ -67,6 +112,12 @@ internal static class SimulationOptionsValidator
         CheckLatency(p + "PerItemLatencyMs", model.PerItemLatency);
         CheckLatency(p + "JitterMs", model.Jitter);
         CheckLatency(p + "TimeToFirstTokenMs", model.TimeToFirstToken);
+        CheckLatency(p + "MaxSequenceIdleMs", model.MaxSequenceIdle);
+        if (model.MaxSequenceIdle <= TimeSpan.Zero)
+        {
+            throw new SimulationConfigException(p + "MaxSequenceIdleMs", "must be more than zero (Triton's default is 1000 ms)");
+        }
+
         if (!double.IsFinite(model.TokensPerSecond) || model.TokensPerSecond <= 0)
         {
             throw new SimulationConfigException(p + "TokensPerSecond",
@@ -80,13 +131,30 @@ internal static class SimulationOptionsValidator
 
         ValidateTensors(model.Inputs, p + "Inputs", isOutput: false);
         ValidateTensors(model.Outputs, p + "Outputs", isOutput: true);
-        if (model.Kind == SimulatedModelKind.Tensor)
+        switch (model.Kind)
         {
-            ValidateTensorModel(model, p);
+            case SimulatedModelKind.Tensor:
+                ValidateTensorModel(model, p);
+                break;
+            case SimulatedModelKind.Llm:
+                ValidateLlmModel(model, p);
+                break;
+            default:
+                ValidateSequenceModel(model, p);
+                break;
         }
-        else
+    }
+
+    private static void ValidateSequenceModel(SimulatedModelOptions model, string p)
+    {
+        if (model.Inputs.Count != 1 || model.Inputs[0].DataType != TensorDataType.Int32 || !model.Inputs[0].Dims.SequenceEqual([1L]) || model.Inputs[0].Optional)
         {
-            ValidateLlmModel(model, p);
+            throw new SimulationConfigException(p + "Inputs", "a Sequence model has exactly one input, INT32 with dims [1] (the value added to the running sum)");
+        }
+
+        if (model.Outputs.Count != 1 || model.Outputs[0].DataType != TensorDataType.Int32 || !model.Outputs[0].Dims.SequenceEqual([1L]))
+        {
+            throw new SimulationConfigException(p + "Outputs", "a Sequence model has exactly one output, INT32 with dims [1] (the running sum)");
         }
     }
 

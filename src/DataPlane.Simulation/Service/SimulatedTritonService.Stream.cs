@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Tensors;
 using DataPlane.Simulation.Execution;
@@ -10,115 +11,204 @@ namespace DataPlane.Simulation;
 
 public sealed partial class SimulatedTritonService
 {
+    /// <summary>Header that, set to <c>true</c> when a stream starts, makes the first error raised during inference
+    /// end the stream with its gRPC status.</summary>
+    public const string GrpcErrorHeader = "triton_grpc_error";
+
     private static readonly InferParameter s_final = new() { BoolParam = true };
     private static readonly InferParameter s_notFinal = new() { BoolParam = false };
 
-    /// <summary>One ModelStreamInfer call: runs its requests concurrently and serialises their
-    /// responses onto the stream. The call's token (client cancellation, deadline) stops them all.</summary>
-    private sealed class StreamCall(SimulatedTritonService service, IServerStreamWriter<ModelStreamInferResponse> writer, CancellationToken cancellationToken)
+    public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream,
+        IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
+    {
+        bool grpcErrors = context.RequestHeaders.GetValue(GrpcErrorHeader) == "true";
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var stream = new StreamCall(this, responseStream, grpcErrors, stop);
+        var running = new List<Task>();
+        try
+        {
+            while (await requestStream.MoveNext(stop.Token).ConfigureAwait(false))
+            {
+                if (running.Count >= 64)
+                {
+                    running.RemoveAll(t => t.IsCompleted);
+                }
+
+                running.Add(stream.Start(requestStream.Current));
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // The client cancelled or went away, or an error ends the stream; the running requests see the same token.
+        }
+
+        await Task.WhenAll(running).ConfigureAwait(false);
+        if (stream.Fatal is { } fatal)
+        {
+            Log.StreamEnded(_logger, StatusName(fatal.StatusCode), fatal.Status.Detail);
+            throw fatal;
+        }
+    }
+
+    /// <summary>One ModelStreamInfer call: runs its requests concurrently and serialises their responses onto the
+    /// stream, those of non-decoupled models in request order. The call's token (client cancellation, deadline, or
+    /// an error that ends the stream) stops them all.</summary>
+    private sealed class StreamCall(SimulatedTritonService service, IServerStreamWriter<ModelStreamInferResponse> writer, bool grpcErrors,
+        CancellationTokenSource stop)
     {
         private readonly SemaphoreSlim _writeLock = new(1, 1);
+        private Task _ordered = Task.CompletedTask;
+        private RpcException? _fatal;
 
-        /// <summary>Answers one request; never throws.</summary>
-        public async Task RunAsync(ModelInferRequest request)
+        private CancellationToken Token => stop.Token;
+
+        /// <summary>What ends the stream (triton_grpc_error mode), once an error has been raised.</summary>
+        public RpcException? Fatal => Volatile.Read(ref _fatal);
+
+        /// <summary>Checks one request as it is read and runs it; the task ends once its responses are written. Never throws.</summary>
+        public Task Start(ModelInferRequest request)
         {
             long arrival = PreciseTimer.Now;
-            var admitted = service.Admit(request, streaming: true, out var model, out var error);
-            try
+            var error = service.Admit(request, streaming: true, arrival, out var admission, out bool decoupled);
+            if (decoupled)
             {
-                if (error is { } e)
-                {
-                    service.Rejected(request, model, arrival, e);
-                    await WriteErrorAsync(request, e).ConfigureAwait(false);
-                }
-                else if (model!.Decoupled)
-                {
-                    await GenerateAsync(model, request, admitted, arrival).ConfigureAwait(false);
-                }
-                else
-                {
-                    await InferAsync(model, request, admitted, arrival).ConfigureAwait(false);
-                }
+                return error is { } e ? RejectedAsync(request, e) : GenerateAsync(admission!);
             }
-            catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
-            {
-                // The stream was cancelled or the client is gone: nothing more can be sent.
-                if (error is null)
-                {
-                    model?.Statistics.Failed(PreciseTimer.Now - arrival);
-                }
 
-                Log.StreamRequestStopped(service._logger, request.ModelName, e.Message);
+            // Responses of a non-decoupled model follow request order: each waits for the one before it.
+            var response = error is { } rejected
+                ? Task.FromResult<ModelStreamInferResponse?>(Rejected(request, rejected))
+                : InferAsync(admission!);
+            _ordered = WriteAfterAsync(_ordered, response);
+            return _ordered;
+        }
+
+        private async Task WriteAfterAsync(Task previous, Task<ModelStreamInferResponse?> response)
+        {
+            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (await response.ConfigureAwait(false) is { } r)
+            {
+                await TryWriteAsync(r).ConfigureAwait(false);
             }
         }
 
-        private async Task InferAsync(SimulatedModel model, ModelInferRequest request, Admitted admitted, long arrival)
+        /// <summary>The response to a request refused before inference: its id and the error, nothing else.</summary>
+        private ModelStreamInferResponse Rejected(ModelInferRequest request, RequestError error)
         {
-            byte[][] results;
-            try
+            Log.Rejected(service._logger, request.ModelName, StatusName(error.Code), error.Message);
+            return new ModelStreamInferResponse { ErrorMessage = error.Message, InferResponse = new ModelInferResponse { Id = request.Id } };
+        }
+
+        private Task RejectedAsync(ModelInferRequest request, RequestError error) => TryWriteAsync(Rejected(request, error));
+
+        /// <summary>An error raised during inference: ends the stream in triton_grpc_error mode, otherwise becomes a
+        /// final error response naming the request's id, model and version.</summary>
+        private ModelStreamInferResponse? Failed(ModelInferRequest request, RequestError error)
+        {
+            Log.Rejected(service._logger, request.ModelName, StatusName(error.Code), error.Message);
+            if (grpcErrors)
             {
-                results = await model.Pool!.ExecuteAsync(admitted.Outputs, admitted.Rows, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ObjectDisposedException)
-            {
-                var error = new SimulationError(StatusCode.Unavailable, "the simulated Triton is stopping");
-                service.Rejected(request, model, arrival, error);
-                await WriteErrorAsync(request, error).ConfigureAwait(false);
-                return;
+                if (Interlocked.CompareExchange(ref _fatal, error.ToException(), null) == null)
+                {
+                    stop.Cancel();
+                }
+
+                return null;
             }
 
-            model.Statistics.Succeeded(PreciseTimer.Now - arrival);
-            var response = BuildResponse(model, request, admitted, results);
+            var response = new ModelInferResponse { Id = request.Id, ModelName = request.ModelName, ModelVersion = request.ModelVersion };
             response.Parameters[SimulatedLlm.FinalResponseParameter] = s_final;
-            await WriteAsync(new ModelStreamInferResponse { InferResponse = response }).ConfigureAwait(false);
+            return new ModelStreamInferResponse { ErrorMessage = error.Message, InferResponse = response };
+        }
+
+        private async Task<ModelStreamInferResponse?> InferAsync(Admission admission)
+        {
+            using (admission)
+            {
+                var outcome = await ExecuteAsync(admission, Token, DateTime.MaxValue).ConfigureAwait(false);
+                if (outcome.Error is { } error)
+                {
+                    return Token.IsCancellationRequested ? null : Failed(admission.Request, error);
+                }
+
+                var response = outcome.Response!;
+                response.Parameters[SimulatedLlm.FinalResponseParameter] = s_final;
+                return new ModelStreamInferResponse { InferResponse = response };
+            }
         }
 
         /// <summary>Streams the tokens of an LLM request: the first <see cref="Options.SimulatedModelOptions.TimeToFirstToken"/>
         /// after arrival, then one every 1 / <see cref="Options.SimulatedModelOptions.TokensPerSecond"/>, each due time
-        /// computed from the arrival so that delays do not accumulate.</summary>
-        private async Task GenerateAsync(SimulatedModel model, ModelInferRequest request, Admitted admitted, long arrival)
+        /// computed from the arrival so that delays do not accumulate. Counted once in the statistics when the last
+        /// response is sent, each response under its index in the response statistics.</summary>
+        private async Task GenerateAsync(Admission admission)
         {
-            if (ReadLlmInputs(model, admitted.Inputs, out var prompt, out int maxTokens) is { } problem)
+            using (admission)
             {
-                service.Rejected(request, model, arrival, problem);
-                await WriteErrorAsync(request, problem).ConfigureAwait(false);
-                return;
-            }
+                var model = admission.Model;
+                var request = admission.Request;
+                long arrival = admission.Arrival;
+                try
+                {
+                    if (ReadLlmInputs(model, admission.Inputs, out var prompt, out int maxTokens) is { } problem)
+                    {
+                        model.Statistics.Failed(PreciseTimer.Now - arrival);
+                        if (Failed(request, problem) is { } failure)
+                        {
+                            await WriteAsync(failure).ConfigureAwait(false);
+                        }
 
-            bool emptyFinal = request.Parameters.TryGetValue(SimulatedLlm.EnableEmptyFinalResponseParameter, out var flag) &&
-                flag.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.BoolParam && flag.BoolParam;
-            ulong hash = SimulatedLlm.Fnv1a64(prompt.Span);
-            long firstNs = arrival + (model.Options.TimeToFirstToken.Ticks * 100);
-            double periodNs = 1e9 / model.Options.TokensPerSecond;
-            var timer = service._triton.Timer;
-            for (int i = 0; i < maxTokens; i++)
-            {
-                await timer.WaitUntilAsync(firstNs + (long)Math.Round(i * periodNs), cancellationToken).ConfigureAwait(false);
-                bool final = !emptyFinal && i == maxTokens - 1;
-                await WriteAsync(TokenResponse(model, request, SimulatedLlm.Token(hash, i), final)).ConfigureAwait(false);
-            }
+                        return;
+                    }
 
-            if (emptyFinal)
-            {
-                var last = new ModelInferResponse { ModelName = model.Name, ModelVersion = SimulatedModel.ServedVersion, Id = request.Id };
-                last.Parameters[SimulatedLlm.FinalResponseParameter] = s_final;
-                await WriteAsync(new ModelStreamInferResponse { InferResponse = last }).ConfigureAwait(false);
-            }
+                    bool emptyFinal = admission.Parameters.EmptyFinalResponse;
+                    ulong hash = SimulatedLlm.Fnv1a64(prompt.Span);
+                    long firstNs = arrival + (model.Options.TimeToFirstToken.Ticks * 100);
+                    double periodNs = 1e9 / model.Options.TokensPerSecond;
+                    var timer = service._triton.Timer;
+                    long previous = arrival;
+                    for (int i = 0; i < maxTokens; i++)
+                    {
+                        await timer.WaitUntilAsync(firstNs + (long)Math.Round(i * periodNs), Token).ConfigureAwait(false);
+                        long produced = PreciseTimer.Now;
+                        bool final = !emptyFinal && i == maxTokens - 1;
+                        await WriteAsync(TokenResponse(model, request, SimulatedLlm.Token(hash, i), final)).ConfigureAwait(false);
+                        long written = PreciseTimer.Now;
+                        model.Statistics.Responded(i, produced - previous, written - produced);
+                        previous = written;
+                    }
 
-            long end = PreciseTimer.Now;
-            model.Statistics.Executed(1, 0, end - arrival);
-            model.Statistics.Succeeded(end - arrival);
+                    if (emptyFinal)
+                    {
+                        // Triton copies the id, model name and version of the request into the empty final response.
+                        var last = new ModelInferResponse { ModelName = request.ModelName, ModelVersion = request.ModelVersion, Id = request.Id };
+                        last.Parameters[SimulatedLlm.FinalResponseParameter] = s_final;
+                        await WriteAsync(new ModelStreamInferResponse { InferResponse = last }).ConfigureAwait(false);
+                        model.Statistics.RespondedEmpty(maxTokens, PreciseTimer.Now - previous);
+                    }
+
+                    long end = PreciseTimer.Now;
+                    model.Statistics.Executed(1, end - arrival - admission.InputNs);
+                    model.Statistics.Succeeded(end - arrival, 0, admission.InputNs, end - arrival - admission.InputNs, 0);
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException or ObjectDisposedException)
+                {
+                    // The stream was cancelled or the client is gone: nothing more can be sent.
+                    model.Statistics.Failed(PreciseTimer.Now - arrival);
+                    Log.StreamRequestStopped(service._logger, request.ModelName, e.Message);
+                }
+            }
         }
 
         /// <summary>The prompt (first element of <c>text_input</c>) and the token count.</summary>
-        private static SimulationError? ReadLlmInputs(SimulatedModel model, Tensor[] inputs, out ReadOnlyMemory<byte> prompt, out int maxTokens)
+        private static RequestError? ReadLlmInputs(SimulatedModel model, Tensor[] inputs, out ReadOnlyMemory<byte> prompt, out int maxTokens)
         {
             prompt = default;
             maxTokens = model.Options.DefaultMaxTokens;
             var text = Array.Find(inputs, t => t.Name == SimulatedLlm.TextInput)!;
             if (text.ElementCount == 0)
             {
-                return SimulationError.Invalid($"input '{SimulatedLlm.TextInput}' has no elements; its first element is the prompt");
+                return RequestError.Invalid($"input '{SimulatedLlm.TextInput}' has no elements; its first element is the prompt");
             }
 
             // Framing was validated by TensorReader: the first element's prefix and bytes are there.
@@ -130,13 +220,13 @@ public sealed partial class SimulatedTritonService
             {
                 if (max.ElementCount == 0)
                 {
-                    return SimulationError.Invalid($"input '{SimulatedLlm.MaxTokensInput}' has no elements; send one INT32");
+                    return RequestError.Invalid($"input '{SimulatedLlm.MaxTokensInput}' has no elements; send one INT32");
                 }
 
                 int value = BinaryPrimitives.ReadInt32LittleEndian(max.Raw.Span);
                 if (value < 1)
                 {
-                    return SimulationError.Invalid($"input '{SimulatedLlm.MaxTokensInput}' is {value}; ask for at least one token");
+                    return RequestError.Invalid($"input '{SimulatedLlm.MaxTokensInput}' is {value}; ask for at least one token");
                 }
 
                 maxTokens = value;
@@ -156,19 +246,25 @@ public sealed partial class SimulatedTritonService
             return new ModelStreamInferResponse { InferResponse = response };
         }
 
-        private Task WriteErrorAsync(ModelInferRequest request, SimulationError error) =>
-            WriteAsync(new ModelStreamInferResponse
+        /// <summary>Writes a response; a stream already gone or cancelled drops it.</summary>
+        private async Task TryWriteAsync(ModelStreamInferResponse response)
+        {
+            try
             {
-                ErrorMessage = $"{StatusName(error.Code)}: {error.Message}",
-                InferResponse = new ModelInferResponse { ModelName = request.ModelName, ModelVersion = request.ModelVersion, Id = request.Id },
-            });
+                await WriteAsync(response).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                Log.StreamRequestStopped(service._logger, response.InferResponse?.ModelName ?? "", e.Message);
+            }
+        }
 
         private async Task WriteAsync(ModelStreamInferResponse response)
         {
-            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _writeLock.WaitAsync(Token).ConfigureAwait(false);
             try
             {
-                await writer.WriteAsync(response, cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync(response, Token).ConfigureAwait(false);
             }
             finally
             {

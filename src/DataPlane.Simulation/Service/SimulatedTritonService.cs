@@ -1,27 +1,35 @@
+using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
-using DataPlane.Protocol.Tensors;
-using DataPlane.Simulation.Execution;
-using DataPlane.Simulation.Llm;
-using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Simulation;
 
-/// <summary>The gRPC face of the simulated Triton: the KServe v2 / Triton <c>GRPCInferenceService</c>
-/// over a <see cref="SimulatedTriton"/>.
-/// <para>Requests are checked as Triton checks them: an unknown model or version is NOT_FOUND; tensor
-/// framing (<c>TensorReader.TryReadInputs</c> with <see cref="TensorLimits.Default"/>), a
-/// mismatch with the model's declaration, or an unknown requested output is INVALID_ARGUMENT with a
-/// message naming the tensor; ModelInfer to a decoupled (LLM) model is INVALID_ARGUMENT; while the
-/// simulation is not <see cref="SimulatedTriton.Ready"/>, UNAVAILABLE.</para>
-/// <para>Responses mirror requests: raw inputs get <c>raw_output_contents</c>, typed inputs get typed
-/// contents; the request id is echoed; the requested outputs come back in request order (all, in
-/// declaration order, when none are named); response parameters are empty for tensor models.</para>
-/// <para>ModelStreamInfer runs the requests of one stream concurrently, their responses interleaving.
-/// Each response carries <c>triton_final_response</c>. An error goes in <c>error_message</c> as
-/// "CODE: message" (e.g. "INVALID_ARGUMENT: …") with the request's id and model name, and the stream
-/// stays open. See <see cref="SimulatedLlm"/> for the token stream.</para></summary>
+/// <summary>The gRPC face of the simulated Triton: Triton's <c>inference.GRPCInferenceService</c> (all 20 RPCs) over a
+/// <see cref="SimulatedTriton"/>, imitating Triton 2.70.0 (container 26.06) on a CPU-only server. Exact codes and
+/// texts come from Triton's front end and core (<see cref="TritonErrors"/>).
+/// <list type="bullet">
+/// <item>Identity: ServerMetadata <c>triton</c>, <see cref="Options.SimulationOptions.ServerVersion"/>, the 13
+/// <see cref="Extensions"/>; ModelReady answers false (status OK) for an unknown model; while not
+/// <see cref="SimulatedTriton.Ready"/>, model requests are UNAVAILABLE <c>Server not ready</c>.</item>
+/// <item>Inference: the model and version are looked up first (NOT_FOUND/UNAVAILABLE texts of Triton's lifecycle),
+/// then a decoupled model over ModelInfer is UNIMPLEMENTED, then the request parameters, the tensors (raw, typed or
+/// in system shared memory) and the requested outputs (shared-memory windows) are checked, then the declaration
+/// (<see cref="Protocol.Models.ModelSignature"/>), then the sequence batcher's rules. Every output comes back in
+/// <c>raw_output_contents</c>, index-aligned with <c>outputs</c>, whatever form the inputs took; an output written to
+/// shared memory has an empty raw entry and no parameters.</item>
+/// <item>ModelStreamInfer: requests run concurrently; responses of non-decoupled models are written in request
+/// order, those of decoupled models as produced; every response after inference carries
+/// <c>triton_final_response</c>. An error goes in <c>error_message</c> without a code prefix (the response keeps
+/// only the request id, plus the model name and version when inference had begun) and the stream stays open; with
+/// the header <c>triton_grpc_error: true</c> the first error raised during inference ends the stream with its status
+/// instead (errors found before inference still go in <c>error_message</c>, as in Triton).</item>
+/// <item>Statistics as Triton counts them (<see cref="Execution.SimulatedModelStatistics"/>), for ready models only,
+/// sorted by name.</item>
+/// <item>Repository index, load and unload (<see cref="Options.SimulatedModelControl"/>), system shared memory
+/// (register and unregister gated by <see cref="Options.SimulationOptions.AllowClientShm"/>), CUDA shared memory as
+/// a server without GPUs answers, and trace and log settings (stored, never acted on).</item>
+/// </list></summary>
 public sealed partial class SimulatedTritonService : GRPCInferenceService.GRPCInferenceServiceBase
 {
     private readonly SimulatedTriton _triton;
@@ -33,12 +41,13 @@ public sealed partial class SimulatedTritonService : GRPCInferenceService.GRPCIn
         _logger = logger;
     }
 
-    /// <summary>Protocol extensions reported by ServerMetadata: ModelConfig and ModelStatistics are
-    /// served, and the request and response parameters of Triton's streaming convention are honoured.</summary>
-    public static IReadOnlyList<string> Extensions { get; } = ["model_configuration", "statistics", "parameters"];
-
-    /// <summary>Version reported by ServerMetadata: the assembly's.</summary>
-    public static string Version { get; } = typeof(SimulatedTritonService).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+    /// <summary>Protocol extensions reported by ServerMetadata: Triton's, in Triton's order.</summary>
+    public static IReadOnlyList<string> Extensions { get; } =
+    [
+        "classification", "sequence", "model_repository", "model_repository(unload_dependents)", "schedule_policy",
+        "model_configuration", "system_shared_memory", "cuda_shared_memory", "binary_tensor_data", "parameters",
+        "statistics", "trace", "logging",
+    ];
 
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerLiveResponse { Live = true });
@@ -46,15 +55,18 @@ public sealed partial class SimulatedTritonService : GRPCInferenceService.GRPCIn
     public override Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerReadyResponse { Ready = _triton.Ready });
 
-    public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context) =>
-        Task.FromResult(new ModelReadyResponse
-        {
-            Ready = _triton.Ready && _triton.TryGetModel(request.Name, out _) && SimulatedModel.ServesVersion(request.Version),
-        });
+    /// <summary>Ready when the version is ready; an unknown model or version is not an error (Triton's core up to
+    /// r26.06). A bad version string is INVALID_ARGUMENT; a server that is not ready, UNAVAILABLE.</summary>
+    public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
+    {
+        Throw(TritonErrors.TryParseVersion(request.Version, out long version));
+        Throw(_triton.Ready ? null : new RequestError(StatusCode.Unavailable, TritonErrors.ServerNotReady));
+        return Task.FromResult(new ModelReadyResponse { Ready = _triton.Repository.TryGet(request.Name, version, enter: false, out _) == null });
+    }
 
     public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context)
     {
-        var response = new ServerMetadataResponse { Name = SimulatedTriton.ServerName, Version = Version };
+        var response = new ServerMetadataResponse { Name = SimulatedTriton.ServerName, Version = _triton.Options.ServerVersion };
         response.Extensions.Add(Extensions);
         return Task.FromResult(response);
     }
@@ -65,194 +77,53 @@ public sealed partial class SimulatedTritonService : GRPCInferenceService.GRPCIn
     public override Task<ModelConfigResponse> ModelConfig(ModelConfigRequest request, ServerCallContext context) =>
         Task.FromResult(new ModelConfigResponse { Config = Find(request.Name, request.Version).Config() });
 
+    /// <summary>Statistics of the ready models (all, sorted by name, when no name is given). A model with no ready
+    /// version, or a version that is not ready, is INVALID_ARGUMENT with Triton's statistics texts.</summary>
     public override Task<ModelStatisticsResponse> ModelStatistics(ModelStatisticsRequest request, ServerCallContext context)
     {
+        Throw(TritonErrors.TryParseVersion(request.Version, out long version));
+        Throw(_triton.Ready ? null : new RequestError(StatusCode.Unavailable, TritonErrors.ServerNotReady));
         var response = new ModelStatisticsResponse();
         if (request.Name.Length == 0)
         {
-            foreach (var model in _triton.OrderedModels)
+            foreach (var model in _triton.Repository.ReadyModels())
             {
                 response.ModelStats.Add(model.Statistics.Snapshot(model.Name, SimulatedModel.ServedVersion));
             }
-        }
-        else
-        {
-            var model = Find(request.Name, request.Version);
-            response.ModelStats.Add(model.Statistics.Snapshot(model.Name, SimulatedModel.ServedVersion));
+
+            return Task.FromResult(response);
         }
 
+        if (_triton.Repository.TryGet(request.Name, -1, enter: false, out var found) != null)
+        {
+            throw TritonErrors.StatisticsModelUnavailable(request.Name).ToException();
+        }
+
+        if (version != -1 && version != SimulatedModel.ServedVersionNumber)
+        {
+            throw TritonErrors.StatisticsVersionUnavailable(request.Name).ToException();
+        }
+
+        response.ModelStats.Add(found!.Statistics.Snapshot(found.Name, SimulatedModel.ServedVersion));
         return Task.FromResult(response);
     }
 
-    public override Task<RepositoryIndexResponse> RepositoryIndex(RepositoryIndexRequest request, ServerCallContext context)
+    /// <summary>The loaded model named <paramref name="name"/> at <paramref name="version"/>; throws Triton's error otherwise.</summary>
+    private SimulatedModel Find(string name, string version)
     {
-        var response = new RepositoryIndexResponse();
-        bool ready = _triton.Ready;
-        if (!request.Ready || ready)
-        {
-            foreach (var model in _triton.OrderedModels)
-            {
-                response.Models.Add(new RepositoryIndexResponse.Types.ModelIndex
-                {
-                    Name = model.Name,
-                    Version = SimulatedModel.ServedVersion,
-                    State = ready ? "READY" : "UNAVAILABLE",
-                    Reason = ready ? "" : "the simulated Triton is not ready",
-                });
-            }
-        }
-
-        return Task.FromResult(response);
+        Throw(_triton.TryGetModel(name, version, enter: false, out var model));
+        return model!;
     }
 
-    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    private static void Throw(RequestError? error)
     {
-        long arrival = PreciseTimer.Now;
-        var admitted = Admit(request, streaming: false, out var model, out var error);
         if (error is { } e)
         {
-            Rejected(request, model, arrival, e);
             throw e.ToException();
         }
-
-        var served = model!;
-        byte[][] results;
-        try
-        {
-            results = await served.Pool!.ExecuteAsync(admitted.Outputs, admitted.Rows, context.CancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            served.Statistics.Failed(PreciseTimer.Now - arrival);
-            var code = context.Deadline <= DateTime.UtcNow ? StatusCode.DeadlineExceeded : StatusCode.Cancelled;
-            throw new RpcException(new Status(code, $"request for simulated model '{served.Name}' ended while waiting for an instance"));
-        }
-        catch (ObjectDisposedException)
-        {
-            served.Statistics.Failed(PreciseTimer.Now - arrival);
-            throw new RpcException(new Status(StatusCode.Unavailable, "the simulated Triton is stopping"));
-        }
-
-        served.Statistics.Succeeded(PreciseTimer.Now - arrival);
-        return BuildResponse(served, request, admitted, results);
     }
 
-    public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream,
-        IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
-    {
-        var stream = new StreamCall(this, responseStream, context.CancellationToken);
-        var running = new List<Task>();
-        try
-        {
-            while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
-            {
-                if (running.Count >= 64)
-                {
-                    running.RemoveAll(t => t.IsCompleted);
-                }
-
-                running.Add(stream.RunAsync(requestStream.Current));
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException)
-        {
-            // The client cancelled or went away; the running requests see the same token and stop.
-        }
-
-        await Task.WhenAll(running).ConfigureAwait(false);
-    }
-
-    /// <summary>The model named <paramref name="name"/>; throws NOT_FOUND when there is none or it
-    /// lacks <paramref name="version"/>.</summary>
-    private SimulatedModel Find(string name, string version) =>
-        Lookup(name, version, out var model) is { } error ? throw error.ToException() : model!;
-
-    /// <summary>Finds a model and version: null when served, otherwise why not.</summary>
-    private SimulationError? Lookup(string name, string version, out SimulatedModel? model)
-    {
-        if (!_triton.TryGetModel(name, out var found))
-        {
-            model = null;
-            return name.Length == 0
-                ? SimulationError.Invalid("no model name given")
-                : new SimulationError(StatusCode.NotFound, $"Request for unknown model: '{name}' is not found");
-        }
-
-        model = found;
-        return SimulatedModel.ServesVersion(version) ? null : new SimulationError(StatusCode.NotFound,
-            $"Request for unknown model: '{name}' version {version} is not found; it serves version {SimulatedModel.ServedVersion}");
-    }
-
-    /// <summary>Finds the model and reads and checks the request. On success the returned value holds
-    /// the inputs and the planned outputs; otherwise <paramref name="error"/> says why (and
-    /// <paramref name="model"/> is set when the model was found).</summary>
-    private Admitted Admit(ModelInferRequest request, bool streaming, out SimulatedModel? model, out SimulationError? error)
-    {
-        error = Lookup(request.ModelName, request.ModelVersion, out model);
-        if (error != null)
-        {
-            return default;
-        }
-
-        var found = model!;
-        if (found.Decoupled && !streaming)
-        {
-            error = SimulationError.Invalid($"model '{found.Name}' is decoupled; use ModelStreamInfer");
-            return default;
-        }
-
-        if (!_triton.Ready)
-        {
-            error = new SimulationError(StatusCode.Unavailable, $"the simulated Triton is not ready; model '{found.Name}' is unavailable");
-            return default;
-        }
-
-        string? framing = TensorReader.TryReadInputs(request, TensorLimits.Default, out var inputs, out bool typed);
-        if (framing != null)
-        {
-            error = SimulationError.Invalid(framing);
-            return default;
-        }
-
-        error = found.Validate(request, inputs, out long rows, out var outputs);
-        return new Admitted(inputs, typed, rows, outputs);
-    }
-
-    /// <summary>Counts and logs a request answered with <paramref name="error"/>.</summary>
-    private void Rejected(ModelInferRequest request, SimulatedModel? model, long arrival, SimulationError error)
-    {
-        model?.Statistics.Failed(PreciseTimer.Now - arrival);
-        Log.Rejected(_logger, request.ModelName, StatusName(error.Code), error.Message);
-    }
-
-    private static ModelInferResponse BuildResponse(SimulatedModel model, ModelInferRequest request, in Admitted admitted, byte[][] results)
-    {
-        var response = new ModelInferResponse { ModelName = model.Name, ModelVersion = SimulatedModel.ServedVersion, Id = request.Id };
-        var plan = admitted.Outputs;
-
-        // Typed contents cannot carry FP16 or BF16; a typed request can only hold such a tensor when it is empty.
-        bool typed = admitted.Typed && Array.TrueForAll(plan, p => p.Source.DataType.HasTypedContents());
-        for (int i = 0; i < plan.Length; i++)
-        {
-            var source = plan[i].Source;
-            var output = new ModelInferResponse.Types.InferOutputTensor { Name = plan[i].Spec.Name, Datatype = source.DataType.WireName() };
-            output.Shape.Add(source.Shape);
-            if (typed)
-            {
-                output.Contents = TypedContents.FromRaw(source.DataType, results[i]);
-            }
-            else
-            {
-                response.RawOutputContents.Add(UnsafeByteOperations.UnsafeWrap(results[i]));
-            }
-
-            response.Outputs.Add(output);
-        }
-
-        return response;
-    }
-
-    /// <summary>The canonical upper-case name of a status code, e.g. INVALID_ARGUMENT.</summary>
+    /// <summary>The canonical upper-case name of a status code, e.g. INVALID_ARGUMENT (for logs).</summary>
     internal static string StatusName(StatusCode code) => code switch
     {
         StatusCode.OK => "OK",
@@ -260,14 +131,13 @@ public sealed partial class SimulatedTritonService : GRPCInferenceService.GRPCIn
         StatusCode.InvalidArgument => "INVALID_ARGUMENT",
         StatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",
         StatusCode.NotFound => "NOT_FOUND",
+        StatusCode.AlreadyExists => "ALREADY_EXISTS",
         StatusCode.ResourceExhausted => "RESOURCE_EXHAUSTED",
+        StatusCode.Unimplemented => "UNIMPLEMENTED",
         StatusCode.Unavailable => "UNAVAILABLE",
         StatusCode.Internal => "INTERNAL",
         _ => "UNKNOWN",
     };
-
-    /// <summary>A request that passed every check.</summary>
-    private readonly record struct Admitted(Tensor[] Inputs, bool Typed, long Rows, PlannedOutput[] Outputs);
 
     private static partial class Log
     {
@@ -276,5 +146,14 @@ public sealed partial class SimulatedTritonService : GRPCInferenceService.GRPCIn
 
         [LoggerMessage(EventId = 7102, Level = LogLevel.Debug, Message = "Simulated Triton stopped a stream request for model '{Model}': {Reason}")]
         public static partial void StreamRequestStopped(ILogger logger, string model, string reason);
+
+        [LoggerMessage(EventId = 7103, Level = LogLevel.Debug, Message = "Simulated Triton ended a stream with {Code} (triton_grpc_error): {Reason}")]
+        public static partial void StreamEnded(ILogger logger, string code, string reason);
+
+        [LoggerMessage(EventId = 7104, Level = LogLevel.Information, Message = "Simulated Triton {Action} of model '{Model}' refused: {Code}: {Reason}")]
+        public static partial void ControlRefused(ILogger logger, string action, string model, string code, string reason);
+
+        [LoggerMessage(EventId = 7105, Level = LogLevel.Information, Message = "Simulated Triton shared memory {Action} '{Region}': {Outcome}")]
+        public static partial void SharedMemory(ILogger logger, string action, string region, string outcome);
     }
 }

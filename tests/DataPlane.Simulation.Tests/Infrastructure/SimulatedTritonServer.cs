@@ -1,4 +1,5 @@
 using System.Net;
+using DataPlane.Protocol.Health;
 using DataPlane.Protocol.Inference;
 using DataPlane.Simulation.Options;
 using Grpc.Net.Client;
@@ -24,8 +25,11 @@ public sealed class SimulatedTritonServer : IAsyncDisposable
         _app = app;
         Address = address;
         Triton = app.Services.GetRequiredService<SimulatedTriton>();
-        Channel = GrpcChannel.ForAddress(address);
+
+        // As NVIDIA's clients do: INT32_MAX both ways.
+        Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = int.MaxValue, MaxSendMessageSize = int.MaxValue });
         Client = new GRPCInferenceService.GRPCInferenceServiceClient(Channel);
+        Health = new Health.HealthClient(Channel);
     }
 
     /// <summary>The server's address, http://127.0.0.1:PORT.</summary>
@@ -38,8 +42,12 @@ public sealed class SimulatedTritonServer : IAsyncDisposable
 
     public GRPCInferenceService.GRPCInferenceServiceClient Client { get; }
 
-    /// <summary>Starts a server for <paramref name="options"/> (<see cref="SimulationOptions.Default"/> when null).</summary>
-    public static async Task<SimulatedTritonServer> StartAsync(SimulationOptions? options = null)
+    /// <summary>The standard gRPC health service on the same channel.</summary>
+    public Health.HealthClient Health { get; }
+
+    /// <summary>Starts a server for <paramref name="options"/> (<see cref="SimulationOptions.Default"/> when null) on
+    /// <paramref name="time"/> (the system clock when null).</summary>
+    public static async Task<SimulatedTritonServer> StartAsync(SimulationOptions? options = null, TimeProvider? time = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -49,10 +57,11 @@ public sealed class SimulatedTritonServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        // The global gRPC defaults (4 MiB) stay: the simulation sets its own limits for its service.
         builder.Services.AddGrpc();
-        builder.Services.AddSimulatedTriton(options);
+        builder.Services.AddSimulatedTriton(options, time);
         var app = builder.Build();
-        app.MapGrpcService<SimulatedTritonService>();
+        app.MapSimulatedTriton();
         try
         {
             await app.StartAsync();
