@@ -79,6 +79,16 @@ public class HttpMalformedRequestTests(DefaultDaemonFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task A_syntax_error_inside_the_root_is_described_where_it_is()
+    {
+        var answer = await HttpInfer.InferAsync(Http, "echo_int32", HttpInfer.Json("{\"inputs\": x}"));
+        Assert.Equal(HttpStatusCode.InternalServerError, answer.Status);
+        Assert.StartsWith("failed to parse the request JSON buffer: ", answer.Error);
+        Assert.DoesNotContain("root", answer.Error, StringComparison.Ordinal);
+        Assert.EndsWith(" at 11", answer.Error);
+    }
+
+    [Fact]
     public async Task Invalid_utf8_in_a_json_string_is_a_parse_error()
     {
         byte[] body = [.. "{\"id\":\""u8, 0xff, 0xfe, .. "\",\"inputs\":[]}"u8];

@@ -107,7 +107,7 @@ internal readonly struct JsonView
                         break;
                 }
 
-                rootDone = reader.CurrentDepth == 0 && reader.TokenType != JsonTokenType.PropertyName;
+                rootDone = reader.CurrentDepth == 0 && reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray);
             }
         }
         catch (JsonException e)

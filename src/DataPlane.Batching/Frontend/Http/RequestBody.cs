@@ -87,7 +87,8 @@ internal abstract class RequestBody
                 grown = Math.Min(grown, Array.MaxLength);
                 if (grown <= Length)
                 {
-                    throw new InvalidOperationException("buffer cap reached");
+                    throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.InvalidArgument,
+                        $"a request piece of more than {Length} bytes cannot be held in one buffer"));
                 }
 
                 Array.Resize(ref _array, (int)grown);
