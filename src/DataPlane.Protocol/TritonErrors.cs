@@ -21,6 +21,10 @@ public static class TritonErrors
     public static RpcException UnknownVersion(string model, string version) =>
         new(new Status(StatusCode.NotFound, $"Request for unknown model: '{Echo(model)}' version {Echo(version)} is not found"));
 
+    /// <summary>NOT_FOUND <c>Request for unknown model: 'm' has no available versions</c>: in the repository, not loaded.</summary>
+    public static RpcException NoAvailableVersions(string model) =>
+        new(new Status(StatusCode.NotFound, $"Request for unknown model: '{Echo(model)}' has no available versions"));
+
     /// <summary>INVALID_ARGUMENT for a version string that is not an integer &gt; 0.</summary>
     public static RpcException BadVersion(string version) =>
         new(new Status(StatusCode.InvalidArgument,

@@ -30,12 +30,14 @@ public class ConformanceTests(DefaultDaemonFixture fixture) : IClassFixture<Defa
     }
 
     [Fact]
-    public async Task Server_metadata_lists_the_implemented_extensions()
+    public async Task Server_metadata_is_the_upstreams_and_dataplane_names_itself_in_a_header()
     {
-        var m = await H.Client.ServerMetadataAsync(new ServerMetadataRequest());
-        Assert.Equal("dataplane", m.Name);
-        Assert.False(string.IsNullOrEmpty(m.Version));
-        Assert.Equal(["parameters", "schedule_policy", "model_configuration", "statistics"], m.Extensions);
+        using var direct = Grpc.Net.Client.GrpcChannel.ForAddress(H.Simulator.Address);
+        var upstream = await new GRPCInferenceService.GRPCInferenceServiceClient(direct).ServerMetadataAsync(new ServerMetadataRequest());
+        var call = H.Client.ServerMetadataAsync(new ServerMetadataRequest());
+        var m = await call;
+        Assert.Equal(upstream, m);
+        Assert.Equal("dataplane/" + DataPlane.Batching.Frontend.ServerIdentity.Version, (await call.ResponseHeadersAsync).GetValue("dataplane-version"));
     }
 
     [Fact]
@@ -64,7 +66,7 @@ public class ConformanceTests(DefaultDaemonFixture fixture) : IClassFixture<Defa
 
         var e = await Assert.ThrowsAsync<RpcException>(() => H.Client.ModelMetadataAsync(new ModelMetadataRequest { Name = "nope" }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, e.StatusCode);
-        Assert.StartsWith("model 'nope' is not served here; models: echo_bf16", e.Status.Detail);
+        Assert.Equal("Request for unknown model: 'nope' is not found", e.Status.Detail);
         e = await Assert.ThrowsAsync<RpcException>(() => H.Client.ModelConfigAsync(new ModelConfigRequest { Name = "simple", Version = "3" }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, e.StatusCode);
     }
@@ -123,16 +125,34 @@ public class ConformanceTests(DefaultDaemonFixture fixture) : IClassFixture<Defa
     }
 
     [Fact]
-    public async Task Rpcs_outside_the_implemented_set_are_unimplemented()
+    public async Task Every_rpc_of_the_service_is_served_as_triton_serves_it()
     {
-        foreach (string method in new[] { "RepositoryModelLoad", "SystemSharedMemoryStatus", "CudaSharedMemoryRegister", "TraceSetting", "LogSettings" })
-        {
-            var call = new Method<ServerLiveRequest, ServerLiveResponse>(MethodType.Unary, "inference.GRPCInferenceService", method,
-                Marshallers.Create(r => Google.Protobuf.MessageExtensions.ToByteArray(r), ServerLiveRequest.Parser.ParseFrom),
-                Marshallers.Create(r => Google.Protobuf.MessageExtensions.ToByteArray(r), ServerLiveResponse.Parser.ParseFrom));
-            var e = await Assert.ThrowsAsync<RpcException>(() => H.Channel.CreateCallInvoker().AsyncUnaryCall(call, null, default, new ServerLiveRequest()).ResponseAsync);
-            Assert.Equal(StatusCode.Unimplemented, e.StatusCode);
-        }
+        var c = H.Client;
+        // Model control is the upstream's: the default simulated Triton runs without explicit model control.
+        var load = await Assert.ThrowsAsync<RpcException>(() => c.RepositoryModelLoadAsync(new RepositoryModelLoadRequest { ModelName = "simple" }).ResponseAsync);
+        Assert.Equal(StatusCode.Unavailable, load.StatusCode);
+        Assert.Equal("explicit model load / unload is not allowed if polling is enabled", load.Status.Detail);
+        var unload = await Assert.ThrowsAsync<RpcException>(() => c.RepositoryModelUnloadAsync(new RepositoryModelUnloadRequest { ModelName = "simple" }).ResponseAsync);
+        Assert.Equal(StatusCode.Unavailable, unload.StatusCode);
+
+        // Client shared memory is off by default, as in Triton 2.68 and later; status calls are answered.
+        Assert.Empty((await c.SystemSharedMemoryStatusAsync(new SystemSharedMemoryStatusRequest())).Regions);
+        var shm = await Assert.ThrowsAsync<RpcException>(() => c.SystemSharedMemoryRegisterAsync(
+            new SystemSharedMemoryRegisterRequest { Name = "r", Key = "/r", ByteSize = 64 }).ResponseAsync);
+        Assert.Equal(StatusCode.Unimplemented, shm.StatusCode);
+        Assert.Equal("Client shared memory is disabled. Start the server with '--allow-client-shm=true' to enable.", shm.Status.Detail);
+        Assert.Equal(StatusCode.Unimplemented, (await Assert.ThrowsAsync<RpcException>(() =>
+            c.SystemSharedMemoryUnregisterAsync(new SystemSharedMemoryUnregisterRequest()).ResponseAsync)).StatusCode);
+        Assert.Equal(StatusCode.Unimplemented, (await Assert.ThrowsAsync<RpcException>(() =>
+            c.CudaSharedMemoryUnregisterAsync(new CudaSharedMemoryUnregisterRequest()).ResponseAsync)).StatusCode);
+        Assert.Empty((await c.CudaSharedMemoryStatusAsync(new CudaSharedMemoryStatusRequest())).Regions);
+
+        // Trace and log settings are the upstream's.
+        var trace = await c.TraceSettingAsync(new TraceSettingRequest());
+        Assert.Equal(["OFF"], trace.Settings["trace_level"].Value);
+        Assert.Equal(["1000"], trace.Settings["trace_rate"].Value);
+        var log = await c.LogSettingsAsync(new LogSettingsRequest());
+        Assert.Equal(["log_file", "log_info", "log_warning", "log_error", "log_verbose_level", "log_format"], log.Settings.Keys);
     }
 
     [Fact]

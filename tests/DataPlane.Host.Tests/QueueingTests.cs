@@ -87,7 +87,7 @@ public class QueueingTests
     }
 
     [Fact]
-    public async Task Full_queue_refuses_at_once_with_resource_exhausted()
+    public async Task Full_queue_refuses_at_once_with_tritons_unavailable()
     {
         await using var h = await DaemonHarness.StartAsync(
             new Dictionary<string, string?> { ["Batching:Models:slow:MaxQueueSize"] = "2", ["Batching:Models:slow:PipelineDepth"] = "0" },
@@ -99,13 +99,37 @@ public class QueueingTests
 
         var watch = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<RpcException>(() => h.Client.ModelInferAsync(SlowModels.Request(4)).ResponseAsync);
-        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
-        Assert.Equal("queue of model 'slow' is full (2 requests waiting, limit 2); retry later", e.Status.Detail);
+        Assert.Equal(StatusCode.Unavailable, e.StatusCode);
+        Assert.Equal("[request id: <id_unknown>] Exceeds maximum queue size: model 'slow' has 2 requests waiting, its limit; retry later", e.Status.Detail);
         Assert.True(watch.ElapsedMilliseconds < 1000, "a full queue must refuse at once, not after the running batch");
 
         await running;
         await Task.WhenAll(queued);
         Assert.Contains("dataplane_rejections_total{model=\"slow\",reason=\"queue_full\"} 1", await h.MetricsTextAsync());
+    }
+
+    [Fact]
+    public async Task The_queue_byte_budget_refuses_a_request_that_would_exceed_it_with_the_figures()
+    {
+        // Each request holds 4 bytes of input: a budget of 6 bytes takes one waiting request, not two.
+        await using var h = await DaemonHarness.StartAsync(
+            new Dictionary<string, string?> { ["Batching:Models:slow:MaxQueueBytes"] = "6", ["Batching:Models:slow:PipelineDepth"] = "0" },
+            SlowModels.With(1500));
+        var running = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
+        await SlowModelHoldsAsync(h, inflight: 1, queued: 0);
+        var queued = h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync;
+        await SlowModelHoldsAsync(h, inflight: 2, queued: 1);
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => h.Client.ModelInferAsync(SlowModels.Request(3)).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.Equal("request of 4 bytes would take the waiting requests of model 'slow' from 4 to 8 bytes, over its budget of 6 bytes " +
+            "(MaxQueueBytes); retry later", e.Status.Detail);
+
+        // What was admitted is answered, and the budget frees as requests leave the queue.
+        await running;
+        await queued;
+        Assert.Single((await h.Client.ModelInferAsync(SlowModels.Request(4))).Outputs);
+        Assert.Contains("dataplane_rejections_total{model=\"slow\",reason=\"queue_bytes\"} 1", await h.MetricsTextAsync());
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public class StreamTests(DefaultDaemonFixture fixture) : IClassFixture<DefaultDa
     [Fact]
     public async Task Tokens_stream_back_with_the_client_id_and_one_final_flag()
     {
-        using var call = Client.ModelStreamInfer();
+        using var call = Client.ModelStreamInfer(new Metadata { { "dataplane-timing", "1" } });
         await call.RequestStream.WriteAsync(Prompt("why is the sky blue", 5, "q1"));
         await call.RequestStream.CompleteAsync();
         var responses = await ReadAll(call);
@@ -59,9 +59,54 @@ public class StreamTests(DefaultDaemonFixture fixture) : IClassFixture<DefaultDa
         Assert.Equal(SimulatedLlm.Tokens("why is the sky blue", 5), responses.Select(Token));
         Assert.Equal([false, false, false, false, true], responses.Select(Final));
 
-        // The host reports its share of the first token's latency (the simulated model takes 50 ms).
+        // A caller that asks gets the host's share of the first token's latency (the simulated model takes 50 ms).
         Assert.InRange(responses[0].InferResponse.Parameters["dataplane_upstream_first_response_us"].Int64Param, 40_000, 10_000_000);
         Assert.All(responses.Skip(1), r => Assert.False(r.InferResponse.Parameters.ContainsKey("dataplane_upstream_first_response_us")));
+    }
+
+    [Fact]
+    public async Task Clients_that_do_not_ask_get_exactly_the_upstreams_parameters()
+    {
+        using var call = Client.ModelStreamInfer();
+        await call.RequestStream.WriteAsync(Prompt("plain", 2, "p"));
+        await call.RequestStream.CompleteAsync();
+        var responses = await ReadAll(call);
+        Assert.Equal(2, responses.Count);
+        Assert.All(responses, r => Assert.False(r.InferResponse.Parameters.ContainsKey("dataplane_upstream_first_response_us")));
+    }
+
+    [Fact]
+    public async Task Streamed_requests_count_in_model_statistics_once_each_as_in_triton()
+    {
+        var before = (await Client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = "llm" })).ModelStats.Single();
+        using (var call = Client.ModelStreamInfer())
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                await call.RequestStream.WriteAsync(Prompt($"stat {i}", 4, $"s{i}"));
+            }
+
+            await call.RequestStream.CompleteAsync();
+            Assert.Equal(12, (await ReadAll(call)).Count);
+        }
+
+        var after = (await Client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = "llm" })).ModelStats.Single();
+        var i0 = before.InferenceStats;
+        var i1 = after.InferenceStats;
+        Assert.Equal(i0.Success.Count + 3, i1.Success.Count);
+        Assert.Equal(i1.Success.Count, i1.Queue.Count);
+        Assert.Equal(i1.Success.Count, i1.ComputeInput.Count);
+        Assert.Equal(i1.Success.Count, i1.ComputeInfer.Count);
+        Assert.Equal(i1.Success.Count, i1.ComputeOutput.Count);
+        Assert.True(i1.ComputeInfer.Ns > i0.ComputeInfer.Ns);
+        Assert.Equal(before.InferenceCount + 3, after.InferenceCount);
+        Assert.Equal(before.ExecutionCount + 3, after.ExecutionCount);
+        // Four responses per request, counted by index.
+        for (int k = 0; k < 4; k++)
+        {
+            ulong was = before.ResponseStats.TryGetValue(k.ToString(System.Globalization.CultureInfo.InvariantCulture), out var r0) ? r0.Success.Count : 0;
+            Assert.Equal(was + 3, after.ResponseStats[k.ToString(System.Globalization.CultureInfo.InvariantCulture)].Success.Count);
+        }
     }
 
     [Fact]
@@ -107,8 +152,8 @@ public class StreamTests(DefaultDaemonFixture fixture) : IClassFixture<DefaultDa
 
         var errors = responses.Where(r => r.ErrorMessage.Length > 0).ToList();
         Assert.Equal(2, errors.Count);
-        Assert.StartsWith("NOT_FOUND: model 'gpt-9' is not served here", errors.Single(r => r.InferResponse.Id == "bad2").ErrorMessage);
-        Assert.StartsWith("INVALID_ARGUMENT: input 'text_input': BYTES element 0 declares length 9",
+        Assert.Equal("Request for unknown model: 'gpt-9' is not found", errors.Single(r => r.InferResponse.Id == "bad2").ErrorMessage);
+        Assert.StartsWith("input 'text_input': BYTES element 0 declares length 9",
             errors.Single(r => r.InferResponse.Id == "bad3").ErrorMessage);
         Assert.Equal(2, responses.Count(r => r.InferResponse.Id == "good"));
         Assert.Equal(2, responses.Count(r => r.InferResponse.Id == "ok1"));
@@ -129,7 +174,7 @@ public class StreamTests(DefaultDaemonFixture fixture) : IClassFixture<DefaultDa
             }
         });
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
-        Assert.Contains("input 'max_tokens' has datatype FP32 but model 'llm' expects INT32", e.Status.Detail);
+        Assert.Equal("[request id: bad] inference input 'max_tokens' data-type is 'FP32', but model 'llm' expects 'INT32'", e.Status.Detail);
     }
 
     [Fact]
@@ -153,7 +198,7 @@ public class StreamTests(DefaultDaemonFixture fixture) : IClassFixture<DefaultDa
         await call.RequestStream.CompleteAsync();
         var responses = await ReadAll(call);
         var error = Assert.Single(responses);
-        Assert.StartsWith("DEADLINE_EXCEEDED: no first response from model 'llm' within its deadline", error.ErrorMessage);
+        Assert.StartsWith("no first response from model 'llm' within its deadline", error.ErrorMessage);
         Assert.Equal("t", error.InferResponse.Id);
     }
 

@@ -652,7 +652,7 @@ public sealed partial class ModelBatcher : IDisposable
     private void FailBatch(Batch batch, RpcException failure)
     {
         var code = failure.StatusCode;
-        bool connection = failure.Status.DebugException is HttpRequestException or IOException;
+        bool connection = TritonUpstream.IsTransportFailure(failure);
         string message = code switch
         {
             StatusCode.Unavailable when batch.Slot == SpilledSlot => $"spilled to a peer host that failed: {failure.Status.Detail}",

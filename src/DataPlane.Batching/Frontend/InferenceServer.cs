@@ -3,6 +3,7 @@ using DataPlane.Batching.Metrics;
 using DataPlane.Batching.Models;
 using DataPlane.Batching.Queueing;
 using DataPlane.Batching.SharedMemory;
+using DataPlane.Batching.Upstream;
 using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Sequences;
@@ -313,12 +314,7 @@ public sealed class InferenceServer
             return batcher;
         }
 
-        if (!_registry.Upstream.IsAvailable)
-        {
-            throw new RpcException(new Status(StatusCode.Unavailable, $"upstream is unavailable: {_registry.Upstream.Describe()}"));
-        }
-
-        throw TritonErrors.UnknownModel(name);
+        throw _registry.NotServed(name);
     }
 
     private ModelBatcher Find(string name, string version)
@@ -361,7 +357,7 @@ public sealed class InferenceServer
         {
             return await call(_registry.Upstream.Client).ConfigureAwait(false);
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && e.Status.DebugException is HttpRequestException)
+        catch (RpcException e) when (TritonUpstream.IsTransportFailure(e))
         {
             _registry.Upstream.MarkDown(e.Status.Detail);
             throw new RpcException(new Status(StatusCode.Unavailable, $"upstream is unavailable: {_registry.Upstream.Describe()}"));

@@ -3,6 +3,7 @@ using DataPlane.Batching.Batching;
 using DataPlane.Batching.Metrics;
 using DataPlane.Batching.Options;
 using DataPlane.Batching.Upstream;
+using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,7 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _refreshing = new(1, 1);
     private volatile ServerMetadataResponse? _serverMetadata;
+    private FrozenSet<string> _unavailable = FrozenSet<string>.Empty;
     private FrozenDictionary<string, ModelBatcher> _models = FrozenDictionary<string, ModelBatcher>.Empty;
     private bool _draining;
     private int _slowProbes;
@@ -51,6 +53,14 @@ public sealed partial class ModelRegistry : IDisposable
     public IReadOnlyDictionary<string, ModelBatcher> Models => _models;
 
     public bool TryGet(string name, out ModelBatcher batcher) => _models.TryGetValue(name, out batcher!);
+
+    /// <summary>The error for a model this daemon does not serve, as Triton words it: UNAVAILABLE while the upstream is
+    /// down (its models are unknown), NOT_FOUND "has no available versions" for a model in the repository that is not
+    /// loaded, NOT_FOUND "is not found" otherwise.</summary>
+    public RpcException NotServed(string name) =>
+        !_upstream.IsAvailable ? new RpcException(new Status(StatusCode.Unavailable, $"upstream is unavailable: {_upstream.Describe()}"))
+        : _unavailable.Contains(name) ? TritonErrors.NoAvailableVersions(name)
+        : TritonErrors.UnknownModel(name);
 
     /// <summary>The upstream's ServerMetadata (name, version, extensions) as last read, or null before the first
     /// successful probe. Re-read whenever the upstream comes back, since it may have been replaced.</summary>
@@ -153,13 +163,17 @@ public sealed partial class ModelRegistry : IDisposable
         try
         {
             var deadline = DateTime.UtcNow + _upstream.Options.ProbeTimeout;
-            var index = await _upstream.Client.RepositoryIndexAsync(new RepositoryIndexRequest { Ready = true },
+            var index = await _upstream.Client.RepositoryIndexAsync(new RepositoryIndexRequest(),
                 deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
             var ready = new HashSet<string>(StringComparer.Ordinal);
+            var unavailable = new HashSet<string>(StringComparer.Ordinal);
             foreach (var entry in index.Models)
             {
-                if (entry.State.Length > 0 && entry.State != "READY")
+                if (entry.State != "READY")
                 {
+                    // In the repository but not loaded (never, unloaded, or failed): requests get Triton's
+                    // "has no available versions".
+                    unavailable.Add(entry.Name);
                     continue;
                 }
 
@@ -193,6 +207,9 @@ public sealed partial class ModelRegistry : IDisposable
                     Retire(name, "the upstream no longer serves it");
                 }
             }
+
+            unavailable.ExceptWith(ready);
+            _unavailable = unavailable.ToFrozenSet(StringComparer.Ordinal);
         }
         finally
         {

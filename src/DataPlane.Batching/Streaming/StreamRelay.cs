@@ -3,8 +3,11 @@ using DataPlane.Batching.Batching;
 using DataPlane.Batching.Frontend;
 using DataPlane.Batching.Metrics;
 using DataPlane.Batching.Models;
+using DataPlane.Batching.SharedMemory;
+using DataPlane.Batching.Upstream;
 using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
+using DataPlane.Protocol.SharedMemory;
 using DataPlane.Protocol.Tensors;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -22,25 +25,31 @@ namespace DataPlane.Batching.Streaming;
 /// <c>triton_final_response</c> true, by an error, or (for models that are not decoupled) by its one
 /// response; a decoupled request whose final flag never comes (a backend that sends the flag alone
 /// to a client that did not ask for empty final responses) is finished when its stream ends.</para>
-/// <para>Errors are sent in-stream in <c>error_message</c> as "CODE: message" and the stream stays
-/// open, as Triton does; a client that sends the header <c>triton_grpc_error: true</c> gets the first
-/// error as the stream's gRPC status instead. Response headers go out with the first response, so a
-/// client racing hedged calls sees time to first token. The model's SLO or a request's <c>timeout</c>
-/// bounds the wait for its first response.</para></summary>
+/// <para>Errors are sent in-stream in <c>error_message</c> with Triton's text (no code prefix) and the
+/// stream stays open, as Triton does; a client that sends the header <c>triton_grpc_error: true</c> gets
+/// the first error as the stream's gRPC status instead. Response headers go out with the first response,
+/// so a client racing hedged calls sees time to first token. The model's SLO or a request's
+/// <c>timeout</c> bounds the wait for its first response. Inputs in system shared memory are read here
+/// and sent upstream as raw bytes; outputs requested into shared memory are written here.</para>
+/// <para>Each streamed request counts once in the model's statistics when it finishes (as a decoupled
+/// Triton backend reports it), and each of its responses under its index in <c>response_stats</c>.</para></summary>
 public sealed partial class StreamRelay
 {
     private const string FinalFlag = "triton_final_response";
 
     private readonly ModelRegistry _registry;
     private readonly ServingState _state;
+    private readonly SharedMemoryRegions _sharedMemory;
     private readonly ILogger _logger;
     private readonly Nanoseconds _clock;
     private long _nextId;
 
-    public StreamRelay(ModelRegistry registry, ServingState state, ILogger<StreamRelay> logger, TimeProvider? time = null)
+    public StreamRelay(ModelRegistry registry, ServingState state, SharedMemoryRegions sharedMemory, ILogger<StreamRelay> logger,
+        TimeProvider? time = null)
     {
         _registry = registry;
         _state = state;
+        _sharedMemory = sharedMemory;
         _logger = logger;
         _clock = new Nanoseconds(time ?? TimeProvider.System);
     }
@@ -49,7 +58,8 @@ public sealed partial class StreamRelay
         ServerCallContext context)
     {
         bool grpcErrors = context.RequestHeaders.GetValue("triton_grpc_error") is { } h && h.Equals("true", StringComparison.OrdinalIgnoreCase);
-        var call = new RelayCall(this, responses, context, grpcErrors);
+        bool timing = context.RequestHeaders.GetValue(TimingHeader) == "1";
+        var call = new RelayCall(this, responses, context, grpcErrors, timing);
         try
         {
             await foreach (var request in requests.ReadAllAsync(call.Token).ConfigureAwait(false))
@@ -70,7 +80,7 @@ public sealed partial class StreamRelay
         }
     }
 
-    private sealed class Entry(string clientId, ModelBatcher batcher, long arrivalNs)
+    private sealed class Entry(string clientId, ModelBatcher batcher, long arrivalNs, long rows, SharedMemoryOutputs? sharedMemory)
     {
         public string ClientId { get; } = clientId;
 
@@ -78,15 +88,26 @@ public sealed partial class StreamRelay
 
         public long ArrivalNs { get; } = arrivalNs;
 
+        public long Rows { get; } = rows;
+
+        public SharedMemoryOutputs? SharedMemory { get; } = sharedMemory;
+
         /// <summary>When the request was written to the upstream stream.</summary>
         public long ForwardedNs;
+
+        /// <summary>When its previous response arrived (the start of the next response's time).</summary>
+        public long LastResponseNs;
 
         public int Responses;
     }
 
-    /// <summary>Response parameter on a request's first response: microseconds from forwarding the
-    /// request upstream to its first response (Triton's time to first token as this host saw it), so a
-    /// client can split its own latency into hops.</summary>
+    /// <summary>Request header with which a caller (the edge agent) asks for <see cref="UpstreamFirstResponseParameter"/>;
+    /// other clients get exactly Triton's responses.</summary>
+    public const string TimingHeader = "dataplane-timing";
+
+    /// <summary>Response parameter on a request's first response, for callers that send <see cref="TimingHeader"/>:
+    /// microseconds from forwarding the request upstream to its first response (Triton's time to first token as this
+    /// host saw it), so a client can split its own latency into hops.</summary>
     public const string UpstreamFirstResponseParameter = "dataplane_upstream_first_response_us";
 
     /// <summary>The state of one client stream.</summary>
@@ -96,6 +117,7 @@ public sealed partial class StreamRelay
         private readonly IServerStreamWriter<ModelStreamInferResponse> _responses;
         private readonly ServerCallContext _context;
         private readonly bool _grpcErrors;
+        private readonly bool _timing;
         private readonly SemaphoreSlim _writeLock = new(1, 1);
         private readonly ConcurrentDictionary<string, Entry> _pending = new(StringComparer.Ordinal);
         private readonly CancellationTokenSource _cts;
@@ -109,12 +131,14 @@ public sealed partial class StreamRelay
         /// <summary>The error that ends the stream in triton_grpc_error mode.</summary>
         public RpcException? Fatal => _fatal;
 
-        public RelayCall(StreamRelay relay, IServerStreamWriter<ModelStreamInferResponse> responses, ServerCallContext context, bool grpcErrors)
+        public RelayCall(StreamRelay relay, IServerStreamWriter<ModelStreamInferResponse> responses, ServerCallContext context, bool grpcErrors,
+            bool timing)
         {
             _relay = relay;
             _responses = responses;
             _context = context;
             _grpcErrors = grpcErrors;
+            _timing = timing;
             _cts = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         }
 
@@ -123,54 +147,57 @@ public sealed partial class StreamRelay
             ThrowIfFatal();
             long arrival = _relay._clock.Now;
             var registry = _relay._registry;
-            if (request.ModelName.Length == 0)
-            {
-                await ErrorAsync(request, null, StatusCode.InvalidArgument, "model_name is empty").ConfigureAwait(false);
-                return;
-            }
-
             if (!registry.TryGet(request.ModelName, out var batcher))
             {
-                var (code, message) = registry.Upstream.IsAvailable
-                    ? (StatusCode.NotFound, $"model '{request.ModelName}' is not served here")
-                    : (StatusCode.Unavailable, $"upstream is unavailable: {registry.Upstream.Describe()}");
-                await ErrorAsync(request, null, code, message).ConfigureAwait(false);
+                var notServed = registry.NotServed(request.ModelName).Status;
+                await ErrorAsync(request, null, notServed.StatusCode, notServed.Detail).ConfigureAwait(false);
                 return;
             }
 
-            string? error = TensorReader.TryReadInputs(request, registry.Options.Limits, out var inputs, out _);
-            var problem = error != null ? new RequestError(StatusCode.InvalidArgument, error) : batcher.Model.Validate(request, inputs, out _);
+            var read = TensorReader.TryReadInputs(request, registry.Options.Limits, _relay._sharedMemory, out var inputs, out _);
+            long rows = 1;
+            var problem = read ?? batcher.Model.Validate(request, inputs, out rows);
             var deadlineProblem = batcher.TryGetDeadline(request, _context.Deadline, arrival, out _, out long deadline);
-            if ((problem ?? deadlineProblem) is { } p)
+            SharedMemoryOutputs? shmOutputs = null;
+            var shmProblem = problem ?? deadlineProblem ?? SharedMemoryOutputs.TryResolve(request, _relay._sharedMemory, out shmOutputs);
+            if ((problem ?? deadlineProblem ?? shmProblem) is { } p)
             {
                 batcher.Metrics.Rejected(Outcomes.Invalid);
                 await ErrorAsync(request, batcher, p.Code, p.Message).ConfigureAwait(false);
                 return;
             }
 
+            if (shmOutputs != null || TensorReader.UsesSharedMemory(request))
+            {
+                request = SharedMemoryOutputs.ToRawRequest(request, inputs);
+            }
+
+            string? refusal = null;
+            var refusalCode = StatusCode.Unavailable;
             if (_relay._state.Draining)
             {
                 batcher.Metrics.Rejected(Outcomes.ShuttingDown);
-                await ErrorAsync(request, batcher, StatusCode.Unavailable, "dataplane is shutting down and accepts no new requests").ConfigureAwait(false);
-                return;
+                refusal = "GRPC server is shutting down and has stopped accepting new requests.";
             }
-
-            if (!registry.Upstream.IsAvailable)
+            else if (!registry.Upstream.IsAvailable)
             {
                 batcher.Metrics.Rejected(Outcomes.UpstreamUnavailable);
-                await ErrorAsync(request, batcher, StatusCode.Unavailable, $"upstream is unavailable: {registry.Upstream.Describe()}").ConfigureAwait(false);
-                return;
+                refusal = $"upstream is unavailable: {registry.Upstream.Describe()}";
             }
-
-            if (!batcher.TryEnterStream())
+            else if (!batcher.TryEnterStream())
             {
                 batcher.Metrics.Rejected(Outcomes.QueueFull);
-                await ErrorAsync(request, batcher, StatusCode.ResourceExhausted,
-                    $"model '{batcher.Model.Name}' has {batcher.Options.MaxQueueSize} streamed requests in flight, its limit; retry later").ConfigureAwait(false);
+                refusal = $"{TritonErrors.QueueFull(request.Id)}: model '{batcher.Model.Name}' has {batcher.Options.MaxQueueSize} streamed requests in flight, its limit; retry later";
+            }
+
+            if (refusal != null)
+            {
+                shmOutputs?.Dispose();
+                await ErrorAsync(request, batcher, refusalCode, refusal).ConfigureAwait(false);
                 return;
             }
 
-            var entry = new Entry(request.Id, batcher, arrival);
+            var entry = new Entry(request.Id, batcher, arrival, rows, shmOutputs);
             string relayId = "dp-" + Interlocked.Increment(ref _relay._nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
             _pending[relayId] = entry;
             batcher.Metrics.StreamInflight.Inc();
@@ -270,24 +297,42 @@ public sealed partial class StreamRelay
 
             var model = entry.Batcher;
             bool isError = response.ErrorMessage.Length > 0;
-            bool final = isError || !model.Model.Decoupled ||
-                (response.InferResponse!.Parameters.TryGetValue(FinalFlag, out var f) && f.BoolParam);
             response.InferResponse ??= new ModelInferResponse();
-            if (Interlocked.Increment(ref entry.Responses) == 1)
+            bool final = isError || !model.Model.Decoupled ||
+                (response.InferResponse.Parameters.TryGetValue(FinalFlag, out var f) && f.BoolParam);
+            long now = _relay._clock.Now;
+            int index = Interlocked.Increment(ref entry.Responses) - 1;
+            if (index == 0)
             {
-                long now = _relay._clock.Now;
                 model.Metrics.StreamFirstResponse.Observe((now - entry.ArrivalNs) / 1e9);
-                response.InferResponse.Parameters[UpstreamFirstResponseParameter] =
-                    new InferParameter { Int64Param = (now - entry.ForwardedNs) / 1000 };
+                if (_timing)
+                {
+                    response.InferResponse.Parameters[UpstreamFirstResponseParameter] =
+                        new InferParameter { Int64Param = (now - entry.ForwardedNs) / 1000 };
+                }
             }
 
+            if (!isError && entry.SharedMemory?.TryWrite(response.InferResponse) is { } shmError)
+            {
+                response = new ModelStreamInferResponse
+                {
+                    ErrorMessage = shmError.Message,
+                    InferResponse = new ModelInferResponse { Id = id, ModelName = response.InferResponse.ModelName, ModelVersion = response.InferResponse.ModelVersion },
+                };
+                isError = final = true;
+            }
+
+            bool empty = response.InferResponse.Outputs.Count == 0;
+            long since = now - (entry.LastResponseNs > 0 ? entry.LastResponseNs : entry.ForwardedNs);
+            entry.LastResponseNs = now;
+            model.Statistics.Response(index, since, empty && !isError, isError);
             response.InferResponse.Id = entry.ClientId;
             model.Metrics.StreamResponses.Inc();
             await WriteAsync(response).ConfigureAwait(false);
 
             if (final && _pending.TryRemove(id, out _))
             {
-                Finish(entry, isError ? "upstream_error" : Outcomes.Ok);
+                Finish(entry, isError ? "upstream_error" : Outcomes.Ok, now);
             }
         }
 
@@ -308,7 +353,7 @@ public sealed partial class StreamRelay
 
             if (Volatile.Read(ref entry.Responses) == 0 && _pending.TryRemove(relayId, out _))
             {
-                Finish(entry, Outcomes.Of(StatusCode.DeadlineExceeded));
+                Finish(entry, Outcomes.Of(StatusCode.DeadlineExceeded), _relay._clock.Now);
                 await TryWriteErrorAsync(entry.ClientId, entry.Batcher.Model.Name, StatusCode.DeadlineExceeded,
                     $"no first response from model '{entry.Batcher.Model.Name}' within its deadline " +
                     $"({(deadlineNs - entry.ArrivalNs) / 1e6:0.###} ms)").ConfigureAwait(false);
@@ -317,10 +362,11 @@ public sealed partial class StreamRelay
 
         private async Task FailPendingAsync(RpcException e)
         {
-            string message = e.StatusCode == StatusCode.Unavailable
+            bool transport = TritonUpstream.IsTransportFailure(e);
+            string message = transport
                 ? $"upstream is unavailable: {_relay._registry.Upstream.Describe()}: {e.Status.Detail}"
-                : $"upstream stream failed with {e.StatusCode}: {e.Status.Detail}";
-            if (e.StatusCode == StatusCode.Unavailable)
+                : e.Status.Detail;
+            if (transport)
             {
                 _relay._registry.Upstream.MarkDown(e.Status.Detail);
             }
@@ -329,7 +375,7 @@ public sealed partial class StreamRelay
             {
                 if (_pending.TryRemove(id, out _))
                 {
-                    Finish(entry, Outcomes.Of(e.StatusCode));
+                    Finish(entry, Outcomes.Of(e.StatusCode), _relay._clock.Now);
                     await TryWriteErrorAsync(entry.ClientId, entry.Batcher.Model.Name, e.StatusCode, message).ConfigureAwait(false);
                 }
             }
@@ -339,11 +385,28 @@ public sealed partial class StreamRelay
             _upstream = null;
         }
 
-        private static void Finish(Entry entry, string outcome)
+        /// <summary>A streamed request is done: its statistics (once per request, like a decoupled Triton backend:
+        /// queue until it was forwarded, compute until its last response) and its admission slot.</summary>
+        private static void Finish(Entry entry, string outcome, long now)
         {
-            entry.Batcher.ExitStream();
-            entry.Batcher.Metrics.StreamInflight.Dec();
-            entry.Batcher.Metrics.StreamFinished(outcome);
+            var model = entry.Batcher;
+            long total = now - entry.ArrivalNs;
+            if (outcome == Outcomes.Ok)
+            {
+                long forwarded = entry.ForwardedNs > 0 ? entry.ForwardedNs : entry.ArrivalNs;
+                var times = new RequestTimes(forwarded - entry.ArrivalNs, 0, now - forwarded, 0);
+                model.Statistics.Executed(entry.Rows, times);
+                model.Statistics.RequestSucceeded(entry.Rows, total, times);
+            }
+            else
+            {
+                model.Statistics.RequestFailed(total);
+            }
+
+            entry.SharedMemory?.Dispose();
+            model.ExitStream();
+            model.Metrics.StreamInflight.Dec();
+            model.Metrics.StreamFinished(outcome);
         }
 
         private Task ErrorAsync(ModelInferRequest request, ModelBatcher? batcher, StatusCode code, string message)
@@ -365,7 +428,7 @@ public sealed partial class StreamRelay
             {
                 await WriteAsync(new ModelStreamInferResponse
                 {
-                    ErrorMessage = $"{ErrorCodeName(code)}: {message}",
+                    ErrorMessage = message,
                     InferResponse = new ModelInferResponse { Id = clientId, ModelName = model },
                 }).ConfigureAwait(false);
             }
@@ -402,7 +465,7 @@ public sealed partial class StreamRelay
             {
                 if (_pending.TryRemove(id, out _))
                 {
-                    Finish(entry, Outcomes.Of(StatusCode.Cancelled));
+                    Finish(entry, Outcomes.Of(StatusCode.Cancelled), _relay._clock.Now);
                 }
             }
 

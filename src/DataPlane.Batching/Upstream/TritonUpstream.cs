@@ -65,12 +65,19 @@ public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
         {
             return await Client.ModelInferAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+        catch (RpcException e) when (IsTransportFailure(e))
         {
             MarkDown(e.Status.Detail);
             throw;
         }
     }
+
+    /// <summary>True when a call failed because the upstream could not be reached (no connection, a reset stream),
+    /// rather than with a status the upstream itself answered (Triton's UNAVAILABLE for a full queue or an expired
+    /// request timeout is an answer, not an outage). The client library attaches the transport's exception to the
+    /// former only.</summary>
+    public static bool IsTransportFailure(RpcException e) =>
+        e.StatusCode == StatusCode.Unavailable && e.Status.DebugException != null;
 
     /// <summary>Records a successful probe.</summary>
     public void MarkUp()

@@ -174,7 +174,8 @@ public sealed class GpuPool : IDisposable
             throw new GpuException("no GPU hosts are configured") { Status = StatusCode.Unavailable };
         }
 
-        var headers = new Metadata();
+        // Ask the host for its own time to first response (a response parameter only callers that ask get).
+        var headers = new Metadata { { "dataplane-timing", "1" } };
         if (request.TraceParent != null)
         {
             headers.Add("traceparent", TraceContext.Child(request.TraceParent));

@@ -50,8 +50,10 @@ public static class Commands
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
-        string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+        // A first argument that is not a switch names the verb; --help, -h and --version are verbs of their own.
+        bool named = args.Length > 0 && (!args[0].StartsWith('-') || args[0] is "--help" or "-h" or "--version");
+        string verb = named ? args[0] : "serve";
+        string[] rest = named ? args[1..] : args;
         try
         {
             return verb switch

@@ -10,22 +10,43 @@ namespace DataPlane.Host.Cli;
 /// sweep through it, the batcher's view of the run, then a graceful stop.</summary>
 internal static class Demo
 {
+    public const string Usage = """
+        dataplane demo — the daemon with embedded defaults in front of the simulated Triton, and an open-loop load sweep through it
+
+        Usage:
+          dataplane demo [--rates LIST] [--duration SECONDS]
+
+        Options:
+          --rates LIST          request rates of the sweep, req/s (default 20,200,1000,2000)
+          --duration SECONDS    seconds per rate (default 3)
+          -h, --help            print this text
+        """;
+
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
         string rates = "20,200,1000,2000";
         string seconds = "3";
-        for (int i = 0; i + 1 < args.Length; i += 2)
+        for (int i = 0; i < args.Length; i++)
         {
+            string? value = i + 1 < args.Length ? args[i + 1] : null;
             switch (args[i])
             {
-                case "--rates":
-                    rates = args[i + 1];
+                case "--help" or "-h":
+                    await output.WriteLineAsync(Usage).ConfigureAwait(false);
+                    return 0;
+                case "--rates" when value != null:
+                    rates = value;
+                    i++;
                     break;
-                case "--duration":
-                    seconds = args[i + 1];
+                case "--duration" when value != null:
+                    seconds = value;
+                    i++;
                     break;
+                case "--rates" or "--duration":
+                    await Console.Error.WriteLineAsync($"dataplane demo: {args[i]} needs a value (see dataplane demo --help)").ConfigureAwait(false);
+                    return 2;
                 default:
-                    await Console.Error.WriteLineAsync($"dataplane demo: unknown option '{args[i]}' (use --rates LIST, --duration SECONDS)").ConfigureAwait(false);
+                    await Console.Error.WriteLineAsync($"dataplane demo: unknown option '{args[i]}' (see dataplane demo --help)").ConfigureAwait(false);
                     return 2;
             }
         }
