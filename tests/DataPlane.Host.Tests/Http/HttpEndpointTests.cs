@@ -56,6 +56,30 @@ public class HttpEndpointTests(DefaultDaemonFixture fixture) : IClassFixture<Def
     }
 
     [Fact]
+    public async Task Model_config_is_triton_json_with_defaults_printed()
+    {
+        var answer = await HttpInfer.GetAsync(Http, "/v2/models/simple/config");
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        Assert.Equal("application/json", answer.ContentType);
+        var config = answer.Node.AsObject();
+        Assert.Equal("simple", config["name"]!.GetValue<string>());
+        Assert.Equal(32, config["max_batch_size"]!.GetValue<int>());
+        var input = config["input"]![0]!;
+        Assert.Equal("INPUT0", input["name"]!.GetValue<string>());
+        Assert.Equal("TYPE_FP32", input["data_type"]!.GetValue<string>());
+        Assert.Equal("[16]", input["dims"]!.ToJsonString());
+        // perf_analyzer reads model_transaction_policy.decoupled without checking that it is there.
+        Assert.False(config["model_transaction_policy"]!["decoupled"]!.GetValue<bool>());
+
+        var llm = await HttpInfer.GetAsync(Http, "/v2/models/llm/versions/1/config");
+        Assert.True(llm.Node["model_transaction_policy"]!["decoupled"]!.GetValue<bool>());
+
+        var unknown = await HttpInfer.GetAsync(Http, "/v2/models/nope/config");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.Status);
+        Assert.Equal("Request for unknown model: 'nope' is not found", unknown.Error);
+    }
+
+    [Fact]
     public async Task Unknown_model_metadata_is_404_with_triton_text()
     {
         var answer = await HttpInfer.GetAsync(Http, "/v2/models/nope");

@@ -1,5 +1,6 @@
 using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
+using DataPlane.Protocol.Json;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -134,17 +135,18 @@ public sealed partial class HttpFrontend
         context.Response.ContentLength = 0;
     }
 
-    /// <summary>GET <c>/v2/models/&lt;m&gt;[/versions/&lt;v&gt;]/config</c>.</summary>
+    /// <summary>GET <c>/v2/models/&lt;m&gt;[/versions/&lt;v&gt;]/config</c>: the configuration as Triton prints it (proto
+    /// field names, every field printed, 64-bit integers as numbers; an all-default configuration an empty body).</summary>
     private Task ModelConfigAsync(HttpContext context, HttpRoute route)
     {
         RequireMethod(context, HttpMethods.Get);
         if (route.Model.Length == 0)
         {
-            throw Invalid("Missing model name in ModelConfig request");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Missing model name in ModelConfig request"));
         }
 
-        _ = _server.ModelConfig(route.Model, route.Version);
-        throw new RpcException(new Status(StatusCode.Unimplemented, "model configuration is not yet served over HTTP"));
+        var config = _server.ModelConfig(route.Model, route.Version).Config ?? new ModelConfig();
+        return WriteJsonAsync(context, TritonModelConfigJson.Write(config));
     }
 
     private Task StatisticsAsync(HttpContext context, HttpRoute route)
