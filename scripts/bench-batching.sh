@@ -25,7 +25,9 @@
 #   1. at 20 req/s, adaptive p50 <= none p50 + 0.5 ms, and adaptive p50 <= fixed p50;
 #   2. the highest offered rate with p99 <= 50 ms and no errors: adaptive >= 0.9 x 2800 and >= fixed;
 #   3. pass-through cost at 50 req/s (p50 via the daemon with policy none minus p50 direct to the
-#      simulator) <= 1.25 x p50 of a bare ServerLive round trip to the simulator.
+#      simulator) <= 1.25 x p50 of a bare ServerLive round trip to the simulator;
+#   4. the HTTP/REST front end at 50 req/s: HTTP p50 - gRPC p50 through the same (adaptive) daemon
+#      <= 0.3 ms (binary tensors, as tritonclient.http sends them; the two runs back to back).
 # The script exits 0 when the run completed, whatever the targets say; it fails (non-zero, with the
 # log tail of the culprit) when a process dies or does not become ready.
 set -euo pipefail
@@ -189,6 +191,13 @@ summarize() {
       if (via != "" && direct != "" && hop != "") { cost = via - direct; ok3 = (cost <= 1.25 * hop) }
       printf "3. Pass-through cost at 50 req/s: none p50 %s ms - direct p50 %s ms = %s ms vs 1.25 x bare hop p50 %s ms = %s ms: %s\n", \
         fmt(via), fmt(direct), fmt(cost), fmt(hop), (hop == "" ? "n/a" : sprintf("%.3f", 1.25 * hop)), verdict(ok3)
+
+      # Target 4: the cost of the HTTP front end over gRPC.
+      hg = at(p50, "adaptive-grpc", 50); hh = at(p50, "adaptive-http", 50); dh = ""
+      ok4 = 0
+      if (hg != "" && hh != "") { dh = hh - hg; ok4 = (dh <= 0.3) }
+      printf "4. HTTP front end at 50 req/s (adaptive): HTTP p50 %s ms - gRPC p50 %s ms = %s ms vs 0.3 ms: %s\n", \
+        fmt(hh), fmt(hg), fmt(dh), verdict(ok4)
       print ""
       printf "Load generator: %d of %d measured sends left more than 1 ms behind schedule (largest lag %.3f ms); their latency counts from the schedule, so a high share means the client, not the server, limited the run.\n", late, sent, maxlag
       print ""
@@ -252,7 +261,7 @@ BENCH_NAME=bench-batching
 # shellcheck source=scripts/lib/processes.sh
 . "$repo_root/scripts/lib/processes.sh"
 
-sim_port="" grpc_port="" admin_port=""
+sim_port="" grpc_port="" http_port="" admin_port=""
 
 # bench NAME ARGS...: runs `dataplane bench`, appending to results.csv and runs.jsonl.
 bench() {
@@ -286,16 +295,23 @@ require_alive "the simulator" "$sim_pid" "$OUT/logs/sim.log"
 
 for policy in "${POLICIES[@]}"; do
   free_port grpc_port
+  free_port http_port
   free_port admin_port
   extra=()
   [ "$policy" != fixed ] || extra=(--max-queue-delay-ms 5)
   log="$OUT/logs/daemon-$policy.log"
-  start "$log" "${dataplane[@]}" serve --upstream "$sim_url" --grpc "127.0.0.1:$grpc_port" --http 127.0.0.1:0 \
+  start "$log" "${dataplane[@]}" serve --upstream "$sim_url" --grpc "127.0.0.1:$grpc_port" --http "127.0.0.1:$http_port" \
     --admin "127.0.0.1:$admin_port" --policy "$policy" "${extra[@]}"
   daemon_pid=$started
   wait_ready "the daemon ($policy)" "$daemon_pid" "$log" 120 curl -sf "http://127.0.0.1:$admin_port/readyz"
   bench "$policy" --target "http://127.0.0.1:$grpc_port" --mode poisson --sweep "$rates" --label "$policy"
   require_alive "the daemon ($policy)" "$daemon_pid" "$log"
+  if [ "$policy" = adaptive ]; then
+    # The HTTP front end against gRPC on the same daemon, back to back, at a light load.
+    bench "$policy-grpc-50" --target "http://127.0.0.1:$grpc_port" --mode poisson --rate 50 --label adaptive-grpc
+    bench "$policy-http-50" --target "http://127.0.0.1:$http_port" --protocol http --mode poisson --rate 50 --label adaptive-http
+    require_alive "the daemon ($policy)" "$daemon_pid" "$log"
+  fi
   require_alive "the simulator" "$sim_pid" "$OUT/logs/sim.log"
   stop "$daemon_pid"
 done

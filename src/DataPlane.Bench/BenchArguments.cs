@@ -28,14 +28,15 @@ public static class BenchArguments
     public const string Usage = """
         Usage: dataplane bench [options]
 
-        Load generator for any KServe v2 / Triton gRPC endpoint (Triton, the DataPlane daemon, the simulator).
+        Load generator for any KServe v2 / Triton endpoint, gRPC or HTTP (Triton, the DataPlane daemon, the simulator).
         Runs one measured step per rate (open loop) or concurrency (closed loop) and prints one row per step.
 
         Options:
-          --target URL         gRPC endpoint (default http://127.0.0.1:9001)
+          --target URL         endpoint (default http://127.0.0.1:9001; the daemon's HTTP port is 9000)
+          --protocol P         grpc: KServe v2 gRPC (default); http: KServe v2 HTTP/REST with binary tensors
           --model NAME         model to infer against (default simple)
-          --rpc infer|live     infer: ModelInfer with generated inputs (default);
-                               live: ServerLive round trips (cost of a bare gRPC hop)
+          --rpc infer|live     infer: ModelInfer (HTTP: POST .../infer) with generated inputs (default);
+                               live: ServerLive (HTTP: GET /v2/health/live) round trips, the cost of a bare hop
           --mode MODE          poisson: open loop, Poisson arrivals (default)
                                constant: open loop, fixed interval
                                closed: N workers sending back to back
@@ -124,6 +125,15 @@ public static class BenchArguments
                     if ((error = NonEmpty(name, value, "model name")) is null)
                     {
                         s = s with { Model = value };
+                    }
+
+                    break;
+                case "--protocol":
+                    switch (value)
+                    {
+                        case "grpc": s = s with { Protocol = WireProtocol.Grpc }; break;
+                        case "http": s = s with { Protocol = WireProtocol.Http }; break;
+                        default: error = $"option --protocol: '{value}' is not one of grpc, http"; break;
                     }
 
                     break;
@@ -315,7 +325,7 @@ public static class BenchArguments
         return new BenchParseResult(s, null, HelpRequested: false);
     }
 
-    private static bool IsKnown(string name) => name is "--target" or "--model" or "--rpc" or "--mode" or "--rate"
+    private static bool IsKnown(string name) => name is "--target" or "--protocol" or "--model" or "--rpc" or "--mode" or "--rate"
         or "--concurrency" or "--sweep" or "--duration" or "--warmup" or "--slo-ms" or "--batch" or "--csv"
         or "--json" or "--label" or "--seed" or "--connections" or "--timeout-ms";
 

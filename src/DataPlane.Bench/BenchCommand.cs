@@ -130,7 +130,8 @@ public static class BenchCommand
     {
         var c = CultureInfo.InvariantCulture;
         string what = s.Rpc == RpcKind.Live ? "rpc live (ServerLive)" : $"model {s.Model}, batch {s.Batch.ToString(c)}";
-        return $"bench {s.Target}: {what}, mode {s.Mode.Name()}, {s.Duration.TotalSeconds.ToString(c)} s per step " +
+        string protocol = s.Protocol == WireProtocol.Http ? "HTTP" : "gRPC";
+        return $"bench {s.Target} ({protocol}): {what}, mode {s.Mode.Name()}, {s.Duration.TotalSeconds.ToString(c)} s per step " +
             $"after {s.Warmup.TotalSeconds.ToString(c)} s warm-up, SLO {s.Slo.TotalMilliseconds.ToString(c)} ms, " +
             $"{s.Connections.ToString(c)} connection(s), timeout {s.Timeout.TotalMilliseconds.ToString(c)} ms, seed {s.Seed.ToString(c)}";
     }

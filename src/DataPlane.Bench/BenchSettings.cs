@@ -7,6 +7,9 @@ public sealed record BenchSettings
     /// <summary>The gRPC endpoint (http:// for cleartext HTTP/2, https:// for TLS). Default http://127.0.0.1:9001.</summary>
     public Uri Target { get; init; } = new("http://127.0.0.1:9001");
 
+    /// <summary>The protocol requests are sent with. Default <see cref="WireProtocol.Grpc"/>.</summary>
+    public WireProtocol Protocol { get; init; } = WireProtocol.Grpc;
+
     /// <summary>Model to infer against. Default "simple".</summary>
     public string Model { get; init; } = "simple";
 
@@ -64,4 +67,14 @@ public sealed record BenchSettings
     /// <see cref="Rate"/> / <see cref="Concurrency"/> of the mode.</summary>
     public IReadOnlyList<double> Steps =>
         Sweep.Count > 0 ? Sweep : [Mode.IsOpenLoop() ? Rate : Concurrency];
+}
+
+/// <summary>How the bench talks to the target.</summary>
+public enum WireProtocol
+{
+    /// <summary>KServe v2 gRPC (<c>inference.GRPCInferenceService</c>).</summary>
+    Grpc,
+
+    /// <summary>KServe v2 HTTP/REST with Triton's binary tensor data extension (what tritonclient.http sends).</summary>
+    Http,
 }

@@ -4,8 +4,8 @@ using Grpc.Net.Client;
 
 namespace DataPlane.Bench;
 
-/// <summary>What a run keeps between steps: the gRPC channels to the target and the pool of
-/// pre-built requests. Channels connect lazily; a target that is down makes every request fail with
+/// <summary>What a run keeps between steps: the gRPC channels (or the HTTP client) to the target and the pool of
+/// pre-built requests (and, over HTTP, their encoded bodies). Channels connect lazily; a target that is down makes every request fail with
 /// UNAVAILABLE, which is counted, never thrown.</summary>
 public sealed class LoadSession : IDisposable
 {
@@ -13,7 +13,9 @@ public sealed class LoadSession : IDisposable
 
     private readonly GrpcChannel[] _channels;
     private readonly GRPCInferenceService.GRPCInferenceServiceClient[] _clients;
+    private readonly HttpInference? _http;
     private IReadOnlyList<ModelInferRequest> _pool;
+    private HttpInference.Body[] _bodies = [];
 
     /// <summary>Creates <see cref="BenchSettings.Connections"/> channels to <see cref="BenchSettings.Target"/>.
     /// Nothing is sent until <see cref="PrepareAsync"/> or a step.</summary>
@@ -45,7 +47,9 @@ public sealed class LoadSession : IDisposable
             _clients[i] = new GRPCInferenceService.GRPCInferenceServiceClient(_channels[i]);
         }
 
+        _http = settings.Protocol == WireProtocol.Http ? new HttpInference(settings.Target, settings.Timeout) : null;
         _pool = [new ModelInferRequest { ModelName = settings.Model }];
+        _bodies = [HttpInference.Encode(_pool[0])];
     }
 
     /// <summary>The settings of the run.</summary>
@@ -74,18 +78,25 @@ public sealed class LoadSession : IDisposable
         ModelMetadataResponse metadata;
         try
         {
-            metadata = await _clients[0].ModelMetadataAsync(
-                new ModelMetadataRequest { Name = Settings.Model },
-                deadline: DateTime.UtcNow + Settings.Timeout,
-                cancellationToken: cancellationToken).ConfigureAwait(false);
+            metadata = _http != null
+                ? await _http.MetadataAsync(Settings.Model, cancellationToken).ConfigureAwait(false)
+                : await _clients[0].ModelMetadataAsync(
+                    new ModelMetadataRequest { Name = Settings.Model },
+                    deadline: DateTime.UtcNow + Settings.Timeout,
+                    cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
             return $"could not read the metadata of model '{Settings.Model}' from {Settings.Target}: " +
                 $"{StatusNames.Name(e.StatusCode)} ({e.Status.Detail}); sending requests without inputs";
         }
+        catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException && !cancellationToken.IsCancellationRequested)
+        {
+            return $"could not read the metadata of model '{Settings.Model}' from {Settings.Target}: {e.Message}; sending requests without inputs";
+        }
 
         _pool = RequestGenerator.CreatePool(metadata, Settings.Model, Settings.Batch, Settings.Seed);
+        _bodies = [.. _pool.Select(HttpInference.Encode)];
         IsPrepared = true;
         return null;
     }
@@ -95,6 +106,11 @@ public sealed class LoadSession : IDisposable
     public Task WarmUpConnectionsAsync(CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromTicks(Math.Min(Settings.Timeout.Ticks, TimeSpan.TicksPerSecond * 2));
+        if (_http != null)
+        {
+            return WarmUpHttpAsync(cancellationToken);
+        }
+
         return Task.WhenAll(_clients.Select(async c =>
         {
             try
@@ -107,12 +123,36 @@ public sealed class LoadSession : IDisposable
         }));
     }
 
+    private async Task WarmUpHttpAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromTicks(Math.Min(Settings.Timeout.Ticks, TimeSpan.TicksPerSecond * 2)));
+            await Task.WhenAll(Enumerable.Range(0, Settings.Connections).Select(_ => _http!.LiveAsync(timeout.Token))).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        {
+            // The step counts what the target answers.
+        }
+    }
+
     /// <summary>Sends request number <paramref name="sequence"/> (channels and pooled requests taken in
     /// turn) and returns its gRPC status once it completes. Never throws.</summary>
     internal async Task<StatusCode> SendAsync(long sequence, CancellationToken cancellationToken)
     {
         try
         {
+            if (_http != null)
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(Settings.Timeout);
+                var bodies = _bodies;
+                return Settings.Rpc == RpcKind.Live
+                    ? await _http.LiveAsync(timeout.Token).ConfigureAwait(false)
+                    : await _http.InferAsync(Settings.Model, bodies[(int)(sequence % bodies.Length)], timeout.Token).ConfigureAwait(false);
+            }
+
             var client = _clients[sequence % _clients.Length];
             var deadline = DateTime.UtcNow + Settings.Timeout;
             if (Settings.Rpc == RpcKind.Live)
@@ -132,6 +172,10 @@ public sealed class LoadSession : IDisposable
         catch (RpcException e)
         {
             return e.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return StatusCode.Unavailable;
         }
         catch (OperationCanceledException)
         {
@@ -153,5 +197,7 @@ public sealed class LoadSession : IDisposable
         {
             channel.Dispose();
         }
+
+        _http?.Dispose();
     }
 }

@@ -125,6 +125,14 @@ public class ConformanceTests(DefaultDaemonFixture fixture) : IClassFixture<Defa
     }
 
     [Fact]
+    public async Task A_priority_above_the_levels_means_the_default_level_as_in_triton()
+    {
+        var request = Tensors.Simple(1, 4);
+        request.Parameters["priority"] = new InferParameter { Uint64Param = 9 };
+        Assert.Single((await H.Client.ModelInferAsync(request)).Outputs);
+    }
+
+    [Fact]
     public async Task Every_rpc_of_the_service_is_served_as_triton_serves_it()
     {
         var c = H.Client;

@@ -133,7 +133,8 @@ public sealed partial class ModelBatcher : IDisposable
         }
     }
 
-    /// <summary>Maps a request's <c>priority</c> parameter (1 = highest, 0 or absent = default) to a level index.</summary>
+    /// <summary>Maps a request's <c>priority</c> parameter (1 = highest; 0, absent or above the levels = default, as in
+    /// Triton) to a level index, with Triton's texts for a negative or mistyped value.</summary>
     public RequestError? TryGetLevel(ModelInferRequest request, out int level)
     {
         level = Math.Clamp(_options.DefaultPriorityLevel, 1, _queue.Levels) - 1;
@@ -142,27 +143,23 @@ public sealed partial class ModelBatcher : IDisposable
             return null;
         }
 
-        long value;
+        ulong value;
         switch (p.ParameterChoiceCase)
         {
+            case InferParameter.ParameterChoiceOneofCase.Int64Param when p.Int64Param < 0:
+                return new(StatusCode.InvalidArgument, "invalid value for 'priority', expected value >= 0.");
             case InferParameter.ParameterChoiceOneofCase.Int64Param:
-                value = p.Int64Param;
+                value = (ulong)p.Int64Param;
                 break;
-            case InferParameter.ParameterChoiceOneofCase.Uint64Param when p.Uint64Param <= long.MaxValue:
-                value = (long)p.Uint64Param;
+            case InferParameter.ParameterChoiceOneofCase.Uint64Param:
+                value = p.Uint64Param;
                 break;
             default:
-                return new(StatusCode.InvalidArgument,
-                    $"parameter 'priority' must be an int64 or uint64 from 0 to {_queue.Levels}, got {p.ParameterChoiceCase} {p}");
+                return new(StatusCode.InvalidArgument, "invalid value type for 'priority' parameter, expected int64_param or uint64_param.");
         }
 
-        if (value < 0 || value > _queue.Levels)
-        {
-            return new(StatusCode.InvalidArgument,
-                $"parameter 'priority' is {value} but model '{_model.Name}' has {_queue.Levels} priority levels (1 = highest, 0 = default)");
-        }
-
-        if (value > 0)
+        // As in Triton: 0, or a value above the model's levels, means the default level.
+        if (value > 0 && value <= (ulong)_queue.Levels)
         {
             level = (int)value - 1;
         }
@@ -184,9 +181,14 @@ public sealed partial class ModelBatcher : IDisposable
 
         if (request.Parameters.TryGetValue("timeout", out var t))
         {
-            if (t.ParameterChoiceCase != InferParameter.ParameterChoiceOneofCase.Int64Param || t.Int64Param < 0)
+            if (t.ParameterChoiceCase != InferParameter.ParameterChoiceOneofCase.Int64Param)
             {
-                return new(StatusCode.InvalidArgument, $"parameter 'timeout' must be a non-negative int64 in microseconds, got {t.ParameterChoiceCase} {t}");
+                return new(StatusCode.InvalidArgument, "invalid value type for 'timeout' parameter, expected int64_param.");
+            }
+
+            if (t.Int64Param < 0)
+            {
+                return new(StatusCode.InvalidArgument, $"invalid value for 'timeout', expected value >= 0 (microseconds), got {t.Int64Param}.");
             }
 
             if (t.Int64Param > 0)
