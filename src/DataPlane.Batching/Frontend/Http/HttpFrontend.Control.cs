@@ -406,7 +406,7 @@ public sealed partial class HttpFrontend
             throw HttpLimits.JsonTooLarge(declared, _maxInput);
         }
 
-        var bytes = await body.ReadAsync(_maxInput + 1, context.RequestAborted).ConfigureAwait(false);
+        var bytes = await body.ReadAsync(body.Remaining ?? _maxInput + 1, context.RequestAborted).ConfigureAwait(false);
         if (bytes.Length > _maxInput)
         {
             throw HttpLimits.JsonTooLarge(bytes.Length, _maxInput);

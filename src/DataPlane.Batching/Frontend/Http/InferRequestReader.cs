@@ -453,7 +453,7 @@ internal static class InferRequestReader
             throw HttpLimits.RawTooLarge(known, maxInput);
         }
 
-        var bytes = await body.ReadAsync(maxInput + 1, cancellationToken).ConfigureAwait(false);
+        var bytes = await body.ReadAsync(body.Remaining ?? maxInput + 1, cancellationToken).ConfigureAwait(false);
         if (bytes.Length > maxInput)
         {
             throw HttpLimits.RawTooLarge(bytes.Length, maxInput);

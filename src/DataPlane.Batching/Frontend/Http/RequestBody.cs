@@ -10,8 +10,9 @@ namespace DataPlane.Batching.Frontend.Http;
 /// <c>binary_data_size</c> costs nothing until the bytes are really there.</summary>
 internal abstract class RequestBody
 {
-    /// <summary>First buffer of a piece; it doubles as more arrives, up to the piece's size.</summary>
-    private const int InitialBuffer = 256 << 10;
+    /// <summary>First buffer of a piece of unknown or large size (below the large-object heap's threshold); it doubles
+    /// as more arrives, up to the piece's size.</summary>
+    private const int InitialBuffer = 64 << 10;
 
     /// <summary>Bytes not yet consumed when the body's length is known (a <c>Content-Length</c>, or a body already
     /// decompressed); null for a chunked body.</summary>
