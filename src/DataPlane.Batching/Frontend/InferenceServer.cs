@@ -395,4 +395,9 @@ public sealed record FrontendOptions
     /// <summary>Clients may register and unregister shared-memory regions (Triton's <c>--allow-client-shm</c>,
     /// off by default since Triton 2.68). Status calls are answered either way. Default false.</summary>
     public bool AllowClientSharedMemory { get; init; }
+
+    /// <summary>Most bytes of an HTTP request's JSON, of each input given as JSON <c>data</c>, of a raw binary request
+    /// and of a decompressed body (Triton's <c>--http-max-input-size</c>); binary tensor data is bounded only by the
+    /// message limit. Default 64 MiB, Triton's.</summary>
+    public long HttpMaxInputBytes { get; init; } = 64L << 20;
 }

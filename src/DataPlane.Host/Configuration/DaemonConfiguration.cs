@@ -58,7 +58,11 @@ public static class DaemonConfiguration
 
         var http = ReadListener(b, "http", "Listen:Http", "0.0.0.0:9000", HttpProtocols.Http1AndHttp2, TlsBinding.Read(b, "Listen:Tls"));
         var admin = ReadListener(b, "admin", "Listen:Admin", "127.0.0.1:9002", HttpProtocols.Http1AndHttp2, null);
-        var frontend = new FrontendOptions { AllowClientSharedMemory = b.Bool("SharedMemory:AllowClient", false) };
+        var frontend = new FrontendOptions
+        {
+            AllowClientSharedMemory = b.Bool("SharedMemory:AllowClient", false),
+            HttpMaxInputBytes = b.Long("Limits:HttpMaxInputBytes", 64L << 20, 1, int.MaxValue),
+        };
 
         var upstream = new UpstreamOptions
         {

@@ -1,4 +1,5 @@
 using DataPlane.Batching.Frontend;
+using DataPlane.Batching.Frontend.Http;
 using DataPlane.Batching.Metrics;
 using DataPlane.Batching.Models;
 using DataPlane.Batching.Streaming;
@@ -148,6 +149,7 @@ public sealed partial class Daemon : IAsyncDisposable
         app.UseRouting();
         app.MapGrpcService<InferenceFrontend>();
         app.MapGrpcService<HealthFrontend>();
+        HttpFrontend.Map(app, server, metrics).OnListener(options.Http.Name);
         AdminEndpoints.Map(app, registry, state, metrics, options.UsesEmbeddedSimulation);
         AdminEndpoints.MapHostControl(app, hostControl);
 

@@ -14,7 +14,7 @@ using Prometheus;
 namespace DataPlane.Host.Tests.Infrastructure;
 
 /// <summary>A simulated Triton on its own Kestrel server and the daemon in front of it, both on
-/// 127.0.0.1, with a gRPC client to the daemon and an HTTP client to its admin listener. Settings
+/// 127.0.0.1, with a gRPC client to the daemon, an HTTP client to its HTTP/REST front end and one to its admin listener. Settings
 /// go through the daemon's real configuration binder.</summary>
 public sealed class DaemonHarness : IAsyncDisposable
 {
@@ -30,6 +30,12 @@ public sealed class DaemonHarness : IAsyncDisposable
         Channel = GrpcChannel.ForAddress(daemon.GrpcAddress, new GrpcChannelOptions { MaxReceiveMessageSize = null });
         Client = new GRPCInferenceService.GRPCInferenceServiceClient(Channel);
         Admin = new HttpClient { BaseAddress = daemon.AdminAddress, Timeout = TimeSpan.FromSeconds(10) };
+        // Answers are read as they arrive: no automatic decompression, so tests see Content-Encoding.
+        Http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.None })
+        {
+            BaseAddress = daemon.HttpAddress,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
     }
 
     public Daemon Daemon { get; }
@@ -51,6 +57,9 @@ public sealed class DaemonHarness : IAsyncDisposable
     public GRPCInferenceService.GRPCInferenceServiceClient Client { get; }
 
     public HttpClient Admin { get; }
+
+    /// <summary>A client of the daemon's HTTP/REST front end (Triton's port 8000 protocol).</summary>
+    public HttpClient Http { get; }
 
     /// <summary>Starts both servers. <paramref name="settings"/> are configuration keys, e.g.
     /// ["Batching:Models:simple:Policy"] = "fixed".</summary>
@@ -116,6 +125,7 @@ public sealed class DaemonHarness : IAsyncDisposable
     {
         Channel.Dispose();
         Admin.Dispose();
+        Http.Dispose();
         await Daemon.DisposeAsync();
         await Simulator.DisposeAsync();
     }
