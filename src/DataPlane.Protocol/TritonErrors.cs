@@ -21,15 +21,6 @@ public static class TritonErrors
     public static RpcException UnknownVersion(string model, string version) =>
         new(new Status(StatusCode.NotFound, $"Request for unknown model: '{Echo(model)}' version {Echo(version)} is not found"));
 
-    /// <summary>NOT_FOUND <c>Request for unknown model: 'm' has no available versions</c>: in the repository, not loaded.</summary>
-    public static RpcException NoAvailableVersions(string model) =>
-        new(new Status(StatusCode.NotFound, $"Request for unknown model: '{Echo(model)}' has no available versions"));
-
-    /// <summary>INVALID_ARGUMENT for a version string that is not an integer &gt; 0.</summary>
-    public static RpcException BadVersion(string version) =>
-        new(new Status(StatusCode.InvalidArgument,
-            $"failed to get model version from specified version string '{Echo(version)}' (details: not an integer), version should be an integral value > 0"));
-
     /// <summary>UNIMPLEMENTED: a decoupled model called through the unary RPC.</summary>
     public const string DecoupledModelInfer = "ModelInfer RPC doesn't support models with decoupled transaction policy";
 
@@ -57,10 +48,6 @@ public static class TritonErrors
 
     /// <summary>The core's <c>[request id: &lt;id&gt;] </c> prefix of request validation messages.</summary>
     public static string RequestPrefix(string id) => $"[request id: {(id.Length == 0 ? "<id_unknown>" : Echo(id))}] ";
-
-    /// <summary>A version string is empty (latest) or an integer &gt; 0.</summary>
-    public static bool IsValidVersion(string version) =>
-        version.Length == 0 || (long.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long v) && v > 0);
 
     /// <summary>UNAVAILABLE: the server is starting or stopping (Triton's core answers every model request so).</summary>
     public const string ServerNotReady = "Server not ready";

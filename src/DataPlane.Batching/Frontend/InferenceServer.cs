@@ -96,13 +96,12 @@ public sealed class InferenceServer
 
         if (!_registry.TryGet(name, out var batcher))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"requested model '{TritonErrors.Echo(name)}' is not available"));
+            throw TritonErrors.StatisticsModelUnavailable(name).ToException();
         }
 
-        if (!TritonErrors.IsValidVersion(version) || !batcher.Model.ServesVersion(version))
+        if (TritonErrors.TryParseVersion(version, out _) != null || !batcher.Model.ServesVersion(version))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"requested model version is not available for model '{TritonErrors.Echo(name)}'"));
+            throw TritonErrors.StatisticsVersionUnavailable(name).ToException();
         }
 
         response.ModelStats.Add(batcher.Statistics.Snapshot(batcher.Model.Name, batcher.Model.Version));
@@ -330,9 +329,9 @@ public sealed class InferenceServer
 
     private static void CheckVersion(string version)
     {
-        if (!TritonErrors.IsValidVersion(version))
+        if (TritonErrors.TryParseVersion(version, out _) is { } bad)
         {
-            throw TritonErrors.BadVersion(version);
+            throw bad.ToException();
         }
     }
 

@@ -51,8 +51,11 @@ public sealed class ModelDescriptor
 
     public IReadOnlyList<TensorSpec> Outputs => _signature.Outputs;
 
-    /// <summary>True when <paramref name="version"/> (empty = latest) names the served version.</summary>
-    public bool ServesVersion(string version) => version.Length == 0 || version == Version;
+    /// <summary>True when <paramref name="version"/> (empty = latest; read as Triton reads it, so "01" is 1) names the
+    /// served version.</summary>
+    public bool ServesVersion(string version) =>
+        version.Length == 0 || version == Version ||
+        (TritonErrors.TryParseVersion(version, out long v) == null && long.TryParse(Version, out long served) && v == served);
 
     /// <summary>Checks a request whose tensors are already valid on their own against the model's
     /// declaration and computes the rows it adds to a batch. Null when it may go upstream.</summary>

@@ -59,7 +59,7 @@ public sealed partial class ModelRegistry : IDisposable
     /// loaded, NOT_FOUND "is not found" otherwise.</summary>
     public RpcException NotServed(string name) =>
         !_upstream.IsAvailable ? new RpcException(new Status(StatusCode.Unavailable, $"upstream is unavailable: {_upstream.Describe()}"))
-        : _unavailable.Contains(name) ? TritonErrors.NoAvailableVersions(name)
+        : _unavailable.Contains(name) ? TritonErrors.NoAvailableVersions(name).ToException()
         : TritonErrors.UnknownModel(name);
 
     /// <summary>The upstream's ServerMetadata (name, version, extensions) as last read, or null before the first
