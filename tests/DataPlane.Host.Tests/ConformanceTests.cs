@@ -4,6 +4,7 @@ using DataPlane.Protocol.Health;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Tensors;
 using DataPlane.Simulation;
+using DataPlane.Simulation.Options;
 using Grpc.Core;
 
 namespace DataPlane.Host.Tests;
@@ -78,7 +79,7 @@ public class ConformanceTests(DefaultDaemonFixture fixture) : IClassFixture<Defa
         var names = index.Models.Select(m => m.Name).ToList();
         Assert.Contains("simple", names);
         Assert.Contains("llm", names);
-        Assert.Equal(16, names.Count);
+        Assert.Equal(SimulationOptions.Default.Models.Count, names.Count);
         Assert.All(index.Models, m => Assert.Equal("READY", m.State));
         Assert.Equal(names.Order(StringComparer.Ordinal), names);
     }
@@ -105,7 +106,7 @@ public class ConformanceTests(DefaultDaemonFixture fixture) : IClassFixture<Defa
         Assert.True(after.LastInference > 0);
 
         var all = await client.ModelStatisticsAsync(new ModelStatisticsRequest());
-        Assert.Equal(16, all.ModelStats.Count);
+        Assert.Equal(SimulationOptions.Default.Models.Count, all.ModelStats.Count);
     }
 
     [Fact]
