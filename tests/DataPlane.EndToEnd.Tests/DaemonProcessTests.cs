@@ -26,7 +26,10 @@ public class DaemonProcessTests
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpc}");
         var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
         Assert.True((await client.ServerLiveAsync(new ServerLiveRequest())).Live);
-        Assert.Equal("dataplane", (await client.ServerMetadataAsync(new ServerMetadataRequest())).Name);
+        // The identity is the upstream's (the simulated Triton's); DataPlane names itself in a response header.
+        var metadata = client.ServerMetadataAsync(new ServerMetadataRequest());
+        Assert.Equal("triton", (await metadata).Name);
+        Assert.StartsWith("dataplane/", (await metadata.ResponseHeadersAsync).GetValue("dataplane-version"));
         var index = await client.RepositoryIndexAsync(new RepositoryIndexRequest());
         Assert.Contains(index.Models, m => m.Name == "simple");
         Assert.Contains("SIMULATED Triton", daemon.Output);
