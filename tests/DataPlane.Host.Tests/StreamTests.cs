@@ -189,6 +189,26 @@ public class StreamTests(DefaultDaemonFixture fixture) : IClassFixture<DefaultDa
     }
 
     [Fact]
+    public async Task Answers_of_models_that_are_not_decoupled_keep_request_order_even_for_errors_found_here()
+    {
+        using var call = Client.ModelStreamInfer();
+        // The first takes the simulated model's 5 ms; the second and fourth are refused here at once; all keep their place.
+        await call.RequestStream.WriteAsync(Tensors.Simple(2, 1, "a"));
+        var bad = Tensors.Simple(1, 2, "b");
+        bad.Inputs[0].Datatype = "INT32";
+        await call.RequestStream.WriteAsync(bad);
+        await call.RequestStream.WriteAsync(Tensors.Raw("echo_int16", TensorDataType.Int16, [1, 2], [1, 0, 2, 0], "c"));
+        var unknown = Tensors.Simple(1, 3, "d");
+        unknown.ModelName = "no-such-model";
+        await call.RequestStream.WriteAsync(unknown);
+        await call.RequestStream.WriteAsync(Tensors.Simple(1, 4, "e"));
+        await call.RequestStream.CompleteAsync();
+        var responses = await ReadAll(call);
+        Assert.Equal(["a", "b", "c", "d", "e"], responses.Select(r => r.InferResponse.Id));
+        Assert.Equal([false, true, false, true, false], responses.Select(r => r.ErrorMessage.Length > 0));
+    }
+
+    [Fact]
     public async Task Timeout_bounds_the_wait_for_the_first_token()
     {
         using var call = Client.ModelStreamInfer();

@@ -80,8 +80,11 @@ public sealed partial class StreamRelay
         }
     }
 
-    private sealed class Entry(string clientId, ModelBatcher batcher, long arrivalNs, long rows, SharedMemoryOutputs? sharedMemory)
+    private sealed class Entry(string clientId, ModelBatcher batcher, long arrivalNs, long rows, SharedMemoryOutputs? sharedMemory, OrderSlot? slot)
     {
+        /// <summary>Where the answer goes in the stream's order (models that are not decoupled), or null.</summary>
+        public OrderSlot? Slot { get; } = slot;
+
         public string ClientId { get; } = clientId;
 
         public ModelBatcher Batcher { get; } = batcher;
@@ -99,6 +102,13 @@ public sealed partial class StreamRelay
         public long LastResponseNs;
 
         public int Responses;
+    }
+
+    /// <summary>The place of one answer among a stream's answers to requests of models that are not decoupled:
+    /// Triton writes those in request order, so an answer waits for the answers of the requests before it.</summary>
+    private sealed class OrderSlot
+    {
+        public ModelStreamInferResponse? Response;
     }
 
     /// <summary>Request header with which a caller (the edge agent) asks for <see cref="UpstreamFirstResponseParameter"/>;
@@ -120,6 +130,8 @@ public sealed partial class StreamRelay
         private readonly bool _timing;
         private readonly SemaphoreSlim _writeLock = new(1, 1);
         private readonly ConcurrentDictionary<string, Entry> _pending = new(StringComparer.Ordinal);
+        private readonly Queue<OrderSlot> _order = new();
+        private readonly Lock _orderGate = new();
         private readonly CancellationTokenSource _cts;
         private AsyncDuplexStreamingCall<ModelInferRequest, ModelStreamInferResponse>? _upstream;
         private Task? _pump;
@@ -147,10 +159,13 @@ public sealed partial class StreamRelay
             ThrowIfFatal();
             long arrival = _relay._clock.Now;
             var registry = _relay._registry;
-            if (!registry.TryGet(request.ModelName, out var batcher))
+            bool known = registry.TryGet(request.ModelName, out var batcher);
+            // Answers to requests of models that are not decoupled (and errors for unknown ones) keep request order.
+            var slot = known && batcher.Model.Decoupled ? null : Reserve();
+            if (!known)
             {
                 var notServed = registry.NotServed(request.ModelName).Status;
-                await ErrorAsync(request, null, notServed.StatusCode, notServed.Detail).ConfigureAwait(false);
+                await ErrorAsync(request, null, notServed.StatusCode, notServed.Detail, slot).ConfigureAwait(false);
                 return;
             }
 
@@ -163,7 +178,7 @@ public sealed partial class StreamRelay
             if ((problem ?? deadlineProblem ?? shmProblem) is { } p)
             {
                 batcher.Metrics.Rejected(Outcomes.Invalid);
-                await ErrorAsync(request, batcher, p.Code, p.Message).ConfigureAwait(false);
+                await ErrorAsync(request, batcher, p.Code, p.Message, slot).ConfigureAwait(false);
                 return;
             }
 
@@ -193,11 +208,11 @@ public sealed partial class StreamRelay
             if (refusal != null)
             {
                 shmOutputs?.Dispose();
-                await ErrorAsync(request, batcher, refusalCode, refusal).ConfigureAwait(false);
+                await ErrorAsync(request, batcher, refusalCode, refusal, slot).ConfigureAwait(false);
                 return;
             }
 
-            var entry = new Entry(request.Id, batcher, arrival, rows, shmOutputs);
+            var entry = new Entry(request.Id, batcher, arrival, rows, shmOutputs, slot);
             string relayId = "dp-" + Interlocked.Increment(ref _relay._nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
             _pending[relayId] = entry;
             batcher.Metrics.StreamInflight.Inc();
@@ -328,7 +343,7 @@ public sealed partial class StreamRelay
             model.Statistics.Response(index, since, empty && !isError, isError);
             response.InferResponse.Id = entry.ClientId;
             model.Metrics.StreamResponses.Inc();
-            await WriteAsync(response).ConfigureAwait(false);
+            await WriteAsync(response, entry.Slot).ConfigureAwait(false);
 
             if (final && _pending.TryRemove(id, out _))
             {
@@ -356,7 +371,7 @@ public sealed partial class StreamRelay
                 Finish(entry, Outcomes.Of(StatusCode.DeadlineExceeded), _relay._clock.Now);
                 await TryWriteErrorAsync(entry.ClientId, entry.Batcher.Model.Name, StatusCode.DeadlineExceeded,
                     $"no first response from model '{entry.Batcher.Model.Name}' within its deadline " +
-                    $"({(deadlineNs - entry.ArrivalNs) / 1e6:0.###} ms)").ConfigureAwait(false);
+                    $"({(deadlineNs - entry.ArrivalNs) / 1e6:0.###} ms)", entry.Slot).ConfigureAwait(false);
             }
         }
 
@@ -376,7 +391,7 @@ public sealed partial class StreamRelay
                 if (_pending.TryRemove(id, out _))
                 {
                     Finish(entry, Outcomes.Of(e.StatusCode), _relay._clock.Now);
-                    await TryWriteErrorAsync(entry.ClientId, entry.Batcher.Model.Name, e.StatusCode, message).ConfigureAwait(false);
+                    await TryWriteErrorAsync(entry.ClientId, entry.Batcher.Model.Name, e.StatusCode, message, entry.Slot).ConfigureAwait(false);
                 }
             }
 
@@ -409,13 +424,13 @@ public sealed partial class StreamRelay
             model.Metrics.StreamFinished(outcome);
         }
 
-        private Task ErrorAsync(ModelInferRequest request, ModelBatcher? batcher, StatusCode code, string message)
+        private Task ErrorAsync(ModelInferRequest request, ModelBatcher? batcher, StatusCode code, string message, OrderSlot? slot)
         {
             batcher?.Metrics.StreamFinished(Outcomes.Of(code));
-            return TryWriteErrorAsync(request.Id, request.ModelName, code, message);
+            return TryWriteErrorAsync(request.Id, request.ModelName, code, message, slot);
         }
 
-        private async Task TryWriteErrorAsync(string clientId, string model, StatusCode code, string message)
+        private async Task TryWriteErrorAsync(string clientId, string model, StatusCode code, string message, OrderSlot? slot)
         {
             if (_grpcErrors)
             {
@@ -430,7 +445,7 @@ public sealed partial class StreamRelay
                 {
                     ErrorMessage = message,
                     InferResponse = new ModelInferResponse { Id = clientId, ModelName = model },
-                }).ConfigureAwait(false);
+                }, slot).ConfigureAwait(false);
             }
             catch (Exception e) when (e is InvalidOperationException or IOException or OperationCanceledException)
             {
@@ -438,12 +453,55 @@ public sealed partial class StreamRelay
             }
         }
 
-        private async Task WriteAsync(ModelStreamInferResponse response)
+        /// <summary>Takes the next place in the order of answers.</summary>
+        private OrderSlot Reserve()
         {
+            var slot = new OrderSlot();
+            lock (_orderGate)
+            {
+                _order.Enqueue(slot);
+            }
+
+            return slot;
+        }
+
+        /// <summary>Writes <paramref name="response"/>: at once without a slot (decoupled models answer as they
+        /// produce), otherwise into its slot, then every answer at the head of the order that is ready.</summary>
+        private async Task WriteAsync(ModelStreamInferResponse response, OrderSlot? slot)
+        {
+            if (slot != null)
+            {
+                lock (_orderGate)
+                {
+                    slot.Response = response;
+                }
+            }
+
             await _writeLock.WaitAsync(_context.CancellationToken).ConfigureAwait(false);
             try
             {
-                await _responses.WriteAsync(response, _context.CancellationToken).ConfigureAwait(false);
+                if (slot == null)
+                {
+                    await _responses.WriteAsync(response, _context.CancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+                while (true)
+                {
+                    ModelStreamInferResponse next;
+                    lock (_orderGate)
+                    {
+                        if (_order.Count == 0 || _order.Peek().Response is not { } ready)
+                        {
+                            break;
+                        }
+
+                        _order.Dequeue();
+                        next = ready;
+                    }
+
+                    await _responses.WriteAsync(next, _context.CancellationToken).ConfigureAwait(false);
+                }
             }
             finally
             {
