@@ -160,13 +160,21 @@ public class StreamTests(DefaultDaemonFixture fixture) : IClassFixture<DefaultDa
     }
 
     [Fact]
-    public async Task Grpc_error_mode_ends_the_stream_with_the_status()
+    public async Task Grpc_error_mode_ends_the_stream_at_an_inference_error_with_tritons_status()
     {
         var headers = new Metadata { { "triton_grpc_error", "true" } };
         using var call = Client.ModelStreamInfer(headers);
+
+        // As in Triton, an error found before inference still arrives in-stream...
         var bad = Prompt("x", 2, "bad");
         bad.Inputs[1].Datatype = "FP32";
         await call.RequestStream.WriteAsync(bad);
+        Assert.True(await call.ResponseStream.MoveNext());
+        Assert.Equal("[request id: bad] inference input 'max_tokens' data-type is 'FP32', but model 'llm' expects 'INT32'",
+            call.ResponseStream.Current.ErrorMessage);
+
+        // ...and the first error raised by the model ends the stream with the model's own code and text.
+        await call.RequestStream.WriteAsync(Prompt("x", 0, "zero"));
         var e = await Assert.ThrowsAsync<RpcException>(async () =>
         {
             await foreach (var _ in call.ResponseStream.ReadAllAsync())
@@ -174,7 +182,7 @@ public class StreamTests(DefaultDaemonFixture fixture) : IClassFixture<DefaultDa
             }
         });
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
-        Assert.Equal("[request id: bad] inference input 'max_tokens' data-type is 'FP32', but model 'llm' expects 'INT32'", e.Status.Detail);
+        Assert.Equal("input 'max_tokens' is 0; ask for at least one token", e.Status.Detail);
     }
 
     [Fact]

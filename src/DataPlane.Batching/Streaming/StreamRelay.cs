@@ -26,8 +26,10 @@ namespace DataPlane.Batching.Streaming;
 /// response; a decoupled request whose final flag never comes (a backend that sends the flag alone
 /// to a client that did not ask for empty final responses) is finished when its stream ends.</para>
 /// <para>Errors are sent in-stream in <c>error_message</c> with Triton's text (no code prefix) and the
-/// stream stays open, as Triton does; a client that sends the header <c>triton_grpc_error: true</c> gets
-/// the first error as the stream's gRPC status instead. Response headers go out with the first response,
+/// stream stays open, as Triton does. With the header <c>triton_grpc_error: true</c>, as in Triton, the first
+/// error raised during inference ends the stream with its status (the header goes upstream too, so Triton's
+/// own code and text come back), while errors found before inference (an unknown model, validation, a full
+/// queue) still arrive in-stream. Response headers go out with the first response,
 /// so a client racing hedged calls sees time to first token. The model's SLO or a request's
 /// <c>timeout</c> bounds the wait for its first response. Inputs in system shared memory are read here
 /// and sent upstream as raw bytes; outputs requested into shared memory are written here.</para>
@@ -247,7 +249,13 @@ public sealed partial class StreamRelay
                 Metadata? headers = null;
                 if (_context.RequestHeaders.GetValue("traceparent") is { } traceParent)
                 {
-                    headers = new Metadata { { "traceparent", traceParent } };
+                    (headers ??= []).Add("traceparent", traceParent);
+                }
+
+                if (_grpcErrors)
+                {
+                    // Triton then ends the upstream stream at the first inference error, with the status the client gets.
+                    (headers ??= []).Add("triton_grpc_error", "true");
                 }
 
                 _upstream = _relay._registry.Upstream.Client.ModelStreamInfer(headers, deadline, _cts.Token);
@@ -329,12 +337,16 @@ public sealed partial class StreamRelay
 
             if (!isError && entry.SharedMemory?.TryWrite(response.InferResponse) is { } shmError)
             {
-                response = new ModelStreamInferResponse
+                // The output did not fit its shared-memory window: an error raised during inference, as in Triton.
+                model.Statistics.Response(index, now - entry.ForwardedNs, empty: false, failed: true);
+                if (_pending.TryRemove(id, out _))
                 {
-                    ErrorMessage = shmError.Message,
-                    InferResponse = new ModelInferResponse { Id = id, ModelName = response.InferResponse.ModelName, ModelVersion = response.InferResponse.ModelVersion },
-                };
-                isError = final = true;
+                    Finish(entry, Outcomes.Of(shmError.Code), now);
+                }
+
+                await TryWriteErrorAsync(entry.ClientId, model.Model.Name, shmError.Code, shmError.Message, entry.Slot, duringInference: true)
+                    .ConfigureAwait(false);
+                return;
             }
 
             bool empty = response.InferResponse.Outputs.Count == 0;
@@ -371,7 +383,7 @@ public sealed partial class StreamRelay
                 Finish(entry, Outcomes.Of(StatusCode.DeadlineExceeded), _relay._clock.Now);
                 await TryWriteErrorAsync(entry.ClientId, entry.Batcher.Model.Name, StatusCode.DeadlineExceeded,
                     $"no first response from model '{entry.Batcher.Model.Name}' within its deadline " +
-                    $"({(deadlineNs - entry.ArrivalNs) / 1e6:0.###} ms)", entry.Slot).ConfigureAwait(false);
+                    $"({(deadlineNs - entry.ArrivalNs) / 1e6:0.###} ms)", entry.Slot, duringInference: true).ConfigureAwait(false);
             }
         }
 
@@ -391,7 +403,8 @@ public sealed partial class StreamRelay
                 if (_pending.TryRemove(id, out _))
                 {
                     Finish(entry, Outcomes.Of(e.StatusCode), _relay._clock.Now);
-                    await TryWriteErrorAsync(entry.ClientId, entry.Batcher.Model.Name, e.StatusCode, message, entry.Slot).ConfigureAwait(false);
+                    await TryWriteErrorAsync(entry.ClientId, entry.Batcher.Model.Name, e.StatusCode, message, entry.Slot, duringInference: true)
+                        .ConfigureAwait(false);
                 }
             }
 
@@ -430,9 +443,12 @@ public sealed partial class StreamRelay
             return TryWriteErrorAsync(request.Id, request.ModelName, code, message, slot);
         }
 
-        private async Task TryWriteErrorAsync(string clientId, string model, StatusCode code, string message, OrderSlot? slot)
+        /// <summary>Answers a request with an error: in-stream, or, in triton_grpc_error mode for an error raised during
+        /// inference, by ending the stream with the status.</summary>
+        private async Task TryWriteErrorAsync(string clientId, string model, StatusCode code, string message, OrderSlot? slot,
+            bool duringInference = false)
         {
-            if (_grpcErrors)
+            if (_grpcErrors && duringInference)
             {
                 _fatal ??= new RpcException(new Status(code, message));
                 await _cts.CancelAsync().ConfigureAwait(false);
