@@ -6,8 +6,9 @@ using Grpc.Core;
 namespace DataPlane.Batching.Frontend;
 
 /// <summary>grpc.health.v1.Health for load balancers and orchestrators: SERVING while the upstream
-/// answers and the daemon is not draining, NOT_SERVING otherwise. Answers for the whole server ("")
-/// and for "inference.GRPCInferenceService"; other names are NOT_FOUND, as the protocol says.</summary>
+/// answers and the daemon is not draining, NOT_SERVING otherwise. Check ignores the service name, as
+/// Triton's does; Watch answers for the whole server ("") and "inference.GRPCInferenceService" and
+/// reports SERVICE_UNKNOWN for other names, as the health protocol says.</summary>
 public sealed class HealthFrontend : Health.HealthBase
 {
     private static readonly string s_inferenceService = GRPCInferenceService.Descriptor.FullName;
@@ -23,15 +24,8 @@ public sealed class HealthFrontend : Health.HealthBase
     /// <summary>How often Watch re-checks the status.</summary>
     public static TimeSpan WatchInterval { get; } = TimeSpan.FromMilliseconds(250);
 
-    public override Task<HealthCheckResponse> Check(HealthCheckRequest request, ServerCallContext context)
-    {
-        if (!Known(request.Service))
-        {
-            throw new RpcException(new Status(StatusCode.NotFound, $"unknown service '{request.Service}'"));
-        }
-
-        return Task.FromResult(new HealthCheckResponse { Status = Current() });
-    }
+    public override Task<HealthCheckResponse> Check(HealthCheckRequest request, ServerCallContext context) =>
+        Task.FromResult(new HealthCheckResponse { Status = Current() });
 
     public override async Task Watch(HealthCheckRequest request, IServerStreamWriter<HealthCheckResponse> responseStream, ServerCallContext context)
     {
