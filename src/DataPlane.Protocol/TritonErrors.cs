@@ -63,38 +63,13 @@ public static class TritonErrors
             return null;
         }
 
-        int i = 0;
-        while (i < version.Length && version[i] is ' ' or '\t' or '\n' or '\v' or '\f' or '\r')
+        if (!CppIntegers.TryRead(version, out parsed, out bool overflow) || overflow)
         {
-            i++;
-        }
-
-        bool negative = false;
-        if (i < version.Length && version[i] is '+' or '-')
-        {
-            negative = version[i] == '-';
-            i++;
-        }
-
-        int start = i;
-        ulong magnitude = 0;
-        ulong limit = negative ? (ulong)long.MaxValue + 1 : long.MaxValue;
-        bool overflow = false;
-        while (i < version.Length && char.IsAsciiDigit(version[i]))
-        {
-            ulong digit = (ulong)(version[i] - '0');
-            overflow |= magnitude > (limit - digit) / 10;
-            magnitude = overflow ? magnitude : (magnitude * 10) + digit;
-            i++;
-        }
-
-        if (i == start || overflow)
-        {
+            parsed = -1;
             return RequestError.Invalid(
                 $"failed to get model version from specified version string '{Echo(version)}' (details: stol), version should be an integral value > 0");
         }
 
-        parsed = negative ? unchecked(-(long)magnitude) : (long)magnitude;
         return parsed < 0
             ? RequestError.Invalid($"invalid model version specified '{Echo(version)}' , version should be an integral value > 0")
             : null;

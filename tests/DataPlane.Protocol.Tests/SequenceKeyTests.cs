@@ -56,3 +56,27 @@ public class SequenceKeyTests
         Assert.Equal("string correlation ID cannot be longer than 128 characters", tooLong.Message);
     }
 }
+
+public class CppIntegersTests
+{
+    [Theory]
+    [InlineData("42", true, 42L, false)]
+    [InlineData("  -7xyz", true, -7L, false)]
+    [InlineData("+3", true, 3L, false)]
+    [InlineData("12abc", true, 12L, false)]
+    [InlineData("abc", false, 0L, false)]
+    [InlineData("", false, 0L, false)]
+    [InlineData("-", false, 0L, false)]
+    [InlineData("9223372036854775807", true, long.MaxValue, false)]
+    [InlineData("-9223372036854775808", true, long.MinValue, false)]
+    [InlineData("9223372036854775808", true, 0L, true)]
+    public void Integers_are_read_as_cpp_stol_reads_them(string text, bool digits, long value, bool overflow)
+    {
+        Assert.Equal(digits, CppIntegers.TryRead(text, out long v, out bool o));
+        Assert.Equal(overflow, o);
+        if (digits && !overflow)
+        {
+            Assert.Equal(value, v);
+        }
+    }
+}

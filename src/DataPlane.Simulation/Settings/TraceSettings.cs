@@ -211,31 +211,10 @@ internal sealed class TraceSettings
         }
     }
 
-    /// <summary>Digits found and their value, clamped far outside the int range when longer.</summary>
-    private static (bool Digits, long Value) StoI(string text)
-    {
-        int i = 0;
-        while (i < text.Length && text[i] is ' ' or '\t' or '\n' or '\v' or '\f' or '\r')
-        {
-            i++;
-        }
-
-        bool negative = i < text.Length && text[i] == '-';
-        if (i < text.Length && text[i] is '+' or '-')
-        {
-            i++;
-        }
-
-        int start = i;
-        long value = 0;
-        while (i < text.Length && char.IsAsciiDigit(text[i]))
-        {
-            value = Math.Min((value * 10) + (text[i] - '0'), 1L << 40);
-            i++;
-        }
-
-        return (i > start, negative ? -value : value);
-    }
+    /// <summary>Digits found and their value as std::stoi reads them (<see cref="CppIntegers"/>); a value beyond 64 bits
+    /// reads as <see cref="long.MaxValue"/>, out of the int range like any other too-large value.</summary>
+    private static (bool Digits, long Value) StoI(string text) =>
+        CppIntegers.TryRead(text, out long value, out bool overflow) ? (true, overflow ? long.MaxValue : value) : (false, 0);
 
     /// <summary>Builds the new setting of <paramref name="model"/> (empty: global) from its current one, the update
     /// and what it falls back to. Called under the lock.</summary>

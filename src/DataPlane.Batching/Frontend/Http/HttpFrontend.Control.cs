@@ -291,37 +291,11 @@ public sealed partial class HttpFrontend
         OutOfRange,
     }
 
-    /// <summary>std::stoi: leading blanks, a sign, decimal digits; what follows is ignored.</summary>
-    private static (int Value, StoiProblem Problem) Stoi(string text)
-    {
-        int i = 0;
-        while (i < text.Length && text[i] is ' ' or '\t' or '\n' or '\v' or '\f' or '\r')
-        {
-            i++;
-        }
-
-        bool negative = i < text.Length && text[i] == '-';
-        if (i < text.Length && text[i] is '+' or '-')
-        {
-            i++;
-        }
-
-        int start = i;
-        long magnitude = 0;
-        while (i < text.Length && char.IsAsciiDigit(text[i]))
-        {
-            magnitude = Math.Min((magnitude * 10) + (text[i] - '0'), (long)int.MaxValue + 2);
-            i++;
-        }
-
-        if (i == start)
-        {
-            return (0, StoiProblem.NoDigits);
-        }
-
-        long value = negative ? -magnitude : magnitude;
-        return value is < int.MinValue or > int.MaxValue ? (0, StoiProblem.OutOfRange) : ((int)value, StoiProblem.None);
-    }
+    /// <summary>std::stoi (<see cref="CppIntegers"/>, within the int range).</summary>
+    private static (int Value, StoiProblem Problem) Stoi(string text) =>
+        !CppIntegers.TryRead(text, out long value, out bool overflow) ? (0, StoiProblem.NoDigits)
+        : overflow || value is < int.MinValue or > int.MaxValue ? (0, StoiProblem.OutOfRange)
+        : ((int)value, StoiProblem.None);
 
     /// <summary>GET or POST <c>/v2/logging</c>. Triton applies each setting as it reads it, so the settings before a bad
     /// one still take effect; so here.</summary>
