@@ -106,6 +106,7 @@ public static class LoadRunner
     {
         long sloNs = Nanoseconds(s.Slo);
         var latencies = new long[samples.Length];
+        var failed = new List<long>();
         var errors = new SortedDictionary<StatusCode, long>();
         int ok = 0;
         long withinSlo = 0, lastOkEnd = long.MinValue;
@@ -115,6 +116,7 @@ public static class LoadRunner
             if (sample.Status != StatusCode.OK)
             {
                 errors[sample.Status] = errors.GetValueOrDefault(sample.Status) + 1;
+                failed.Add(sample.LatencyNs);
                 continue;
             }
 
@@ -129,6 +131,7 @@ public static class LoadRunner
 
         var sorted = latencies.AsSpan(0, ok);
         sorted.Sort();
+        failed.Sort();
         long durationNs = Nanoseconds(s.Duration);
         long measuredNs = ok > 0 ? Math.Max(durationNs, lastOkEnd - windowStart) : durationNs;
         double? Pct(double p, ReadOnlySpan<long> span) => span.IsEmpty ? null : Percentiles.NearestRank(span, p) / 1e6;
@@ -156,6 +159,8 @@ public static class LoadRunner
             SloAttainmentPct = samples.IsEmpty ? 0 : 100.0 * withinSlo / samples.Length,
             LateSends = lateSends,
             MaxSendLagMs = maxLagNs / 1e6,
+            ErrorP50Ms = Pct(50, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(failed)),
+            ErrorP99Ms = Pct(99, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(failed)),
         };
     }
 

@@ -76,4 +76,10 @@ public sealed record StepResult
 
     /// <summary>Open loop: the largest delay of a measured send behind its schedule, ms; 0 in closed loop.</summary>
     public required double MaxSendLagMs { get; init; }
+
+    /// <summary>Median latency of failed requests, ms (how fast refusals come back); null when none failed.</summary>
+    public double? ErrorP50Ms { get; init; }
+
+    /// <summary>99th percentile latency of failed requests, ms; null when none failed.</summary>
+    public double? ErrorP99Ms { get; init; }
 }

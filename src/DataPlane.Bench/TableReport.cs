@@ -27,7 +27,7 @@ public static class TableReport
             Ms(r.P50Ms), Ms(r.P90Ms), Ms(r.P99Ms), Ms(r.MaxMs),
             r.SloAttainmentPct.ToString("F1", CultureInfo.InvariantCulture),
             r.LateSends,
-            CsvReport.ErrorCodes(r.ErrorsByStatus))).TrimEnd();
+            CsvReport.ErrorCodes(r.ErrorsByStatus) + (r.ErrorP50Ms is { } e ? $" (p50 {Ms(e)} ms, p99 {Ms(r.ErrorP99Ms)} ms)" : ""))).TrimEnd();
     }
 
     /// <summary>Width of the label column for <paramref name="label"/>.</summary>

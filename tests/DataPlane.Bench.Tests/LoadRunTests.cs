@@ -52,7 +52,7 @@ public sealed class LoadRunTests : IAsyncLifetime
         Assert.Equal(
             ["label", "target", "model", "rpc", "mode", "offered", "batch", "measured_s", "sent", "ok", "errors", "error_codes",
              "throughput_rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms", "slo_ms", "slo_attainment_pct", "late_sends",
-             "max_send_lag_ms"],
+             "max_send_lag_ms", "error_p50_ms", "error_p99_ms"],
             header);
         var row = header.Zip(lines[1].Split(',')).ToDictionary(p => p.First, p => p.Second);
         Assert.Equal("adaptive", row["label"]);

@@ -50,6 +50,19 @@ public class ReportTests
     }
 
     [Fact]
+    public void Failed_requests_report_how_fast_they_came_back()
+    {
+        var samples = new[] { Ok(10, 0.1), new LoadRunner.Sample(300_000, 100_000_000, StatusCode.ResourceExhausted),
+            new LoadRunner.Sample(500_000, 100_000_000, StatusCode.ResourceExhausted), new LoadRunner.Sample(900_000, 100_000_000, StatusCode.ResourceExhausted) };
+        var r = LoadRunner.Summarize(s_settings, 50, samples, 0, 0, 0);
+        Assert.Equal(0.5, r.ErrorP50Ms);
+        Assert.Equal(0.9, r.ErrorP99Ms);
+        Assert.EndsWith(",0.500,0.900", CsvReport.FormatRow(r), StringComparison.Ordinal);
+        Assert.Contains("RESOURCE_EXHAUSTED=3 (p50 0.500 ms, p99 0.900 ms)", TableReport.Row(r, 5), StringComparison.Ordinal);
+        Assert.Null(LoadRunner.Summarize(s_settings, 50, [Ok(10, 0.1)], 0, 0, 0).ErrorP50Ms);
+    }
+
+    [Fact]
     public void A_step_where_everything_failed_still_summarises()
     {
         var r = LoadRunner.Summarize(s_settings, 50, [Failed(StatusCode.Unavailable)], 0, 0, 0);

@@ -10,7 +10,11 @@ public class DrainTests
     [Fact]
     public async Task Stopping_answers_every_request_in_flight()
     {
-        var h = await DaemonHarness.StartAsync(new Dictionary<string, string?> { ["Batching:Models:slow:MaxQueueSize"] = "4096" }, SlowModels.With(150));
+        var h = await DaemonHarness.StartAsync(new Dictionary<string, string?>
+        {
+            ["Batching:Models:slow:MaxQueueSize"] = "4096",
+            ["Batching:Models:slow:MaxQueueTimeMs"] = "0", // the point is a long queue at shutdown
+        }, SlowModels.With(150));
         try
         {
             var calls = Enumerable.Range(0, 250).Select(i => h.Client.ModelInferAsync(SlowModels.Request(i, $"r{i}")).ResponseAsync).ToList();

@@ -90,7 +90,12 @@ public class QueueingTests
     public async Task Full_queue_refuses_at_once_with_tritons_unavailable()
     {
         await using var h = await DaemonHarness.StartAsync(
-            new Dictionary<string, string?> { ["Batching:Models:slow:MaxQueueSize"] = "2", ["Batching:Models:slow:PipelineDepth"] = "0" },
+            new Dictionary<string, string?>
+            {
+                ["Batching:Models:slow:MaxQueueSize"] = "2",
+                ["Batching:Models:slow:PipelineDepth"] = "0",
+                ["Batching:Models:slow:MaxQueueTimeMs"] = "0",
+            },
             SlowModels.With(1500));
         var running = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
         await SlowModelHoldsAsync(h, inflight: 1, queued: 0);
@@ -113,7 +118,12 @@ public class QueueingTests
     {
         // Each request holds 4 bytes of input: a budget of 6 bytes takes one waiting request, not two.
         await using var h = await DaemonHarness.StartAsync(
-            new Dictionary<string, string?> { ["Batching:Models:slow:MaxQueueBytes"] = "6", ["Batching:Models:slow:PipelineDepth"] = "0" },
+            new Dictionary<string, string?>
+            {
+                ["Batching:Models:slow:MaxQueueBytes"] = "6",
+                ["Batching:Models:slow:PipelineDepth"] = "0",
+                ["Batching:Models:slow:MaxQueueTimeMs"] = "0",
+            },
             SlowModels.With(1500));
         var running = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
         await SlowModelHoldsAsync(h, inflight: 1, queued: 0);
@@ -130,6 +140,45 @@ public class QueueingTests
         await queued;
         Assert.Single((await h.Client.ModelInferAsync(SlowModels.Request(4))).Outputs);
         Assert.Contains("dataplane_rejections_total{model=\"slow\",reason=\"queue_bytes\"} 1", await h.MetricsTextAsync());
+    }
+
+    [Fact]
+    public async Task At_ten_times_capacity_excess_is_refused_at_admission_and_admitted_requests_meet_their_deadline()
+    {
+        // `slow`: 200 ms per batch of up to 8 rows on one instance, about 40 requests/s. The default queue-time bound
+        // (1 s) lets about five batches wait; the rest of a burst is refused at once with the predicted wait.
+        await using var h = await DaemonHarness.StartAsync(
+            new Dictionary<string, string?> { ["Batching:Models:slow:PipelineDepth"] = "0" }, SlowModels.With(200));
+        for (int i = 0; i < 2; i++)
+        {
+            await h.Client.ModelInferAsync(SlowModels.Request(i)); // the batcher learns the model's latency
+        }
+
+        var deadline = TimeSpan.FromSeconds(4);
+        var calls = Enumerable.Range(0, 400).Select(async i =>
+        {
+            try
+            {
+                await h.Client.ModelInferAsync(SlowModels.Request(i), deadline: DateTime.UtcNow + deadline);
+                return (Code: StatusCode.OK, Detail: "");
+            }
+            catch (RpcException e)
+            {
+                return (Code: e.StatusCode, Detail: e.Status.Detail);
+            }
+        }).ToList();
+        var outcomes = await Task.WhenAll(calls);
+
+        var refused = outcomes.Where(o => o.Code == StatusCode.ResourceExhausted).ToList();
+        Assert.True(refused.Count >= 250, $"only {refused.Count} of 400 refused at admission");
+        Assert.All(refused, o => Assert.StartsWith("predicted queue wait ", o.Detail));
+        // Nothing admitted ran out of its own deadline: it was served, or (rarely, on a stalled machine) answered by the
+        // queue-time bound, which comes well before the deadline.
+        Assert.DoesNotContain(outcomes, o => o.Code == StatusCode.DeadlineExceeded);
+        Assert.All(outcomes.Where(o => o.Code is not (StatusCode.OK or StatusCode.ResourceExhausted)),
+            o => Assert.Equal((StatusCode.Unavailable, "Request timeout expired"), o));
+        Assert.True(outcomes.Count(o => o.Code == StatusCode.OK) >= 8, "the model kept serving");
+        Assert.Contains($"dataplane_rejections_total{{model=\"slow\",reason=\"predicted_late\"}} {refused.Count}\n", await h.MetricsTextAsync());
     }
 
     [Fact]

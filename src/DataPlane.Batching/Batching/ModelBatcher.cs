@@ -250,8 +250,15 @@ public sealed partial class ModelBatcher : IDisposable
                 return request.Completion;
             }
 
-            request.Admitted = true;
             long now = request.ArrivalNs;
+            if (!request.Sequenced && Refusal(request, now) is { } refusal)
+            {
+                _metrics.Rejected(Outcomes.PredictedLate);
+                request.TryFail(StatusCode.ResourceExhausted, refusal);
+                return request.Completion;
+            }
+
+            request.Admitted = true;
             if (request.Sequenced)
             {
                 step = EnqueueStep(request);
@@ -273,6 +280,41 @@ public sealed partial class ModelBatcher : IDisposable
 
         Start(start);
         return request.Completion;
+    }
+
+    /// <summary>Deadline-aware admission, under the lock: the time until <paramref name="request"/> would be answered if
+    /// it were queued now (the wait for an instance, the full batches ahead of it at its priority, then its own batch,
+    /// each from the fitted latency model). A request that would finish past its deadline, or wait longer than
+    /// <see cref="ModelBatchingOptions.MaxQueueTime"/>, is refused now (null: admit) rather than queued to expire.</summary>
+    private string? Refusal(PendingRequest request, long now)
+    {
+        long rowsAhead = _queue.RowsThrough(request.Level);
+        if (rowsAhead == 0 && _slots.HasFreeInstance)
+        {
+            return null; // goes at once: nothing to predict
+        }
+
+        long maxRows = Math.Max(1, MaxRows);
+        int instances = Math.Max(1, _slots.Instances);
+        long freeAt = _slots.HasFreeInstance ? now : Math.Max(now, _slots.EarliestExecutingEnd);
+        long waves = ((rowsAhead / maxRows) + Math.Max(0, _slots.InFlight - instances)) / instances;
+        long wait = (freeAt - now) + (waves * (long)_latency.PredictNs(maxRows));
+        long done = now + wait + (long)_latency.PredictNs(Math.Min(maxRows, (rowsAhead % maxRows) + request.Rows));
+        string ahead = $"{_queue.Count} requests ({rowsAhead} rows) ahead, upstream {_latency.InterceptNs / 1e6:0.###} ms + {_latency.SlopeNs / 1e6:0.###} ms per row";
+        if (done > request.ClientDeadlineNs)
+        {
+            return $"predicted completion in {Millis(done - now)} (queue wait {Millis(wait)}; {ahead}) is past the request's deadline " +
+                $"in {Millis(request.ClientDeadlineNs - now)}; not queued for model '{_model.Name}', retry later or on another host";
+        }
+
+        long maxWait = Nanoseconds.From(_options.MaxQueueTime);
+        if (maxWait > 0 && wait > maxWait)
+        {
+            return $"predicted queue wait {Millis(wait)} ({ahead}) is longer than model '{_model.Name}' keeps a request waiting " +
+                $"({Millis(maxWait)}, MaxQueueTimeMs); not queued, retry later or on another host";
+        }
+
+        return null;
     }
 
     /// <summary>Admits one streamed request (ModelStreamInfer) against the same bound as the queue;
@@ -453,8 +495,16 @@ public sealed partial class ModelBatcher : IDisposable
         foreach (var r in _scratch)
         {
             _metrics.Rejected(Outcomes.DeadlineInQueue);
-            r.TryFail(StatusCode.DeadlineExceeded,
-                $"deadline passed after {Millis(now - r.ArrivalNs)} in the queue of model '{_model.Name}' before a batch slot was free; not sent upstream");
+            if (r.BoundByQueueTime)
+            {
+                // The queue-time bound, as Triton's queue policy answers a timed-out request.
+                r.TryFail(StatusCode.Unavailable, "Request timeout expired");
+            }
+            else
+            {
+                r.TryFail(StatusCode.DeadlineExceeded,
+                    $"deadline passed after {Millis(now - r.ArrivalNs)} in the queue of model '{_model.Name}' before a batch slot was free; not sent upstream");
+            }
         }
 
         _scratch.Clear();
@@ -803,7 +853,7 @@ public sealed partial class ModelBatcher : IDisposable
             DefaultQueuePolicy = new ModelQueuePolicy
             {
                 MaxQueueSize = (uint)options.MaxQueueSize,
-                DefaultTimeoutMicroseconds = (ulong)(options.Slo.TotalMilliseconds * 1000),
+                DefaultTimeoutMicroseconds = (ulong)(QueueTimeout(options).TotalMilliseconds * 1000),
                 AllowTimeoutOverride = true,
             },
         };
@@ -815,6 +865,13 @@ public sealed partial class ModelBatcher : IDisposable
         config.DynamicBatching = batching;
         return config;
     }
+
+    /// <summary>The longest a request waits in the queue without its own deadline: the SLO or the queue-time bound,
+    /// whichever is shorter (zero: none).</summary>
+    private static TimeSpan QueueTimeout(ModelBatchingOptions options) =>
+        options.Slo > TimeSpan.Zero && options.MaxQueueTime > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(options.Slo.Ticks, options.MaxQueueTime.Ticks))
+        : options.Slo > TimeSpan.Zero ? options.Slo
+        : options.MaxQueueTime;
 
     /// <summary>Completes when this model's dispatch thread answers (see <see cref="DispatchTimer.HeartbeatAsync"/>).</summary>
     public Task HeartbeatAsync() => _timer.HeartbeatAsync();

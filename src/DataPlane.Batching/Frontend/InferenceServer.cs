@@ -287,10 +287,17 @@ public sealed class InferenceServer
         // Inputs read out of shared memory travel upstream as raw bytes: Triton needs no registration of its own.
         var message = shmOutputs != null || TensorReader.UsesSharedMemory(request) ? SharedMemoryOutputs.ToRawRequest(request, inputs) : request;
         long signature = BatchSignature.Compute(message, model.Batches);
-        return new PendingRequest(message, inputs, rows, signature, level, arrival, deadline, grpcDeadline, fromPeer)
+        bool sequenced = model.Sequential || sequence.IsSequence;
+
+        // The batch queue also bounds how long a request waits when its own deadline allows more (MaxQueueTime);
+        // sequence steps wait for their predecessors instead and keep only their own deadline.
+        long maxQueue = Nanoseconds.From(batcher.Options.MaxQueueTime);
+        long queueDeadline = !sequenced && maxQueue > 0 ? Math.Min(deadline, arrival + maxQueue) : deadline;
+        return new PendingRequest(message, inputs, rows, signature, level, arrival, queueDeadline, grpcDeadline, fromPeer)
         {
+            ClientDeadlineNs = deadline,
             Sequence = sequence,
-            Sequenced = model.Sequential || sequence.IsSequence,
+            Sequenced = sequenced,
             SharedMemoryOutputs = shmOutputs,
         };
     }

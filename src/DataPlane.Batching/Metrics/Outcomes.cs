@@ -9,6 +9,7 @@ public static class Outcomes
 
     public const string QueueFull = "queue_full";
     public const string QueueBytes = "queue_bytes";
+    public const string PredictedLate = "predicted_late";
     public const string DeadlineInQueue = "deadline_in_queue";
     public const string UpstreamUnavailable = "upstream_unavailable";
     public const string ShuttingDown = "shutting_down";

@@ -34,6 +34,12 @@ public sealed record ModelBatchingOptions
     /// <summary>Level of requests that send no <c>priority</c> parameter (or 0). Default 2, so 1 marks urgent work.</summary>
     public int DefaultPriorityLevel { get; init; } = 2;
 
+    /// <summary>Longest a request may wait in the model's batch queue when its own deadline allows more (Triton's
+    /// <c>default_timeout_microseconds</c> with REJECT): a request predicted to wait longer is refused at admission
+    /// (RESOURCE_EXHAUSTED), one that does wait longer is answered UNAVAILABLE <c>Request timeout expired</c>. Keeps a
+    /// request without an SLO or deadline from queueing for seconds under overload. Zero: no bound. Default 1 s.</summary>
+    public TimeSpan MaxQueueTime { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Per-model latency objective: a request not sent upstream within this time after it arrived
     /// is answered DEADLINE_EXCEEDED, and the adaptive policy plans batches to meet it. Zero: none. Default zero.</summary>
     public TimeSpan Slo { get; init; } = TimeSpan.Zero;

@@ -44,6 +44,15 @@ public sealed class PendingRequest
     /// <summary>Outputs to write into the client's shared-memory regions before answering, or null.</summary>
     public SharedMemoryOutputs? SharedMemoryOutputs { get; init; }
 
+    /// <summary>The request's own deadline (gRPC deadline, <c>timeout</c> or model SLO) when <see cref="DeadlineNs"/> is
+    /// the earlier queue-time bound (<see cref="Options.ModelBatchingOptions.MaxQueueTime"/>); long.MaxValue when none.
+    /// Tells an expiry in the queue by the bound (Triton's "Request timeout expired") from one by the request's own
+    /// deadline (DEADLINE_EXCEEDED).</summary>
+    public long ClientDeadlineNs { get; init; } = long.MaxValue;
+
+    /// <summary>True when the request expires in the queue by the queue-time bound rather than by its own deadline.</summary>
+    public bool BoundByQueueTime => DeadlineNs < ClientDeadlineNs;
+
     /// <summary>Bytes of input data the request holds (counted against the model's queue byte budget).</summary>
     public long Bytes { get; }
 

@@ -8,6 +8,7 @@ public sealed class RequestQueue
 {
     private readonly PendingRequest?[] _heads;
     private readonly PendingRequest?[] _tails;
+    private readonly long[] _levelRows;
     private long _earliestDeadline = long.MaxValue;
     private bool _earliestDeadlineStale;
 
@@ -15,6 +16,7 @@ public sealed class RequestQueue
     {
         _heads = new PendingRequest?[levels];
         _tails = new PendingRequest?[levels];
+        _levelRows = new long[levels];
     }
 
     public int Count { get; private set; }
@@ -25,6 +27,19 @@ public sealed class RequestQueue
     public long Bytes { get; private set; }
 
     public int Levels => _heads.Length;
+
+    /// <summary>Rows waiting at <paramref name="level"/> and every level served before it: what a new request of that
+    /// level waits behind.</summary>
+    public long RowsThrough(int level)
+    {
+        long rows = 0;
+        for (int l = 0; l <= level && l < _levelRows.Length; l++)
+        {
+            rows += _levelRows[l];
+        }
+
+        return rows;
+    }
 
     /// <summary>The request that is served next: the oldest of the highest non-empty level.</summary>
     public PendingRequest? Head
@@ -102,6 +117,7 @@ public sealed class RequestQueue
         request.Queued = true;
         Count++;
         Rows += request.Rows;
+        _levelRows[l] += request.Rows;
         Bytes += request.Bytes;
         if (!_earliestDeadlineStale && request.DeadlineNs < _earliestDeadline)
         {
@@ -133,6 +149,7 @@ public sealed class RequestQueue
             request.Queued = true;
             Count++;
             Rows += request.Rows;
+            _levelRows[l] += request.Rows;
             Bytes += request.Bytes;
             if (!_earliestDeadlineStale && request.DeadlineNs < _earliestDeadline)
             {
@@ -173,6 +190,7 @@ public sealed class RequestQueue
         request.Queued = false;
         Count--;
         Rows -= request.Rows;
+        _levelRows[l] -= request.Rows;
         Bytes -= request.Bytes;
         if (Count == 0)
         {

@@ -151,6 +151,7 @@ public static class DaemonConfiguration
             PriorityLevels = b.Int(key + ":PriorityLevels", d.PriorityLevels, 1, 16),
             DefaultPriorityLevel = b.Int(key + ":DefaultPriorityLevel", d.DefaultPriorityLevel, 1, 16),
             Slo = b.Milliseconds(key + ":SloMs", d.Slo, 0, 3_600_000),
+            MaxQueueTime = b.Milliseconds(key + ":MaxQueueTimeMs", d.MaxQueueTime, 0, 3_600_000),
             MaxConcurrentBatches = b.Int(key + ":MaxConcurrentBatches", d.MaxConcurrentBatches, 0, 1024),
             MaxBatchSize = b.Int(key + ":MaxBatchSize", d.MaxBatchSize, 0, 1 << 20),
             SpillQueueThreshold = b.Int(key + ":SpillQueueThreshold", d.SpillQueueThreshold, 0, 1 << 24),
