@@ -29,11 +29,12 @@ fi
 # Native AOT (x64 and arm64 cross), the arm64 smoke test, native test libraries, and ip/unshare for
 # the tuning tests in a private network namespace; libibverbs-dev for the verbs layout probes (headers only:
 # the tests load our fake libibverbs.so.1, never a provider); systemd (systemd-analyze), prometheus (promtool and
-# the server) and ansible for the operations tests, which run the real tools.
+# the server) and ansible for the operations tests, which run the real tools; minisign signs and verifies releases
+# (scripts/release.sh, scripts/install.sh --from).
 packages=(clang lld llvm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu zlib1g-dev zlib1g-dev:arm64
           qemu-user-static make cmake curl ca-certificates file bc openssl
           iproute2 util-linux libibverbs-dev
-          systemd prometheus ansible)
+          systemd prometheus ansible minisign)
 if [ "$want_bench" -eq 1 ]; then
   packages+=(gnuplot-nox)
 fi

@@ -1,0 +1,1 @@
+../../../../lib/release-verify.sh
