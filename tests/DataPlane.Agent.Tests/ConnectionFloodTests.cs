@@ -16,6 +16,8 @@ public class ConnectionFloodTests
         await using var h = await HybridHarness.StartAsync(agentSettings: new Dictionary<string, string?>
         {
             ["Listen:Limits:MaxConnections:Api"] = Cap.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Nothing here may idle out on a slow machine: the client connected before the flood must stay connected.
+            ["Listen:Limits:IdleTimeoutSeconds"] = "600",
         });
         var api = h.Agent.Connections["api"];
         Assert.Equal(Cap, api.Limit);

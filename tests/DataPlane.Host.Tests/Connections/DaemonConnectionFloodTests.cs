@@ -19,6 +19,8 @@ public class DaemonConnectionFloodTests
         await using var h = await DaemonHarness.StartAsync(new Dictionary<string, string?>
         {
             ["Listen:Limits:MaxConnections:Grpc"] = Cap.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Nothing here may idle out on a slow machine: the client connected before the flood must stay connected.
+            ["Listen:Limits:IdleTimeoutSeconds"] = "600",
         });
         var grpc = h.Daemon.Connections["grpc"];
         var endPoint = new IPEndPoint(IPAddress.Loopback, h.Daemon.GrpcAddress.Port);
