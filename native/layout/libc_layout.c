@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define SIZE(t) printf("sizeof(" #t ") %zu\n", sizeof(t))
@@ -33,5 +34,10 @@ int main(void)
     SIZE(cpu_set_t);
     CONST(MCL_CURRENT);
     CONST(MCL_FUTURE);
+    SIZE(struct rlimit);
+    OFFSET(struct rlimit, rlim_cur);
+    OFFSET(struct rlimit, rlim_max);
+    CONST(RLIMIT_NOFILE);
+    CONST(RLIM_INFINITY);
     return 0;
 }

@@ -23,8 +23,9 @@ public sealed partial class AgentApp : IAsyncDisposable
     private readonly HttpClient _http;
 
     private AgentApp(WebApplication app, SimulatedLocalRuntimeServer? simulation, BoundListener api, BoundListener admin, HttpClient http,
-        EdgeService service)
+        EdgeService service, ConnectionLimits connections)
     {
+        Connections = connections;
         _app = app;
         _simulation = simulation;
         _api = api;
@@ -42,6 +43,9 @@ public sealed partial class AgentApp : IAsyncDisposable
 
     public EdgeService Service { get; }
 
+    /// <summary>The connection cap of the api and admin listeners.</summary>
+    public ConnectionLimits Connections { get; }
+
     public static async Task<AgentApp> StartAsync(AgentOptions options, IConfiguration configuration, MetricRegistry? metrics = null,
         CancellationToken cancellationToken = default)
     {
@@ -54,14 +58,18 @@ public sealed partial class AgentApp : IAsyncDisposable
         ConsoleLogging.Configure(builder.Logging, configuration);
         BoundListener? api = null;
         BoundListener? admin = null;
+        // Caps from the descriptor limit (or configuration): a flood of the API leaves the admin listener, the local
+        // runtime's connections and the GPU pool's channel their descriptors.
+        var connections = ConnectionLimits.Create(ConnectionBudget.Agent, options.Connections);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
             // The API refuses bodies over Serving:MaxRequestBytes itself (413 in OpenAI's shape); Kestrel's own
             // cap sits well above it so a refused body is drained and the client reads the answer.
             k.Limits.MaxRequestBodySize = (options.Serving.MaxRequestBytes * 4) + (1 << 20);
-            api = ListenerSetup.Listen(k, options.Api);
-            admin = ListenerSetup.Listen(k, options.Admin);
+            options.Connections.ApplyTo(k);
+            api = ListenerSetup.Listen(k, options.Api, connections[options.Api.Name]);
+            admin = ListenerSetup.Listen(k, options.Admin, connections[options.Admin.Name]);
         });
 
         var loggers = LoggerFactory.Create(l => ConsoleLogging.Configure(l, configuration));
@@ -112,6 +120,8 @@ public sealed partial class AgentApp : IAsyncDisposable
         builder.Services.AddHostedService(_ => health);
 
         var app = builder.Build();
+        connections.ExportTo(metrics, "dataplane_agent");
+        connections.UseLogger(loggers.CreateLogger("DataPlane.Hosting.Connections"));
         ExportCertificateExpiry(metrics, [(api!.Listener.Name, api.Certificate), (admin!.Listener.Name, admin.Certificate),
             ("gpu_client", service.Gpu.ClientCertificate)]);
         app.UseRouting();
@@ -123,7 +133,7 @@ public sealed partial class AgentApp : IAsyncDisposable
 
         await health.CheckNowAsync(cancellationToken).ConfigureAwait(false);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var agent = new AgentApp(app, simulation, api!, admin!, http, service);
+        var agent = new AgentApp(app, simulation, api!, admin!, http, service, connections);
         if (simulation != null)
         {
             Log.EmbeddedSimulation(app.Logger, simulation.Address);

@@ -24,6 +24,10 @@ public sealed record AgentOptions
 
     public required ListenerOptions Admin { get; init; }
 
+    /// <summary>Connection caps of the API and admin listeners and idle timeouts (<c>Listen:Limits</c>); caps not given
+    /// are derived from the descriptor limit at start.</summary>
+    public ConnectionLimitOptions Connections { get; init; } = new();
+
     public required LocalRuntimeOptions Local { get; init; }
 
     public GpuOptions Gpu { get; init; } = new();
@@ -59,6 +63,7 @@ public sealed record AgentOptions
         var api = EndPoints.Parse(b.String("Listen:Api", "0.0.0.0:8090"), "Listen:Api", b);
         var admin = EndPoints.Parse(b.String("Listen:Admin", "127.0.0.1:9091"), "Listen:Admin", b);
         var apiTls = TlsBinding.Read(b, "Listen:Tls");
+        var connections = ConnectionLimitOptions.Read(b, "Listen:Limits", [("Api", "api"), ("Admin", "admin")]);
 
         var local = ReadLocal(b);
         var localModels = b.StringList("Local:Models", ["local-small"]);
@@ -128,6 +133,7 @@ public sealed record AgentOptions
         {
             Api = new ListenerOptions("api", api!, HttpProtocols.Http1AndHttp2, apiTls),
             Admin = new ListenerOptions("admin", admin!, HttpProtocols.Http1AndHttp2),
+            Connections = connections,
             Local = local,
             Gpu = gpu,
             Routing = routing,

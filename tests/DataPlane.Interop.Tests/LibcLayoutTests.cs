@@ -37,6 +37,16 @@ public class LibcLayoutTests
         Assert.Equal(Interop.Libc.CpuSetBytes, Native("sizeof(cpu_set_t)"));
         Assert.Equal(Interop.Libc.MCL_CURRENT, Native("MCL_CURRENT"));
         Assert.Equal(Interop.Libc.MCL_FUTURE, Native("MCL_FUTURE"));
+        Assert.Equal(Interop.Libc.RLIMIT_NOFILE, Native("RLIMIT_NOFILE"));
+        Assert.Equal(unchecked((long)Interop.Libc.RLIM_INFINITY), Native("RLIM_INFINITY"));
+    }
+
+    [Fact]
+    public void Rlimit_matches_the_C_layout()
+    {
+        Assert.Equal(Native("sizeof(struct rlimit)"), Marshal.SizeOf<Interop.Libc.Rlimit>());
+        Assert.Equal(Native("offsetof(struct rlimit,rlim_cur)"), Marshal.OffsetOf<Interop.Libc.Rlimit>(nameof(Interop.Libc.Rlimit.RlimCur)));
+        Assert.Equal(Native("offsetof(struct rlimit,rlim_max)"), Marshal.OffsetOf<Interop.Libc.Rlimit>(nameof(Interop.Libc.Rlimit.RlimMax)));
     }
 
     private static long Native(string name) => s_native.Value(name);

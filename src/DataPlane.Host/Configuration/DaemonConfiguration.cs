@@ -58,6 +58,8 @@ public static class DaemonConfiguration
 
         var http = ReadListener(b, "http", "Listen:Http", "0.0.0.0:9000", HttpProtocols.Http1AndHttp2, TlsBinding.Read(b, "Listen:Tls"));
         var admin = ReadListener(b, "admin", "Listen:Admin", "127.0.0.1:9002", HttpProtocols.Http1AndHttp2, null);
+        var connections = ConnectionLimitOptions.Read(b, "Listen:Limits",
+            [("Grpc", "grpc"), ("Http", "http"), ("Admin", "admin"), ("Transfer", "transfer")]);
         var frontend = new FrontendOptions
         {
             AllowClientSharedMemory = b.Bool("SharedMemory:AllowClient", false),
@@ -120,6 +122,7 @@ public static class DaemonConfiguration
             Grpc = grpc!,
             Http = http!,
             Admin = admin!,
+            Connections = connections,
             Frontend = frontend,
             Upstream = upstream,
             Batching = new BatchingOptions { Defaults = defaults, Models = models, Limits = limits },

@@ -19,6 +19,10 @@ public sealed record DaemonOptions
     /// <summary>Metrics, health and status over HTTP/1.1. Default 127.0.0.1:9002 (loopback only).</summary>
     public required ListenerOptions Admin { get; init; }
 
+    /// <summary>Connection caps per listener and idle timeouts (<c>Listen:Limits</c>); caps not given are derived from
+    /// the descriptor limit at start.</summary>
+    public ConnectionLimitOptions Connections { get; init; } = new();
+
     /// <summary>Front-end settings that are not per model (client shared memory).</summary>
     public FrontendOptions Frontend { get; init; } = new();
 

@@ -32,8 +32,9 @@ public sealed partial class Daemon : IAsyncDisposable
     private readonly SpillService? _spill;
 
     private Daemon(WebApplication app, SimulatorServer? simulator, BoundListener grpc, BoundListener http, BoundListener admin, ModelRegistry registry,
-        SpillService? spill)
+        SpillService? spill, ConnectionLimits connections)
     {
+        Connections = connections;
         _spill = spill;
         _app = app;
         _simulator = simulator;
@@ -56,6 +57,9 @@ public sealed partial class Daemon : IAsyncDisposable
     public Uri? SimulatorAddress => _simulator?.Address;
 
     public ModelRegistry Registry { get; }
+
+    /// <summary>The connection cap of every listener: grpc, http, admin, and transfer for the transfer engine's listener.</summary>
+    public ConnectionLimits Connections { get; }
 
     public IServiceProvider Services => _app.Services;
 
@@ -96,6 +100,9 @@ public sealed partial class Daemon : IAsyncDisposable
         BoundListener? grpc = null;
         BoundListener? http = null;
         BoundListener? admin = null;
+        // Caps from the descriptor limit (or configuration), so a flood on one listener never takes the descriptors the
+        // others, the upstream channel and the admin listener need.
+        var connections = ConnectionLimits.Create(ConnectionBudget.Daemon, options.Connections);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -103,9 +110,10 @@ public sealed partial class Daemon : IAsyncDisposable
             k.Limits.Http2.MaxStreamsPerConnection = 1024;
             k.Limits.Http2.InitialConnectionWindowSize = 4 << 20;
             k.Limits.Http2.InitialStreamWindowSize = 2 << 20;
-            grpc = ListenerSetup.Listen(k, options.Grpc);
-            http = ListenerSetup.Listen(k, options.Http);
-            admin = ListenerSetup.Listen(k, options.Admin);
+            options.Connections.ApplyTo(k);
+            grpc = ListenerSetup.Listen(k, options.Grpc, connections[options.Grpc.Name]);
+            http = ListenerSetup.Listen(k, options.Http, connections[options.Http.Name]);
+            admin = ListenerSetup.Listen(k, options.Admin, connections[options.Admin.Name]);
         });
 
         var state = new ServingState();
@@ -130,6 +138,8 @@ public sealed partial class Daemon : IAsyncDisposable
 
         var app = builder.Build();
         ExportCertificateExpiry(metrics, grpc!, http!, admin!);
+        ConnectionMetrics.Export(metrics, connections);
+        connections.UseLogger(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Hosting.Connections"));
         // Host control first: an interrupted tuning apply is rolled back and hot CPUs are set before any batcher
         // thread starts (the probe below creates them).
         var hostControl = HostControl.Start(options.HostControl, metrics,
@@ -165,7 +175,7 @@ public sealed partial class Daemon : IAsyncDisposable
         // Learn the models before taking traffic; a down upstream is retried by the health loop.
         await registry.ProbeAsync(cancellationToken).ConfigureAwait(false);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var daemon = new Daemon(app, simulator, grpc!, http!, admin!, registry, spillHolder.Service);
+        var daemon = new Daemon(app, simulator, grpc!, http!, admin!, registry, spillHolder.Service, connections);
         if (simulator != null)
         {
             Log.EmbeddedSimulation(log, simulator.Address);

@@ -23,6 +23,9 @@ public sealed class BoundListener(ListenerOptions listener)
     /// <summary>The certificate this listener serves, when it speaks TLS.</summary>
     public CertificateReloader? Certificate { get; internal set; }
 
+    /// <summary>The connection cap of this listener, when it has one.</summary>
+    public ConnectionLimiter? Limiter { get; internal set; }
+
     /// <summary>The bound address, with the port Kestrel picked when 0 was asked for.</summary>
     public System.Net.IPEndPoint EndPoint => Options?.IPEndPoint ?? Listener.EndPoint;
 
@@ -52,15 +55,22 @@ public static class ListenerSetup
     private const string ItemKey = "dataplane.listener";
 
     /// <summary>Adds <paramref name="listener"/> to Kestrel. The returned handle tells the bound
-    /// address once the server has started (port 0 picks a free port).</summary>
-    public static BoundListener Listen(KestrelServerOptions kestrel, ListenerOptions listener)
+    /// address once the server has started (port 0 picks a free port). With a <paramref name="limiter"/>, a
+    /// connection beyond its cap is closed as soon as it is accepted, before TLS or any parsing, and counted.</summary>
+    public static BoundListener Listen(KestrelServerOptions kestrel, ListenerOptions listener, ConnectionLimiter? limiter = null)
     {
-        var bound = new BoundListener(listener);
+        var bound = new BoundListener(listener) { Limiter = limiter };
         kestrel.Listen(listener.EndPoint, o =>
         {
             bound.Options = o;
             // HTTP/2 without TLS cannot be negotiated; such listeners speak HTTP/1.1 (or h2c when HTTP/2 only).
             o.Protocols = listener.Tls == null && listener.Protocols == HttpProtocols.Http1AndHttp2 ? HttpProtocols.Http1 : listener.Protocols;
+            if (limiter is not null)
+            {
+                // First in the connection pipeline: a refused connection costs no handshake.
+                o.Use(limiter.Middleware);
+            }
+
             if (listener.Tls is { } tls)
             {
                 bound.Certificate = new CertificateReloader(tls.CertificatePath, tls.KeyPath);
