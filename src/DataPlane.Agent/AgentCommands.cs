@@ -81,6 +81,7 @@ public static class AgentCommands
     {
         var configuration = AgentOptions.Build(args);
         var options = AgentOptions.Bind(configuration);
+        ListenFailure.Check([("Listen:Api", options.Api.EndPoint), ("Listen:Admin", options.Admin.EndPoint)]);
         AgentApp app;
         try
         {
@@ -126,6 +127,7 @@ public static class AgentCommands
             c.Cancel = true;
             stop.Cancel();
         });
+        ListenFailure.Check([("--listen", endPoint!)]);
         SimulatedLocalRuntimeServer server;
         try
         {

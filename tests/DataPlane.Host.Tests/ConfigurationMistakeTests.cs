@@ -205,6 +205,12 @@ public sealed class ConfigurationMistakeTests : IDisposable
         Assert.Equal([$"Listen:Admin: cannot listen on {taken}: the address is already in use (another process, or another listener of this one, holds it)"],
             ListenFailure.Describe(new SocketException((int)SocketError.AddressAlreadyInUse), listeners)!.Errors);
         Assert.Null(ListenFailure.Describe(new IOException("disk full"), listeners));
+
+        // Checked before anything starts, so the host never logs a failed start.
+        var e = Assert.Throws<ConfigurationException>(() => ListenFailure.Check(listeners));
+        Assert.Equal([$"Listen:Admin: cannot listen on {taken}: the address is already in use (another process, or another listener of this one, holds it)"],
+            e.Errors);
+        ListenFailure.Check([("Listen:Grpc", new IPEndPoint(IPAddress.Loopback, 0))]);
     }
 
     private static DaemonOptions Bind(params (string Key, string Value)[] values) =>

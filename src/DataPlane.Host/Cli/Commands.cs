@@ -87,6 +87,7 @@ public static class Commands
     {
         var configuration = DaemonConfiguration.Build(args);
         var options = DaemonConfiguration.Bind(configuration);
+        ListenFailure.Check(Listeners(options));
         Daemon daemon;
         try
         {
@@ -168,6 +169,7 @@ public static class Commands
         LoggingBinding.Read(binder);
         binder.RejectUnknownKeys();
         binder.ThrowIfInvalid();
+        ListenFailure.Check([("--listen", endPoint!)]);
         SimulatorServer server;
         try
         {

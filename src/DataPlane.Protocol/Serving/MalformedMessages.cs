@@ -9,7 +9,7 @@ namespace DataPlane.Protocol.Serving;
 public sealed partial class MalformedMessages
 {
     /// <summary>Longest parser reason repeated in a status or log line.</summary>
-    public const int MaxReason = 200;
+    public const int MaxReason = 120;
 
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -66,7 +66,7 @@ public sealed partial class MalformedMessages
     private static partial class Log
     {
         [LoggerMessage(EventId = 6501, Level = LogLevel.Warning,
-            Message = "Malformed request message on {Method}: {Reason}; answered INVALID_ARGUMENT ({Suppressed} more not logged since the last such line; at most one line per {IntervalSeconds} s)")]
+            Message = "Malformed request message on {Method}: {Reason}; answered INVALID_ARGUMENT ({Suppressed} more since the last such line, one per {IntervalSeconds} s)")]
         public static partial void Malformed(ILogger logger, string method, string reason, long suppressed, double intervalSeconds);
     }
 }

@@ -60,7 +60,7 @@ public class MalformedMessagesTests
         var first = Assert.Single(log.Logged);
         Assert.Contains("/inference.GRPCInferenceService/ModelInfer", first);
         Assert.Contains("invalid tag (zero)", first);
-        Assert.Contains("0 more not logged", first);
+        Assert.Contains("0 more since the last such line", first);
         Assert.True(first.Length < 300, first);
 
         clock.Ticks += TimeSpan.FromSeconds(9.9).Ticks;
@@ -70,7 +70,7 @@ public class MalformedMessagesTests
         clock.Ticks += TimeSpan.FromSeconds(0.2).Ticks;
         malformed.Report("/inference.GRPCInferenceService/ModelReady", "later");
         Assert.Equal(2, log.Logged.Count);
-        Assert.Contains("1000 more not logged", log.Logged[1]);
+        Assert.Contains("1000 more since the last such line", log.Logged[1]);
         Assert.Equal(1002, malformed.Total);
     }
 
