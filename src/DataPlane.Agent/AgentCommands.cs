@@ -59,13 +59,15 @@ public static class AgentCommands
                     Console.WriteLine(Usage);
                     return 0;
                 default:
-                    await Console.Error.WriteLineAsync($"dataplane-agent: unknown verb '{verb}'\n\n{Usage}").ConfigureAwait(false);
+                    await Console.Error.WriteLineAsync(
+                        $"dataplane-agent: unknown verb '{(verb.Length <= 64 ? verb : verb[..64] + "…")}' (dataplane-agent --help lists them)").ConfigureAwait(false);
                     return 2;
             }
         }
         catch (ConfigurationException e)
         {
-            await Console.Error.WriteLineAsync($"dataplane-agent: {e.Message}").ConfigureAwait(false);
+            // One line per mistake, naming the key, switch or file; never a stack trace.
+            e.WriteTo(Console.Error, verb is "serve" ? "dataplane-agent: " : $"dataplane-agent {verb}: ");
             return 2;
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
@@ -79,8 +81,23 @@ public static class AgentCommands
     {
         var configuration = AgentOptions.Build(args);
         var options = AgentOptions.Bind(configuration);
-        await using var app = await AgentApp.StartAsync(options, configuration).ConfigureAwait(false);
-        await app.WaitForShutdownAsync().ConfigureAwait(false);
+        ListenFailure.Check([("Listen:Api", options.Api.EndPoint), ("Listen:Admin", options.Admin.EndPoint)]);
+        AgentApp app;
+        try
+        {
+            app = await AgentApp.StartAsync(options, configuration).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException
+            && ListenFailure.Describe(e, [("Listen:Api", options.Api.EndPoint), ("Listen:Admin", options.Admin.EndPoint)]) is { } failure)
+        {
+            throw failure;
+        }
+
+        await using (app.ConfigureAwait(false))
+        {
+            await app.WaitForShutdownAsync().ConfigureAwait(false);
+        }
+
         return 0;
     }
 
@@ -96,6 +113,8 @@ public static class AgentCommands
             TokensPerSecond = b.Double("Simulation:TokensPerSecond", s.TokensPerSecond, 0.01, 100_000),
             MaxTokens = b.Int("Simulation:MaxTokens", s.MaxTokens, 1, 1 << 20),
         };
+        LoggingBinding.Read(b);
+        b.RejectUnknownKeys();
         b.ThrowIfInvalid();
         using var stop = new CancellationTokenSource();
         using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
@@ -108,7 +127,19 @@ public static class AgentCommands
             c.Cancel = true;
             stop.Cancel();
         });
-        await using var server = await SimulatedLocalRuntimeServer.StartAsync(options, endPoint!).ConfigureAwait(false);
+        ListenFailure.Check([("--listen", endPoint!)]);
+        SimulatedLocalRuntimeServer server;
+        try
+        {
+            server = await SimulatedLocalRuntimeServer.StartAsync(options, endPoint!).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException
+            && ListenFailure.Describe(e, [("--listen", endPoint!)]) is { } failure)
+        {
+            throw failure;
+        }
+
+        await using var running = server.ConfigureAwait(false);
         Console.WriteLine($"Simulated Pi local runtime (a simulation, llama.cpp wire format) at {server.Address}");
         try
         {

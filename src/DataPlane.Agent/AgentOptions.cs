@@ -126,8 +126,14 @@ public sealed record AgentOptions
             b.Error("Gpu:Models", $"model '{m}' is also in Local:Models; a model is either answered locally or only by the GPU pool");
         }
 
-        b.Known("Logging");
-        b.RejectUnknownKeys("Listen", "Local", "Gpu", "Routing", "Serving", "Breaker", "Hedge");
+        if (api is not null && admin is not null && api.Port > 0 && api.Port == admin.Port
+            && (api.Address.Equals(admin.Address) || IsAny(api.Address) || IsAny(admin.Address)))
+        {
+            b.Error("Listen:Admin", $"{admin} overlaps Listen:Api ({api}); each listener needs its own port");
+        }
+
+        LoggingBinding.Read(b);
+        b.RejectUnknownKeys();
         b.ThrowIfInvalid();
         return new AgentOptions
         {
@@ -143,6 +149,9 @@ public sealed record AgentOptions
             Hedge = hedge,
         };
     }
+
+    private static bool IsAny(System.Net.IPAddress address) =>
+        address.Equals(System.Net.IPAddress.Any) || address.Equals(System.Net.IPAddress.IPv6Any);
 
     private static LocalRuntimeOptions ReadLocal(ConfigBinder b)
     {
@@ -192,6 +201,8 @@ public sealed record AgentOptions
             TlsBinding.RequireFile(b, "Gpu:Tls:Certificate", cert, required: true);
             TlsBinding.RequireFile(b, "Gpu:Tls:Key", key, required: true);
             TlsBinding.RequireFile(b, "Gpu:Tls:Ca", ca, required: true);
+            TlsBinding.CheckCertificate(b, "Gpu:Tls:Certificate", cert, "Gpu:Tls:Key", key);
+            TlsBinding.CheckCa(b, "Gpu:Tls:Ca", ca);
             tls = new GpuTlsOptions(cert, key, ca);
         }
 
@@ -202,9 +213,9 @@ public sealed record AgentOptions
         }
 
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var entry in b.Section("Gpu:ModelMap").GetChildren())
+        foreach (var entry in b.Children("Gpu:ModelMap"))
         {
-            map[entry.Key] = entry.Value ?? "";
+            map[entry.Key] = b.String(entry.Path, "");
         }
 
         var d = new GpuOptions();

@@ -1,3 +1,6 @@
+using DataPlane.Protocol.Health;
+using DataPlane.Protocol.Inference;
+using DataPlane.Protocol.Serving;
 using DataPlane.Simulation.Options;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -27,7 +30,10 @@ public static class SimulationServiceCollectionExtensions
         services.TryAddSingleton(sp => new SimulatedTriton(options ?? SimulationOptions.Default, sp.GetService<ILogger<SimulatedTriton>>(), time));
         services.TryAddSingleton<SimulatedTritonService>();
         services.TryAddSingleton<SimulatedHealthService>();
-        services.AddGrpc().AddServiceOptions<SimulatedTritonService>(o =>
+        // Malformed protobuf is INVALID_ARGUMENT with one rate-limited log line, as in the daemon.
+        services.AddStrictGrpcService<SimulatedTritonService>(GRPCInferenceService.BindService);
+        services.AddStrictGrpcService<SimulatedHealthService>(Health.BindService);
+        services.AddGrpc().AddServiceOptions<StrictGrpcService<SimulatedTritonService>>(o =>
         {
             o.MaxReceiveMessageSize = MaxMessageBytes;
             o.MaxSendMessageSize = MaxMessageBytes;
@@ -42,8 +48,8 @@ public static class SimulationServiceCollectionExtensions
     public static IEndpointRouteBuilder MapSimulatedTriton(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapGrpcService<SimulatedTritonService>().WithMetadata(NoRequestSizeLimit.Instance);
-        endpoints.MapGrpcService<SimulatedHealthService>();
+        endpoints.MapStrictGrpcService<SimulatedTritonService>().WithMetadata(NoRequestSizeLimit.Instance);
+        endpoints.MapStrictGrpcService<SimulatedHealthService>();
         return endpoints;
     }
 

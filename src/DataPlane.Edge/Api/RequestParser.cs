@@ -48,9 +48,11 @@ public static class RequestParser
                 return ApiError.Invalid($"messages[{i}].role must be one of {string.Join(", ", s_roles)}; got {Quote(m.Role)}", $"messages[{i}].role");
             }
 
-            if (!TryText(m.Content, out string? content))
+            if (!TryText(m.Content, out string? content, out bool badText))
             {
-                return ApiError.Invalid($"messages[{i}].content must be a string or an array of text parts", $"messages[{i}].content");
+                return badText
+                    ? NotText($"messages[{i}].content")
+                    : ApiError.Invalid($"messages[{i}].content must be a string or an array of text parts", $"messages[{i}].content");
             }
 
             parsed[i] = new ChatMessage(m.Role, content!);
@@ -88,12 +90,13 @@ public static class RequestParser
             return ApiError.Invalid("you must provide a model parameter", "model");
         }
 
-        string? prompt = dto.Prompt.ValueKind switch
+        var promptElement = dto.Prompt.ValueKind == JsonValueKind.Array && dto.Prompt.GetArrayLength() == 1 ? dto.Prompt[0] : dto.Prompt;
+        string? prompt = null;
+        if (promptElement.ValueKind == JsonValueKind.String && !TryString(promptElement, out prompt))
         {
-            JsonValueKind.String => dto.Prompt.GetString(),
-            JsonValueKind.Array when dto.Prompt.GetArrayLength() == 1 && dto.Prompt[0].ValueKind == JsonValueKind.String => dto.Prompt[0].GetString(),
-            _ => null,
-        };
+            return NotText("prompt");
+        }
+
         if (prompt is null)
         {
             return dto.Prompt.ValueKind == JsonValueKind.Array && dto.Prompt.GetArrayLength() > 1
@@ -153,7 +156,12 @@ public static class RequestParser
             case JsonValueKind.Undefined or JsonValueKind.Null:
                 break;
             case JsonValueKind.String:
-                stops.Add(stop.GetString()!);
+                if (!TryString(stop, out string? one))
+                {
+                    return NotText("stop");
+                }
+
+                stops.Add(one!);
                 break;
             case JsonValueKind.Array when stop.GetArrayLength() <= 4:
                 foreach (var s in stop.EnumerateArray())
@@ -163,7 +171,12 @@ public static class RequestParser
                         return ApiError.Invalid("stop must be a string or an array of up to 4 strings", "stop");
                     }
 
-                    stops.Add(s.GetString()!);
+                    if (!TryString(s, out string? item))
+                    {
+                        return NotText("stop");
+                    }
+
+                    stops.Add(item!);
                 }
 
                 break;
@@ -229,26 +242,35 @@ public static class RequestParser
         return mode >= 0;
     }
 
-    private static bool TryText(JsonElement content, out string? text)
+    /// <summary>A message's content as text: a string, or an array of text parts. <paramref name="badText"/> is set when a
+    /// string is not valid text (an unpaired surrogate escape).</summary>
+    private static bool TryText(JsonElement content, out string? text, out bool badText)
     {
         text = null;
+        badText = false;
         switch (content.ValueKind)
         {
             case JsonValueKind.String:
-                text = content.GetString();
-                return true;
+                badText = !TryString(content, out text);
+                return !badText;
             case JsonValueKind.Array:
                 var sb = new System.Text.StringBuilder();
                 foreach (var part in content.EnumerateArray())
                 {
                     if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) ||
-                        type.ValueKind != JsonValueKind.String || type.GetString() != "text" ||
+                        type.ValueKind != JsonValueKind.String || !type.ValueEquals("text") ||
                         !part.TryGetProperty("text", out var t) || t.ValueKind != JsonValueKind.String)
                     {
                         return false;
                     }
 
-                    sb.Append(t.GetString());
+                    if (!TryString(t, out string? partText))
+                    {
+                        badText = true;
+                        return false;
+                    }
+
+                    sb.Append(partText);
                 }
 
                 text = sb.ToString();
@@ -270,9 +292,21 @@ public static class RequestParser
             return false;
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            error = ApiError.Invalid($"request body is not valid UTF-8 (invalid byte sequence at byte {InvalidUtf8At(body)}); JSON must be UTF-8 text");
+            return false;
+        }
+
         try
         {
             value = JsonSerializer.Deserialize(body, type);
+        }
+        catch (Exception e) when ((e is InvalidOperationException || e.InnerException is InvalidOperationException) && HasUndecodableString(body))
+        {
+            // A string the reader cannot turn into text: an escaped unpaired surrogate such as \ud800.
+            error = NotText(Param((e as JsonException)?.Path));
+            return false;
         }
         catch (JsonException e)
         {
@@ -294,6 +328,72 @@ public static class RequestParser
         return true;
     }
 
+    /// <summary>Reads a JSON string as text; false when it is not valid text (an escaped unpaired surrogate such as
+    /// <c>\ud800</c>: the bytes are valid UTF-8, the escape is not a character).</summary>
+    private static bool TryString(JsonElement element, out string? text)
+    {
+        try
+        {
+            text = element.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = null;
+            return false;
+        }
+    }
+
+    /// <summary>True when a string or property name of the (syntactically valid) JSON does not decode to text.</summary>
+    private static bool HasUndecodableString(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+                {
+                    try
+                    {
+                        _ = reader.GetString();
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Broken syntax further on: not this kind of problem.
+        }
+
+        return false;
+    }
+
+    private static ApiError NotText(string? field) => ApiError.Invalid(
+        $"{(field is null ? "a string in the request body" : $"field '{field}'")} is not valid text: it holds an unpaired UTF-16 surrogate escape such as \\ud800",
+        field);
+
+    /// <summary>The offset of the first byte that does not begin a valid UTF-8 sequence.</summary>
+    private static int InvalidUtf8At(ReadOnlySpan<byte> body)
+    {
+        int offset = 0;
+        while (offset < body.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(body[offset..], out _, out int consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return offset;
+            }
+
+            offset += consumed;
+        }
+
+        return offset;
+    }
+
     /// <summary>"$.messages[0].role" → "messages[0].role"; "$" or nothing → null.</summary>
     private static string? Param(string? path) =>
         path is null or "$" ? null : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
@@ -304,5 +404,5 @@ public static class RequestParser
         return i > 0 ? message[..i] : message;
     }
 
-    private static string Quote(string? s) => s is null ? "nothing" : $"'{s}'";
+    private static string Quote(string? s) => s is null ? "nothing" : $"'{ApiError.Echo(s)}'";
 }

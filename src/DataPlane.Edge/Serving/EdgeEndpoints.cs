@@ -44,6 +44,12 @@ public static partial class EdgeEndpoints
         var (body, error) = await ReadBodyAsync(context, service.Options.MaxRequestBytes, ct).ConfigureAwait(false);
         try
         {
+            if (ReferenceEquals(error, ClientGone))
+            {
+                // The client reset the stream or closed the connection mid-body: nobody to answer.
+                return;
+            }
+
             if (error != null)
             {
                 await WriteErrorAsync(context, error, metrics).ConfigureAwait(false);
@@ -100,11 +106,21 @@ public static partial class EdgeEndpoints
                 }
             }
         }
+        catch (Exception e) when (!ct.IsCancellationRequested && !context.Response.HasStarted && e is not OperationCanceledException)
+        {
+            // A bug, not the client's doing: still an answer in OpenAI's shape rather than an empty 500.
+            Log.Unexpected(logger, e);
+            await WriteErrorAsync(context, new ApiError(StatusCodes.Status500InternalServerError,
+                $"internal error ({e.GetType().Name}); the request was not served", "server_error", null, "internal_error"), metrics).ConfigureAwait(false);
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(body);
         }
     }
+
+    /// <summary>The read-body outcome for a client that went away mid-body.</summary>
+    private static readonly ApiError ClientGone = new(499, "client closed the request", "invalid_request_error");
 
     private static int BodyLength(HttpContext context, byte[] body) => (int)(context.Items["dataplane.bodyLength"] as int? ?? 0);
 
@@ -160,6 +176,10 @@ public static partial class EdgeEndpoints
         {
             return (buffer, e.StatusCode == StatusCodes.Status413PayloadTooLarge ? ApiError.TooLarge(limit) : ApiError.Invalid(e.Message));
         }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            return (buffer, ClientGone);
+        }
 
         context.Items["dataplane.bodyLength"] = length;
         return (buffer, null);
@@ -191,5 +211,8 @@ public static partial class EdgeEndpoints
     {
         [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Request for model {Model} failed: {Error}")]
         public static partial void ServeFailed(ILogger logger, string model, string error);
+
+        [LoggerMessage(EventId = 6510, Level = LogLevel.Error, Message = "Unexpected failure while handling an API request; answered 500")]
+        public static partial void Unexpected(ILogger logger, Exception exception);
     }
 }

@@ -72,12 +72,14 @@ public static class Commands
                 "tune" => HostCommands.Tune(rest, Console.Out, Console.Error),
                 "version" or "--version" => Print($"dataplane {ServerIdentity.Version}"),
                 "help" or "--help" or "-h" => Print(Usage),
-                _ => Fail($"dataplane: unknown verb '{verb}'\n\n{Usage}"),
+                _ => Fail($"dataplane: unknown verb '{(verb.Length <= 64 ? verb : verb[..64] + "…")}' (dataplane --help lists them)"),
             };
         }
         catch (ConfigurationException e)
         {
-            return Fail($"dataplane: {e.Message}");
+            // One line per mistake, naming the key, switch or file; never a stack trace.
+            e.WriteTo(Console.Error, "dataplane: ");
+            return 2;
         }
     }
 
@@ -85,9 +87,41 @@ public static class Commands
     {
         var configuration = DaemonConfiguration.Build(args);
         var options = DaemonConfiguration.Bind(configuration);
-        await using var daemon = await Daemon.StartAsync(options, configuration).ConfigureAwait(false);
-        await daemon.WaitForShutdownAsync().ConfigureAwait(false);
+        ListenFailure.Check(Listeners(options));
+        Daemon daemon;
+        try
+        {
+            daemon = await Daemon.StartAsync(options, configuration).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException
+            && ListenFailure.Describe(e, Listeners(options)) is { } failure)
+        {
+            throw failure;
+        }
+
+        await using (daemon.ConfigureAwait(false))
+        {
+            await daemon.WaitForShutdownAsync().ConfigureAwait(false);
+        }
+
         return 0;
+    }
+
+    /// <summary>The daemon's listening sockets by configuration key, to name the one that cannot be opened.</summary>
+    private static List<(string Key, System.Net.IPEndPoint EndPoint)> Listeners(DaemonOptions options)
+    {
+        var listeners = new List<(string, System.Net.IPEndPoint)>
+        {
+            ("Listen:Grpc", options.Grpc.EndPoint),
+            ("Listen:Http", options.Http.EndPoint),
+            ("Listen:Admin", options.Admin.EndPoint),
+        };
+        if (options.Transfer.Listen is { } transfer)
+        {
+            listeners.Add(("Transfer:Listen", transfer));
+        }
+
+        return listeners;
     }
 
     /// <summary>What <c>dataplane sim --help</c> prints: the simulated Triton's switches.</summary>
@@ -106,6 +140,19 @@ public static class Commands
             return Fail(error);
         }
 
+        try
+        {
+            return await SimServeAsync(line).ConfigureAwait(false);
+        }
+        catch (ConfigurationException e)
+        {
+            e.WriteTo(Console.Error, "dataplane sim: ");
+            return 2;
+        }
+    }
+
+    private static async Task<int> SimServeAsync(SimulationCommandLine line)
+    {
         var configuration = ConfigurationLayers.Build([.. line.Arguments], "DATAPLANE_", new Dictionary<string, string> { ["--listen"] = "Listen" });
         var binder = new ConfigBinder(configuration);
         var endPoint = EndPoints.Parse(binder.String("Listen", "127.0.0.1:8001"), "--listen", binder);
@@ -116,12 +163,29 @@ public static class Commands
         }
         catch (SimulationConfigException e)
         {
-            binder.Error("Simulation", e.Message);
+            binder.Error(e.Key, e.Reason);
         }
 
+        LoggingBinding.Read(binder);
+        binder.RejectUnknownKeys();
         binder.ThrowIfInvalid();
-        await using var server = await SimulatorServer.StartAsync(simulation, endPoint!, embedded: false, configuration).ConfigureAwait(false);
-        await server.WaitForShutdownAsync().ConfigureAwait(false);
+        ListenFailure.Check([("--listen", endPoint!)]);
+        SimulatorServer server;
+        try
+        {
+            server = await SimulatorServer.StartAsync(simulation, endPoint!, embedded: false, configuration).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException
+            && ListenFailure.Describe(e, [("--listen", endPoint!)]) is { } failure)
+        {
+            throw failure;
+        }
+
+        await using (server.ConfigureAwait(false))
+        {
+            await server.WaitForShutdownAsync().ConfigureAwait(false);
+        }
+
         return 0;
     }
 

@@ -93,7 +93,7 @@ public static class DaemonConfiguration
 
         var defaults = ReadModel(b, "Batching:Defaults", new ModelBatchingOptions());
         var models = new Dictionary<string, ModelBatchingOptions>(StringComparer.Ordinal);
-        foreach (var model in b.Section("Batching:Models").GetChildren())
+        foreach (var model in b.Children("Batching:Models"))
         {
             models[model.Key] = ReadModel(b, model.Path, defaults);
         }
@@ -107,14 +107,15 @@ public static class DaemonConfiguration
         }
         catch (SimulationConfigException e)
         {
-            b.Error("Simulation", e.Message);
+            b.Error(e.Key, e.Reason);
         }
 
         var hostControl = HostControlOptions.Bind(b);
         var transfer = TransferSettings.Bind(b);
 
-        b.Known("Logging");
-        b.RejectUnknownKeys("Listen", "Upstream", "Batching", "Limits", "Shutdown", "Topology", "Tuning", "Transfer", "SharedMemory");
+        LoggingBinding.Read(b);
+        CheckDistinct(b, ("Listen:Grpc", grpc?.EndPoint), ("Listen:Http", http?.EndPoint), ("Listen:Admin", admin?.EndPoint), ("Transfer:Listen", transfer.Listen));
+        b.RejectUnknownKeys();
         b.ThrowIfInvalid();
 
         return new DaemonOptions
@@ -132,6 +133,25 @@ public static class DaemonConfiguration
             HostControl = hostControl,
             Transfer = transfer,
         };
+    }
+
+    /// <summary>Two listeners on one address would fail at start with "address in use"; name both keys instead.</summary>
+    private static void CheckDistinct(ConfigBinder b, params (string Key, System.Net.IPEndPoint? EndPoint)[] listeners)
+    {
+        for (int i = 0; i < listeners.Length; i++)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                if (listeners[i].EndPoint is { Port: > 0 } a && listeners[j].EndPoint is { } other && a.Port == other.Port
+                    && (a.Address.Equals(other.Address) || IsAny(a.Address) || IsAny(other.Address)))
+                {
+                    b.Error(listeners[i].Key, $"{a} overlaps {listeners[j].Key} ({other}); each listener needs its own port");
+                }
+            }
+        }
+
+        static bool IsAny(System.Net.IPAddress address) =>
+            address.Equals(System.Net.IPAddress.Any) || address.Equals(System.Net.IPAddress.IPv6Any);
     }
 
     private static ListenerOptions? ReadListener(ConfigBinder b, string name, string key, string fallback, HttpProtocols protocols, TlsOptions? tls)

@@ -9,6 +9,8 @@ using DataPlane.Host.Spillover;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Hosting.Logging;
 using DataPlane.Hosting.Systemd;
+using DataPlane.Protocol.Inference;
+using DataPlane.Protocol.Serving;
 using DataPlane.Protocol.SharedMemory;
 using Microsoft.Extensions.Configuration;
 using Prometheus;
@@ -135,6 +137,9 @@ public sealed partial class Daemon : IAsyncDisposable
             o.MaxReceiveMessageSize = options.MaxMessageBytes;
             o.MaxSendMessageSize = null;
         });
+        // Malformed protobuf is INVALID_ARGUMENT with one rate-limited log line, not UNKNOWN and a stack trace.
+        builder.Services.AddStrictGrpcService<InferenceFrontend>(GRPCInferenceService.BindService);
+        builder.Services.AddStrictGrpcService<HealthFrontend>(DataPlane.Protocol.Health.Health.BindService);
 
         var app = builder.Build();
         ExportCertificateExpiry(metrics, grpc!, http!, admin!);
@@ -157,8 +162,8 @@ public sealed partial class Daemon : IAsyncDisposable
         }
 
         app.UseRouting();
-        app.MapGrpcService<InferenceFrontend>();
-        app.MapGrpcService<HealthFrontend>();
+        app.MapStrictGrpcService<InferenceFrontend>();
+        app.MapStrictGrpcService<HealthFrontend>();
         HttpFrontend.Map(app, server, metrics).OnListener(options.Http.Name);
         AdminEndpoints.Map(app, registry, state, metrics, options.UsesEmbeddedSimulation);
         AdminEndpoints.MapHostControl(app, hostControl);

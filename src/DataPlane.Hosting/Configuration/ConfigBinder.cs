@@ -1,44 +1,73 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
 
 namespace DataPlane.Hosting.Configuration;
 
 /// <summary>Reads typed values from <see cref="IConfiguration"/> by hand (no reflection, so it is
-/// NativeAOT-safe) and collects every problem, each naming the full key and the reason. Keys it
-/// was not asked about are reported as unknown, so a misspelt setting stops the process instead
-/// of being silently ignored. Call <see cref="ThrowIfInvalid"/> once everything is read.</summary>
+/// NativeAOT-safe) and collects every problem, each naming the full key and the reason. Every key it
+/// was not asked about, at any depth, is reported as unknown by <see cref="RejectUnknownKeys"/>, so a
+/// misspelt setting stops the process instead of being silently ignored; a key read as a single value
+/// that holds an object or a list is reported as the wrong type. Call <see cref="ThrowIfInvalid"/> once
+/// everything is read.</summary>
 public sealed class ConfigBinder
 {
     private readonly IConfiguration _root;
     private readonly List<string> _errors = [];
-    private readonly HashSet<string> _known = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _subtrees = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _values = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _lists = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _sections = new(StringComparer.OrdinalIgnoreCase);
 
     public ConfigBinder(IConfiguration root) => _root = root;
 
     /// <summary>Problems found so far.</summary>
     public IReadOnlyList<string> Errors => _errors;
 
-    /// <summary>Records a problem with <paramref name="key"/>.</summary>
-    public void Error(string key, string reason) => _errors.Add($"{key}: {reason}");
+    /// <summary>Records a problem with <paramref name="key"/> (once: a section read for two listeners reports once).</summary>
+    public void Error(string key, string reason)
+    {
+        string error = $"{key}: {reason}";
+        if (!_errors.Contains(error))
+        {
+            _errors.Add(error);
+        }
+    }
 
-    /// <summary>Marks a key as understood without reading it (e.g. a section read elsewhere).</summary>
-    public void Known(string key) => _known.Add(key);
+    /// <summary>Marks <paramref name="key"/> and everything under it as understood without reading it here: a section
+    /// that another reader checks (e.g. the simulation's own binder, a map whose keys are names).</summary>
+    public void Known(string key)
+    {
+        _subtrees.Add(key);
+        NoteSection(key);
+    }
 
+    /// <summary>The section under <paramref name="key"/>, marked as read elsewhere (see <see cref="Known"/>): nothing
+    /// under it is reported as unknown. Use <see cref="Children"/> instead to enumerate entries whose own keys are read
+    /// through this binder.</summary>
     public IConfigurationSection Section(string key)
     {
         Known(key);
         return _root.GetSection(key);
     }
 
+    /// <summary>The entries under <paramref name="key"/> (e.g. one per model), each to be read through this binder with
+    /// its full path; keys under them that nothing reads are reported as unknown.</summary>
+    public IEnumerable<IConfigurationSection> Children(string key)
+    {
+        NoteSection(key);
+        return _root.GetSection(key).GetChildren();
+    }
+
     public string String(string key, string fallback)
     {
-        Known(key);
+        Value(key);
         return _root[key] is { } v ? v.Trim() : fallback;
     }
 
     public bool Bool(string key, bool fallback)
     {
-        Known(key);
+        Value(key);
         string? v = _root[key];
         if (v == null)
         {
@@ -56,7 +85,7 @@ public sealed class ConfigBinder
 
     public int Int(string key, int fallback, int min, int max)
     {
-        Known(key);
+        Value(key);
         string? v = _root[key];
         if (v == null)
         {
@@ -74,7 +103,7 @@ public sealed class ConfigBinder
 
     public long Long(string key, long fallback, long min, long max)
     {
-        Known(key);
+        Value(key);
         string? v = _root[key];
         if (v == null)
         {
@@ -92,7 +121,7 @@ public sealed class ConfigBinder
 
     public double Double(string key, double fallback, double min, double max)
     {
-        Known(key);
+        Value(key);
         string? v = _root[key];
         if (v == null)
         {
@@ -119,7 +148,7 @@ public sealed class ConfigBinder
     public TEnum Enum<TEnum>(string key, TEnum fallback)
         where TEnum : struct, Enum
     {
-        Known(key);
+        Value(key);
         string? v = _root[key];
         if (v == null)
         {
@@ -138,7 +167,7 @@ public sealed class ConfigBinder
     /// <summary>A list of whole numbers, given as "1,2,4" or as child keys 0, 1, 2.</summary>
     public IReadOnlyList<int> IntList(string key, IReadOnlyList<int> fallback, int min, int max)
     {
-        Known(key);
+        List(key);
         var section = _root.GetSection(key);
         IEnumerable<(string Key, string? Value)> items = section.Value is { } csv
             ? csv.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select((v, i) => ($"{key}[{i}]", (string?)v))
@@ -148,7 +177,7 @@ public sealed class ConfigBinder
         foreach (var (k, v) in items)
         {
             any = true;
-            Known(k);
+            Value(k);
             if (int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) && i >= min && i <= max)
             {
                 list.Add(i);
@@ -165,7 +194,7 @@ public sealed class ConfigBinder
     /// <summary>A list of strings, given as "a,b,c" or as child keys 0, 1, 2; empty entries are errors.</summary>
     public IReadOnlyList<string> StringList(string key, IReadOnlyList<string> fallback)
     {
-        Known(key);
+        List(key);
         var section = _root.GetSection(key);
         IEnumerable<(string Key, string? Value)> items = section.Value is { } csv
             ? csv.Split(',', StringSplitOptions.TrimEntries).Select((v, i) => ($"{key}[{i}]", (string?)v))
@@ -175,7 +204,7 @@ public sealed class ConfigBinder
         foreach (var (k, v) in items)
         {
             any = true;
-            Known(k);
+            Value(k);
             if (string.IsNullOrWhiteSpace(v))
             {
                 Error(k, "is empty");
@@ -189,29 +218,66 @@ public sealed class ConfigBinder
         return any ? list : fallback;
     }
 
-    /// <summary>Reports every key under <paramref name="sections"/> that nothing read.</summary>
+    /// <summary>Reports every key of the whole configuration, at any depth, that nothing read (through this binder's
+    /// readers, <see cref="Children"/>, <see cref="Section"/> or <see cref="Known"/>), and every key read as a single
+    /// value that holds an object or a list. Environment variables are shared with other programs, so a key that only
+    /// they set is reported only under a section this executable reads (<c>DATAPLANE_Upstream__Adress</c> is reported;
+    /// <c>DATAPLANE_BIN</c> or another executable's <c>DATAPLANE_AGENT_…</c> keys are not). The names are accepted for
+    /// compatibility and ignored: the walk always covers the whole tree.</summary>
     public void RejectUnknownKeys(params string[] sections)
     {
-        foreach (string s in sections)
+        _ = sections;
+        foreach (var child in _root.GetChildren())
         {
-            foreach (var child in _root.GetSection(s).GetChildren())
-            {
-                Walk(child);
-            }
+            Walk(child);
         }
+    }
+
+    private void Value(string key)
+    {
+        _values.Add(key);
+        NoteSection(key);
+    }
+
+    private void List(string key)
+    {
+        _lists.Add(key);
+        NoteSection(key);
+    }
+
+    /// <summary>Remembers the top-level section of a key this executable reads.</summary>
+    private void NoteSection(string key)
+    {
+        int colon = key.IndexOf(':', StringComparison.Ordinal);
+        _sections.Add(colon < 0 ? key : key[..colon]);
     }
 
     private void Walk(IConfigurationSection section)
     {
-        if (_known.Contains(section.Path))
+        string path = section.Path;
+        if (_subtrees.Contains(path) || _lists.Contains(path))
         {
             return;
         }
 
         var children = section.GetChildren().ToList();
+        if (_values.Contains(path))
+        {
+            if (children.Count > 0 && Reportable(path, children))
+            {
+                Error(path, "expected a single value, not an object or a list");
+            }
+
+            return;
+        }
+
         if (children.Count == 0)
         {
-            Error(section.Path, "unknown setting (check its spelling and docs/CONFIGURATION.md)");
+            if (Reportable(path, children))
+            {
+                Error(path, "unknown setting (check its spelling and docs/CONFIGURATION.md)");
+            }
+
             return;
         }
 
@@ -219,6 +285,31 @@ public sealed class ConfigBinder
         {
             Walk(c);
         }
+    }
+
+    /// <summary>False for a key that only environment variables set, outside every section this executable reads.</summary>
+    private bool Reportable(string path, List<IConfigurationSection> children)
+    {
+        int colon = path.IndexOf(':', StringComparison.Ordinal);
+        if (_sections.Contains(colon < 0 ? path : path[..colon]) || _root is not IConfigurationRoot root)
+        {
+            return true;
+        }
+
+        foreach (var provider in root.Providers)
+        {
+            if (provider is EnvironmentVariablesConfigurationProvider)
+            {
+                continue;
+            }
+
+            if (provider.TryGet(path, out _) || (children.Count > 0 && provider.GetChildKeys([], path).Any()))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Throws <see cref="ConfigurationException"/> listing every problem, if any.</summary>
@@ -231,12 +322,14 @@ public sealed class ConfigBinder
     }
 }
 
-/// <summary>Invalid configuration: one line per problem, each naming the key.</summary>
+/// <summary>Invalid configuration: one problem per entry of <see cref="Errors"/>, each a single line naming the key,
+/// switch or file and the reason. The message is those lines, one per line, with no header, so that an executable
+/// prints each with its own name in front and a single mistake gives a single line.</summary>
 public sealed class ConfigurationException : Exception
 {
     public ConfigurationException(IReadOnlyList<string> errors)
-        : base("invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  " + e))) =>
-        Errors = errors;
+        : base(string.Join(Environment.NewLine, errors.Select(OneLine))) =>
+        Errors = [.. errors.Select(OneLine)];
 
     public ConfigurationException()
         : this([])
@@ -244,10 +337,27 @@ public sealed class ConfigurationException : Exception
     }
 
     public ConfigurationException(string message)
-        : base(message) => Errors = [message];
+        : base(OneLine(message)) => Errors = [OneLine(message)];
 
     public ConfigurationException(string message, Exception inner)
-        : base(message, inner) => Errors = [message];
+        : base(OneLine(message), inner) => Errors = [OneLine(message)];
 
     public IReadOnlyList<string> Errors { get; } = [];
+
+    /// <summary>Writes every problem to <paramref name="error"/>, one line each, behind <paramref name="prefix"/>
+    /// (e.g. "dataplane: ").</summary>
+    public void WriteTo(TextWriter error, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        foreach (string e in Errors)
+        {
+            error.WriteLine(prefix + e);
+        }
+    }
+
+    /// <summary>Line breaks in a reason (e.g. from a library's message) become spaces.</summary>
+    private static string OneLine(string text) =>
+        text.Contains('\n', StringComparison.Ordinal) || text.Contains('\r', StringComparison.Ordinal)
+            ? string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            : text;
 }

@@ -25,6 +25,7 @@ public sealed partial class SimulatedTritonService
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var stream = new StreamCall(this, responseStream, grpcErrors, stop);
         var running = new List<Task>();
+        RpcException? malformed = null;
         try
         {
             while (await requestStream.MoveNext(stop.Token).ConfigureAwait(false))
@@ -41,8 +42,20 @@ public sealed partial class SimulatedTritonService
         {
             // The client cancelled or went away, or an error ends the stream; the running requests see the same token.
         }
+        catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
+        {
+            // A request that is not a valid message (the strict marshaller's answer) ends the stream with that status,
+            // after the requests already running have stopped.
+            malformed = e;
+            await stop.CancelAsync().ConfigureAwait(false);
+        }
 
         await Task.WhenAll(running).ConfigureAwait(false);
+        if (malformed is not null)
+        {
+            throw malformed;
+        }
+
         if (stream.Fatal is { } fatal)
         {
             Log.StreamEnded(_logger, StatusName(fatal.StatusCode), fatal.Status.Detail);
