@@ -181,12 +181,22 @@ public sealed record AgentOptions
 
         GpuTlsOptions? tls = null;
         string cert = b.String("Gpu:Tls:Certificate", ""), key = b.String("Gpu:Tls:Key", ""), ca = b.String("Gpu:Tls:Ca", "");
+        string crl = b.String("Gpu:Tls:Crl", "");
         if (cert.Length + key.Length + ca.Length > 0)
         {
             TlsBinding.RequireFile(b, "Gpu:Tls:Certificate", cert, required: true);
             TlsBinding.RequireFile(b, "Gpu:Tls:Key", key, required: true);
             TlsBinding.RequireFile(b, "Gpu:Tls:Ca", ca, required: true);
-            tls = new GpuTlsOptions(cert, key, ca);
+            if (crl.Length > 0)
+            {
+                TlsBinding.CheckCrl(b, "Gpu:Tls:Crl", crl, "Gpu:Tls:Ca", ca);
+            }
+
+            tls = new GpuTlsOptions(cert, key, ca) { CrlPath = crl.Length > 0 ? crl : null };
+        }
+        else if (crl.Length > 0)
+        {
+            b.Error("Gpu:Tls:Crl", "needs Gpu:Tls:Certificate, :Key and :Ca: it revokes host certificates of that CA");
         }
 
         string convention = b.String("Gpu:Convention", "simple");

@@ -130,6 +130,7 @@ public sealed partial class Daemon : IAsyncDisposable
 
         var app = builder.Build();
         ExportCertificateExpiry(metrics, grpc!, http!, admin!);
+        ExportRevocation(metrics, grpc!, http!);
         // Host control first: an interrupted tuning apply is rolled back and hot CPUs are set before any batcher
         // thread starts (the probe below creates them).
         var hostControl = HostControl.Start(options.HostControl, metrics,
@@ -192,6 +193,42 @@ public sealed partial class Daemon : IAsyncDisposable
             foreach (var listener in tls)
             {
                 expiry.WithLabels(listener.Listener.Name).Set(listener.Certificate!.NotAfterUnixSeconds);
+            }
+        });
+    }
+
+    /// <summary>The revocation lists of the TLS listeners that check one (<c>Listen:Tls:Crl</c>), read at each scrape (which
+    /// also picks up a changed file): dataplane_tls_crl_revoked_certificates{tls}, dataplane_tls_crl_next_update_timestamp_seconds{tls},
+    /// dataplane_tls_revoked_handshakes_total{tls} and dataplane_tls_crl_reload_failures_total{tls}.</summary>
+    private static void ExportRevocation(CollectorRegistry metrics, params BoundListener[] listeners)
+    {
+        var checking = listeners.Where(l => l.Revocation != null).ToArray();
+        if (checking.Length == 0)
+        {
+            return;
+        }
+
+        var factory = Prometheus.Metrics.WithCustomRegistry(metrics);
+        var entries = factory.CreateGauge("dataplane_tls_crl_revoked_certificates",
+            "Certificates the revocation list in use names, by TLS listener.", "tls");
+        var nextUpdate = factory.CreateGauge("dataplane_tls_crl_next_update_timestamp_seconds",
+            "When the revocation list in use should be replaced by a fresher one (its nextUpdate), in Unix seconds, by TLS listener; 0 when it gives none.",
+            "tls");
+        var refused = factory.CreateCounter("dataplane_tls_revoked_handshakes_total",
+            "TLS handshakes refused because the client certificate is revoked, by listener.", "tls");
+        var failures = factory.CreateCounter("dataplane_tls_crl_reload_failures_total",
+            "Changed revocation list files that did not load or verify (the previous list stayed in use), by listener.", "tls");
+        metrics.AddBeforeCollectCallback(() =>
+        {
+            foreach (var listener in checking)
+            {
+                var reloader = listener.Revocation!;
+                var list = reloader.Current;
+                string name = listener.Listener.Name;
+                entries.WithLabels(name).Set(list.Count);
+                nextUpdate.WithLabels(name).Set(list.NextUpdate?.ToUnixTimeSeconds() ?? 0);
+                refused.WithLabels(name).IncTo(reloader.Refused);
+                failures.WithLabels(name).IncTo(reloader.Failures);
             }
         });
     }
