@@ -110,9 +110,10 @@ public static class DaemonConfiguration
 
         var hostControl = HostControlOptions.Bind(b);
         var transfer = TransferSettings.Bind(b);
+        var authorization = AuthorizationSettings.Bind(b, config, grpc?.Tls?.RequireClientCertificate == true);
 
         b.Known("Logging");
-        b.RejectUnknownKeys("Listen", "Upstream", "Batching", "Limits", "Shutdown", "Topology", "Tuning", "Transfer", "SharedMemory");
+        b.RejectUnknownKeys("Listen", "Upstream", "Batching", "Limits", "Shutdown", "Topology", "Tuning", "Transfer", "SharedMemory", "Authorization");
         b.ThrowIfInvalid();
 
         return new DaemonOptions
@@ -128,6 +129,7 @@ public static class DaemonConfiguration
             ShutdownTimeout = shutdown,
             HostControl = hostControl,
             Transfer = transfer,
+            Authorization = authorization,
         };
     }
 

@@ -1,4 +1,5 @@
 using DataPlane.Batching.Frontend;
+using DataPlane.Batching.Frontend.Authorization;
 using DataPlane.Batching.Frontend.Http;
 using DataPlane.Batching.Metrics;
 using DataPlane.Batching.Models;
@@ -121,11 +122,18 @@ public sealed partial class Daemon : IAsyncDisposable
         builder.Services.AddSingleton(new SharedMemoryRegions());
         builder.Services.AddSingleton(options.Frontend);
         builder.Services.AddSingleton<InferenceServer>();
+        builder.Services.AddSingleton(sp => new ClientAuthorizer(options.Authorization, metrics, sp.GetRequiredService<ILogger<ClientAuthorizer>>()));
+        builder.Services.AddSingleton<AuthorizationInterceptor>();
         builder.Services.AddHostedService<UpstreamMonitor>();
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = options.MaxMessageBytes;
             o.MaxSendMessageSize = null;
+            if (options.Authorization.Enabled)
+            {
+                // Every call is checked against the caller's grant; without mutual TLS there is no identity to check.
+                o.Interceptors.Add<AuthorizationInterceptor>();
+            }
         });
 
         var app = builder.Build();
@@ -173,6 +181,11 @@ public sealed partial class Daemon : IAsyncDisposable
         }
 
         Log.Started(log, daemon.GrpcAddress, daemon.HttpAddress, daemon.AdminAddress, registry.Upstream.Describe(), registry.Models.Count);
+        if (options.Authorization.Enabled)
+        {
+            Log.Authorization(log, options.Authorization.Clients.Count, options.Authorization.Default.ToString());
+        }
+
         return daemon;
     }
 
@@ -296,5 +309,9 @@ public sealed partial class Daemon : IAsyncDisposable
         [LoggerMessage(EventId = 102, Level = LogLevel.Information,
             Message = "Stopping: draining, refusing new requests, sending {Queued} queued request(s) at once")]
         public static partial void Draining(ILogger logger, int queued);
+
+        [LoggerMessage(EventId = 8511, Level = LogLevel.Information,
+            Message = "Per-client authorization on (mutual TLS): {Rules} client rule(s); clients without a rule may use {Default}")]
+        public static partial void Authorization(ILogger logger, int rules, string @default);
     }
 }
