@@ -7,6 +7,8 @@
 #   scripts/pki.sh issue-client DIR NAME [--days N]                    client certificate, default 30 days
 #   ... issue-server|issue-client ... --renew-within N    only when the leaf expires within N days or is not
 #                                                         from this CA (for a daily timer); else leave it
+#   scripts/pki.sh revoke DIR NAME|FILE.pem [--reason R] [--days N]   revoke a leaf, write DIR/crl.pem (N days, default 30)
+#   scripts/pki.sh crl DIR [--days N]                                 re-sign DIR/crl.pem (for a timer)
 #
 # Files (keys 0600, certificates 0644):
 #   DIR/ca.pem, DIR/ca.key                     the CA: keep ca.key off the nodes
@@ -22,7 +24,7 @@ set -euo pipefail
 
 me=pki
 die() { echo "$me: $*" >&2; exit 2; }
-usage() { sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//'; }
 
 command -v openssl >/dev/null || die "openssl is required (scripts/bootstrap.sh installs it)"
 [ $# -ge 1 ] || { usage >&2; exit 2; }
@@ -31,7 +33,8 @@ shift
 case "$cmd" in
   -h|--help) usage; exit 0 ;;
   init|issue-server|issue-client) ;;
-  *) die "unknown command '$cmd' (init, issue-server or issue-client)" ;;
+  revoke|crl) exec bash "$(dirname "$0")/pki-crl.sh" "$cmd" "$@" ;;
+  *) die "unknown command '$cmd' (init, issue-server, issue-client, revoke or crl)" ;;
 esac
 [ $# -ge 1 ] && [ -n "$1" ] || die "$cmd needs the output directory"
 dir=$1

@@ -97,7 +97,7 @@ public sealed partial class AgentApp : IAsyncDisposable
         var classifier = options.ClassifierPath != null ? PromptClassifier.Load(options.ClassifierPath) : PromptClassifier.Default;
         var service = new EdgeService(
             local,
-            new GpuPool(options.Gpu),
+            new GpuPool(options.Gpu, loggers.CreateLogger("DataPlane.Edge.Gpu")),
             classifier,
             options.Routing,
             options.Serving,
@@ -124,6 +124,7 @@ public sealed partial class AgentApp : IAsyncDisposable
         connections.UseLogger(loggers.CreateLogger("DataPlane.Hosting.Connections"));
         ExportCertificateExpiry(metrics, [(api!.Listener.Name, api.Certificate), (admin!.Listener.Name, admin.Certificate),
             ("gpu_client", service.Gpu.ClientCertificate)]);
+        ExportRevocation(metrics, [(api.Listener.Name, api.Revocation), ("gpu_client", service.Gpu.Revocation)]);
         app.UseRouting();
         EdgeEndpoints.Map(app, service, edgeMetrics, health, options.Api.Name, app.Logger, time);
         app.MapPrometheus("/metrics", metrics).OnListener(options.Admin.Name);
@@ -194,6 +195,40 @@ public sealed partial class AgentApp : IAsyncDisposable
             foreach (var (name, certificate) in inUse)
             {
                 expiry.WithLabels(name).Set(certificate!.NotAfterUnixSeconds);
+            }
+        });
+    }
+
+    /// <summary>The revocation lists in use (<c>Listen:Tls:Crl</c> for API clients, <c>Gpu:Tls:Crl</c> for GPU hosts), read at
+    /// each scrape: dataplane_agent_tls_crl_revoked_certificates{tls}, dataplane_agent_tls_crl_next_update_timestamp_seconds{tls}
+    /// and dataplane_agent_tls_revoked_handshakes_total{tls}.</summary>
+    private static void ExportRevocation(MetricRegistry metrics, (string Name, RevocationListReloader? Revocation)[] lists)
+    {
+        var inUse = lists.Where(l => l.Revocation != null).ToArray();
+        if (inUse.Length == 0)
+        {
+            return;
+        }
+
+        var entries = metrics.CreateGauge("dataplane_agent_tls_crl_revoked_certificates",
+            "Certificates the revocation list in use names: api for API clients, gpu_client for GPU hosts.", "tls");
+        var nextUpdate = metrics.CreateGauge("dataplane_agent_tls_crl_next_update_timestamp_seconds",
+            "When the revocation list in use should be replaced by a fresher one (its nextUpdate), in Unix seconds; 0 when it gives none.", "tls");
+        var refused = metrics.CreateCounter("dataplane_agent_tls_revoked_handshakes_total",
+            "TLS handshakes refused because the peer's certificate is revoked: api (clients), gpu_client (GPU hosts).", "tls");
+        metrics.AddBeforeExport(() =>
+        {
+            foreach (var (name, revocation) in inUse)
+            {
+                var list = revocation!.Current;
+                entries.WithLabels(name).Set(list.Count);
+                nextUpdate.WithLabels(name).Set(list.NextUpdate?.ToUnixTimeSeconds() ?? 0);
+                var count = refused.WithLabels(name);
+                double behind = revocation.Refused - count.Value;
+                if (behind > 0)
+                {
+                    count.Inc(behind);
+                }
             }
         });
     }

@@ -19,6 +19,8 @@ public static class AgentCommands
                                                  train the prompt classifier from labelled JSONL ({"prompt","gpu"})
           dataplane-agent calibrate --data FILE.jsonl --rate R --config FILE.json [--classifier FILE.json]
                                                  set Routing:Threshold in a config file so that a share R of prompts escalates
+          dataplane-agent hash-key [--new]       print the SHA-256 of an API key read from stdin (for Authorization:Keys:<name>:Sha256);
+                                                 --new makes a random key and prints it with its hash
           dataplane-agent version
 
         serve options (any key also works as --Section:Key=value; see docs/CONFIGURATION.md):
@@ -52,6 +54,8 @@ public static class AgentCommands
                 case "calibrate":
                     return Calibrate(Options(rest, "--data", "--rate", "--config", "--classifier"));
 
+                case "hash-key":
+                    return await HashKeyAsync(rest).ConfigureAwait(false);
                 case "version" or "--version":
                     Console.WriteLine($"dataplane-agent {Version}");
                     return 0;
@@ -149,6 +153,34 @@ public static class AgentCommands
         {
         }
 
+        return 0;
+    }
+
+    /// <summary>hash-key: the key comes on stdin (not the command line, where other users and the shell history see it);
+    /// one line, its line ending dropped. --new makes one.</summary>
+    private static async Task<int> HashKeyAsync(string[] args)
+    {
+        if (args.Length > 1 || (args.Length == 1 && args[0] != "--new"))
+        {
+            throw new ConfigurationException($"hash-key: unknown argument '{args[0]}' (hash-key reads the key from stdin; hash-key --new makes one)");
+        }
+
+        if (args.Length == 1)
+        {
+            string key = Edge.Api.ApiKeySet.NewKey();
+            Console.WriteLine($"key     {key}");
+            Console.WriteLine($"sha256  {Edge.Api.ApiKeySet.Hash(key)}");
+            Console.WriteLine("Give the key to the client (OpenAI SDKs: api_key / OPENAI_API_KEY); put only the sha256 in Authorization:Keys:<name>:Sha256.");
+            return 0;
+        }
+
+        string? line = await Console.In.ReadLineAsync().ConfigureAwait(false);
+        if (string.IsNullOrEmpty(line))
+        {
+            throw new ConfigurationException("hash-key: no key on stdin (e.g. printf %s \"$KEY\" | dataplane-agent hash-key)");
+        }
+
+        Console.WriteLine(Edge.Api.ApiKeySet.Hash(line));
         return 0;
     }
 

@@ -1,3 +1,4 @@
+using DataPlane.Edge.Api;
 using DataPlane.Edge.Gpu;
 using DataPlane.Edge.Routing;
 using DataPlane.Edge.Runtimes;
@@ -92,6 +93,7 @@ public sealed record AgentOptions
         var e = new EdgeOptions();
         var serving = new EdgeOptions
         {
+            ApiKeys = ReadApiKeys(b, configuration, localModels, gpuModels),
             LocalModels = localModels,
             GpuModels = gpuModels,
             LocalRuntimeModel = b.String("Local:RuntimeModel", local.Simulation.ModelName),
@@ -153,6 +155,54 @@ public sealed record AgentOptions
     private static bool IsAny(System.Net.IPAddress address) =>
         address.Equals(System.Net.IPAddress.Any) || address.Equals(System.Net.IPAddress.IPv6Any);
 
+    /// <summary><c>Authorization:Keys:&lt;name&gt;:Sha256</c> (the hex SHA-256 of the key, from <c>dataplane-agent hash-key</c>)
+    /// and <c>:Models</c> (names served here, <c>prefix*</c> or <c>*</c>; default <c>*</c>).</summary>
+    private static ApiKeySet ReadApiKeys(ConfigBinder b, IConfiguration configuration, IReadOnlyList<string> localModels,
+        IReadOnlyList<string> gpuModels)
+    {
+        var keys = new List<ApiKey>();
+        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Walked without marking the section as read, so that a misspelt key inside an entry is reported.
+        foreach (var entry in configuration.GetSection("Authorization:Keys").GetChildren())
+        {
+            string key = entry.Path;
+            string hex = b.String(key + ":Sha256", "").Trim();
+            var models = b.StringList(key + ":Models", ["*"]);
+            for (int i = 0; i < models.Count; i++)
+            {
+                string m = models[i];
+                int star = m.IndexOf('*', StringComparison.Ordinal);
+                if (star >= 0 && star != m.Length - 1)
+                {
+                    b.Error($"{key}:Models:{i}", $"'{m}' has '*' before its end; a model is a name, a prefix ending in '*', or '*'");
+                }
+                else if (star < 0 && !localModels.Contains(m, StringComparer.Ordinal) && !gpuModels.Contains(m, StringComparer.Ordinal))
+                {
+                    b.Error($"{key}:Models:{i}", $"'{m}' is not served here (Local:Models, Gpu:Models: {string.Join(", ", localModels.Concat(gpuModels))})");
+                }
+            }
+
+            if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit))
+            {
+                b.Error(key + ":Sha256", hex.Length == 0
+                    ? "is required: the SHA-256 of the key as 64 hex digits (dataplane-agent hash-key)"
+                    : $"'{hex}' is not 64 hex digits (the SHA-256 of the key: dataplane-agent hash-key)");
+                continue;
+            }
+
+            if (hashes.TryGetValue(hex.ToLowerInvariant(), out string? other))
+            {
+                b.Error(key + ":Sha256", $"is also the hash of {other}; each key has one entry");
+                continue;
+            }
+
+            hashes[hex.ToLowerInvariant()] = key;
+            keys.Add(new ApiKey(entry.Key, Convert.FromHexString(hex), models));
+        }
+
+        return keys.Count == 0 ? ApiKeySet.None : new ApiKeySet(keys);
+    }
+
     private static LocalRuntimeOptions ReadLocal(ConfigBinder b)
     {
         string kind = b.String("Local:Runtime", LocalRuntimeFactory.Simulated).ToLowerInvariant();
@@ -196,6 +246,7 @@ public sealed record AgentOptions
 
         GpuTlsOptions? tls = null;
         string cert = b.String("Gpu:Tls:Certificate", ""), key = b.String("Gpu:Tls:Key", ""), ca = b.String("Gpu:Tls:Ca", "");
+        string crl = b.String("Gpu:Tls:Crl", "");
         if (cert.Length + key.Length + ca.Length > 0)
         {
             TlsBinding.RequireFile(b, "Gpu:Tls:Certificate", cert, required: true);
@@ -203,7 +254,16 @@ public sealed record AgentOptions
             TlsBinding.RequireFile(b, "Gpu:Tls:Ca", ca, required: true);
             TlsBinding.CheckCertificate(b, "Gpu:Tls:Certificate", cert, "Gpu:Tls:Key", key);
             TlsBinding.CheckCa(b, "Gpu:Tls:Ca", ca);
-            tls = new GpuTlsOptions(cert, key, ca);
+            if (crl.Length > 0)
+            {
+                TlsBinding.CheckCrl(b, "Gpu:Tls:Crl", crl, ca);
+            }
+
+            tls = new GpuTlsOptions(cert, key, ca) { CrlPath = crl.Length > 0 ? crl : null };
+        }
+        else if (crl.Length > 0)
+        {
+            b.Error("Gpu:Tls:Crl", "needs Gpu:Tls:Certificate, :Key and :Ca: it revokes host certificates of that CA");
         }
 
         string convention = b.String("Gpu:Convention", "simple");

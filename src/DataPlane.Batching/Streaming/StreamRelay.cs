@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using DataPlane.Batching.Batching;
 using DataPlane.Batching.Frontend;
+using DataPlane.Batching.Frontend.Authorization;
 using DataPlane.Batching.Metrics;
 using DataPlane.Batching.Models;
 using DataPlane.Batching.SharedMemory;
@@ -44,16 +45,25 @@ public sealed partial class StreamRelay
     private readonly SharedMemoryRegions _sharedMemory;
     private readonly ILogger _logger;
     private readonly Nanoseconds _clock;
+    private readonly ClientAuthorizer? _authorizer;
     private long _nextId;
 
+    /// <param name="registry">The models.</param>
+    /// <param name="state">Draining or not.</param>
+    /// <param name="sharedMemory">System shared-memory regions.</param>
+    /// <param name="logger">Relay events.</param>
+    /// <param name="time">The clock of arrivals and deadlines.</param>
+    /// <param name="authorizer">Per-client authorization: each streamed request needs inference on its model (refused
+    /// in-stream with PERMISSION_DENIED's text otherwise).</param>
     public StreamRelay(ModelRegistry registry, ServingState state, SharedMemoryRegions sharedMemory, ILogger<StreamRelay> logger,
-        TimeProvider? time = null)
+        TimeProvider? time = null, ClientAuthorizer? authorizer = null)
     {
         _registry = registry;
         _state = state;
         _sharedMemory = sharedMemory;
         _logger = logger;
         _clock = new Nanoseconds(time ?? TimeProvider.System);
+        _authorizer = authorizer is { Enabled: true } ? authorizer : null;
     }
 
     public async Task RunAsync(IAsyncStreamReader<ModelInferRequest> requests, IServerStreamWriter<ModelStreamInferResponse> responses,
@@ -135,6 +145,7 @@ public sealed partial class StreamRelay
         private readonly Queue<OrderSlot> _order = new();
         private readonly Lock _orderGate = new();
         private readonly CancellationTokenSource _cts;
+        private readonly Caller _caller;
         private AsyncDuplexStreamingCall<ModelInferRequest, ModelStreamInferResponse>? _upstream;
         private Task? _pump;
         private RpcException? _fatal;
@@ -154,6 +165,7 @@ public sealed partial class StreamRelay
             _grpcErrors = grpcErrors;
             _timing = timing;
             _cts = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+            _caller = relay._authorizer?.Identify(context.GetHttpContext()) ?? Caller.Anyone;
         }
 
         public async Task ForwardAsync(ModelInferRequest request)
@@ -164,6 +176,12 @@ public sealed partial class StreamRelay
             bool known = registry.TryGet(request.ModelName, out var batcher);
             // Answers to requests of models that are not decoupled (and errors for unknown ones) keep request order.
             var slot = known && batcher.Model.Decoupled ? null : Reserve();
+            if (_caller.Refusal(ClientOperations.Inference, request.ModelName) is { } denied)
+            {
+                await ErrorAsync(request, null, denied.StatusCode, denied.Status.Detail, slot).ConfigureAwait(false);
+                return;
+            }
+
             if (!known)
             {
                 var notServed = registry.NotServed(request.ModelName).Status;

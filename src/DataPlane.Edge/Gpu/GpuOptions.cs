@@ -39,4 +39,9 @@ public sealed record GpuOptions
 }
 
 /// <summary>Client certificate and pinned CA for mutual TLS to the GPU hosts (PEM files).</summary>
-public sealed record GpuTlsOptions(string CertificatePath, string KeyPath, string CaPath);
+public sealed record GpuTlsOptions(string CertificatePath, string KeyPath, string CaPath)
+{
+    /// <summary>A certificate revocation list signed by the CA: host certificates it names are refused. Re-read when it
+    /// changes. Null: no revocation checking.</summary>
+    public string? CrlPath { get; init; }
+}

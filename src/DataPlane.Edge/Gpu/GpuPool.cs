@@ -56,8 +56,14 @@ public sealed class GpuPool : IDisposable
     /// <summary>The client certificate presented to the hosts, when mutual TLS is configured.</summary>
     public CertificateReloader? ClientCertificate { get; }
 
-    public GpuPool(GpuOptions options)
+    /// <summary>The revocation list host certificates are checked against, when <c>Gpu:Tls:Crl</c> is configured.</summary>
+    public RevocationListReloader? Revocation { get; }
+
+    /// <param name="options">Hosts, TLS and timeouts.</param>
+    /// <param name="logger">Revocation list reloads and refusals.</param>
+    public GpuPool(GpuOptions options, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _options = options;
         if (options.Hosts.Count == 0)
         {
@@ -85,12 +91,18 @@ public sealed class GpuPool : IDisposable
             // Each new connection asks the reloader, so a re-issued client certificate (same paths) is
             // presented from the next handshake on, without a restart.
             var client = ClientCertificate = new CertificateReloader(tls.CertificatePath, tls.KeyPath);
+            var revocation = Revocation = tls.CrlPath is { Length: > 0 } crl ? new RevocationListReloader(crl, ca, "gpu_client", logger) : null;
             handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => client.Current;
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) == 0 &&
-                certificate != null &&
-                ListenerSetup.IsIssuedBy(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()),
-                    ca, serverAuth: true);
+            {
+                if ((errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0 || certificate == null)
+                {
+                    return false;
+                }
+
+                var host = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                return ListenerSetup.IsIssuedBy(host, ca, serverAuth: true) && revocation?.Refuses(host) != true;
+            };
         }
 
         var services = new ServiceCollection();

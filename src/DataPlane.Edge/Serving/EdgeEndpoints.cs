@@ -11,7 +11,10 @@ namespace DataPlane.Edge.Serving;
 
 /// <summary>The agent's HTTP API: OpenAI-compatible completions and models on the API listener.
 /// Bad input is answered 400/404/413/415 in OpenAI's error shape naming the field; a request that
-/// neither the local runtime nor the GPU pool can answer gets 503; nothing a client sends yields 500.</summary>
+/// neither the local runtime nor the GPU pool can answer gets 503; nothing a client sends yields 500.
+/// With bearer keys configured (<see cref="ApiKeySet"/>), a missing or unknown key gets 401 before the body is read,
+/// a model outside the key's list 403, and <c>/v1/models</c> lists the key's models; <c>/healthz</c> and
+/// <c>/readyz</c> stay open.</summary>
 public static partial class EdgeEndpoints
 {
     public static void Map(IEndpointRouteBuilder app, EdgeService service, EdgeMetrics metrics, EdgeHealth health, string apiListener, ILogger logger,
@@ -20,12 +23,19 @@ public static partial class EdgeEndpoints
         var clock = time ?? TimeProvider.System;
         app.MapPost("/v1/chat/completions", context => HandleAsync(context, EdgeEndpoint.Chat, service, metrics, logger, clock)).OnListener(apiListener);
         app.MapPost("/v1/completions", context => HandleAsync(context, EdgeEndpoint.Completion, service, metrics, logger, clock)).OnListener(apiListener);
-        app.MapGet("/v1/models", context =>
+        app.MapGet("/v1/models", async context =>
         {
+            var check = await AuthenticateAsync(context, service.Options.ApiKeys, metrics).ConfigureAwait(false);
+            if (check.Error != null)
+            {
+                return;
+            }
+
             long created = clock.GetUtcNow().ToUnixTimeSeconds();
             var models = service.Options.LocalModels.Select(m => new ModelEntry(m, "model", created, "dataplane-agent:local"))
-                .Concat(service.Options.GpuModels.Select(m => new ModelEntry(m, "model", created, "dataplane-agent:gpu"))).ToList();
-            return context.Response.WriteAsJsonAsync(new ModelList("list", models), OpenAiJsonContext.Default.ModelList);
+                .Concat(service.Options.GpuModels.Select(m => new ModelEntry(m, "model", created, "dataplane-agent:gpu")))
+                .Where(m => check.Key?.Allows(m.Id) ?? true).ToList();
+            await context.Response.WriteAsJsonAsync(new ModelList("list", models), OpenAiJsonContext.Default.ModelList).ConfigureAwait(false);
         }).OnListener(apiListener);
         app.MapGet("/healthz", context => context.Response.WriteAsync("ok\n")).OnListener(apiListener);
         app.MapGet("/readyz", context =>
@@ -41,6 +51,13 @@ public static partial class EdgeEndpoints
     {
         long arrived = time.GetTimestamp();
         var ct = context.RequestAborted;
+        // A request without a valid key is answered before its body is read.
+        var key = await AuthenticateAsync(context, service.Options.ApiKeys, metrics).ConfigureAwait(false);
+        if (key.Error != null)
+        {
+            return;
+        }
+
         var (body, error) = await ReadBodyAsync(context, service.Options.MaxRequestBytes, ct).ConfigureAwait(false);
         try
         {
@@ -65,6 +82,12 @@ public static partial class EdgeEndpoints
             error = endpoint == EdgeEndpoint.Chat
                 ? RequestParser.TryParseChat(span.Slice(0, BodyLength(context, body)), headers, out var request)
                 : RequestParser.TryParseCompletion(span.Slice(0, BodyLength(context, body)), headers, out request);
+            if (error == null && key.Key is { } apiKey && !apiKey.Allows(request.Model))
+            {
+                metrics.AuthorizationDenied.WithLabels(apiKey.Name, "model").Inc();
+                error = ApiKeySet.ModelNotAllowed(apiKey, request.Model);
+            }
+
             if (error == null && !service.Options.Serves(request.Model))
             {
                 error = ApiError.ModelNotFound(request.Model, service.Options.LocalModels.Concat(service.Options.GpuModels));
@@ -183,6 +206,21 @@ public static partial class EdgeEndpoints
 
         context.Items["dataplane.bodyLength"] = length;
         return (buffer, null);
+    }
+
+    /// <summary>Checks the request's bearer key when keys are required; on failure answers 401 (with
+    /// <c>WWW-Authenticate: Bearer</c>) and counts the denial.</summary>
+    private static async Task<ApiKeyCheck> AuthenticateAsync(HttpContext context, ApiKeySet keys, EdgeMetrics metrics)
+    {
+        var check = keys.Check(context.Request.Headers.Authorization);
+        if (check.Error != null)
+        {
+            metrics.AuthorizationDenied.WithLabels(check.Reason == "missing_key" ? "none" : "unknown", check.Reason!).Inc();
+            context.Response.Headers.WWWAuthenticate = "Bearer realm=\"dataplane-agent\"";
+            await WriteErrorAsync(context, check.Error, metrics).ConfigureAwait(false);
+        }
+
+        return check;
     }
 
     private static async Task WriteErrorAsync(HttpContext context, ApiError error, EdgeMetrics metrics)

@@ -40,6 +40,9 @@ public sealed class EdgeMetrics
         HedgeDelay = f.CreateGauge("dataplane_agent_hedge_delay_seconds", "Current hedge delay (about the p95 of recent GPU time to first token).");
         Inflight = f.CreateGauge("dataplane_agent_inflight_requests", "Client requests being answered.");
         Rejected = f.CreateCounter("dataplane_agent_rejected_total", "Client requests refused, by HTTP status.", "status");
+        AuthorizationDenied = f.CreateCounter("dataplane_agent_authorization_denied_total",
+            "API requests refused by bearer-key authorization, by key name (none: no key sent; unknown: a key that is not configured) and reason (missing_key, invalid_key, model).",
+            "key", "reason");
     }
 
     /// <summary>The registry the agent's /metrics serves.</summary>
@@ -76,4 +79,6 @@ public sealed class EdgeMetrics
     public Gauge Inflight { get; }
 
     public Counter Rejected { get; }
+
+    public Counter AuthorizationDenied { get; }
 }

@@ -1,3 +1,5 @@
+using DataPlane.Edge.Api;
+
 namespace DataPlane.Edge.Serving;
 
 /// <summary>How the agent serves requests (the routing thresholds are in <c>RoutingOptions</c>).</summary>
@@ -26,6 +28,9 @@ public sealed record EdgeOptions
 
     /// <summary>Largest request body accepted. Default 1 MiB.</summary>
     public long MaxRequestBytes { get; init; } = 1 << 20;
+
+    /// <summary>Bearer keys the API requires (<c>Authorization:Keys</c>); none: the API is open.</summary>
+    public ApiKeySet ApiKeys { get; init; } = ApiKeySet.None;
 
     /// <summary>True when <paramref name="model"/> is served here (locally or through the GPU pool).</summary>
     public bool Serves(string model) => LocalModels.Contains(model, StringComparer.Ordinal) || GpuModels.Contains(model, StringComparer.Ordinal);

@@ -112,6 +112,7 @@ public static class DaemonConfiguration
 
         var hostControl = HostControlOptions.Bind(b);
         var transfer = TransferSettings.Bind(b);
+        var authorization = AuthorizationSettings.Bind(b, config, grpc?.Tls?.RequireClientCertificate == true);
 
         LoggingBinding.Read(b);
         CheckDistinct(b, ("Listen:Grpc", grpc?.EndPoint), ("Listen:Http", http?.EndPoint), ("Listen:Admin", admin?.EndPoint), ("Transfer:Listen", transfer.Listen));
@@ -132,6 +133,7 @@ public static class DaemonConfiguration
             ShutdownTimeout = shutdown,
             HostControl = hostControl,
             Transfer = transfer,
+            Authorization = authorization,
         };
     }
 

@@ -1,4 +1,5 @@
 using DataPlane.Batching.Frontend;
+using DataPlane.Batching.Frontend.Authorization;
 using DataPlane.Batching.Options;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Simulation;
@@ -42,6 +43,9 @@ public sealed record DaemonOptions
 
     /// <summary>The transfer engine and spillover to peer hosts (Transfer section); off by default.</summary>
     public TransferSettings Transfer { get; init; } = new();
+
+    /// <summary>Per-client authorization (Authorization section): on with mutual TLS, off without.</summary>
+    public AuthorizationOptions Authorization { get; init; } = AuthorizationOptions.Off;
 
     /// <summary>Topology discovery and host tuning (Topology and Tuning sections).</summary>
     public HostControlOptions HostControl { get; init; } = new();

@@ -1,4 +1,5 @@
 using DataPlane.Batching.Frontend;
+using DataPlane.Batching.Frontend.Authorization;
 using DataPlane.Batching.Frontend.Http;
 using DataPlane.Batching.Metrics;
 using DataPlane.Batching.Models;
@@ -131,11 +132,18 @@ public sealed partial class Daemon : IAsyncDisposable
         builder.Services.AddSingleton(new SharedMemoryRegions());
         builder.Services.AddSingleton(options.Frontend);
         builder.Services.AddSingleton<InferenceServer>();
+        builder.Services.AddSingleton(sp => new ClientAuthorizer(options.Authorization, metrics, sp.GetRequiredService<ILogger<ClientAuthorizer>>()));
+        builder.Services.AddSingleton<AuthorizationInterceptor>();
         builder.Services.AddHostedService<UpstreamMonitor>();
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = options.MaxMessageBytes;
             o.MaxSendMessageSize = null;
+            if (options.Authorization.Enabled)
+            {
+                // Every call is checked against the caller's grant; without mutual TLS there is no identity to check.
+                o.Interceptors.Add<AuthorizationInterceptor>();
+            }
         });
         // Malformed protobuf is INVALID_ARGUMENT with one rate-limited log line, not UNKNOWN and a stack trace.
         builder.Services.AddStrictGrpcService<InferenceFrontend>(GRPCInferenceService.BindService);
@@ -145,6 +153,7 @@ public sealed partial class Daemon : IAsyncDisposable
         ExportCertificateExpiry(metrics, grpc!, http!, admin!);
         ConnectionMetrics.Export(metrics, connections);
         connections.UseLogger(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Hosting.Connections"));
+        ExportRevocation(metrics, grpc!, http!);
         // Host control first: an interrupted tuning apply is rolled back and hot CPUs are set before any batcher
         // thread starts (the probe below creates them).
         var hostControl = HostControl.Start(options.HostControl, metrics,
@@ -187,6 +196,11 @@ public sealed partial class Daemon : IAsyncDisposable
         }
 
         Log.Started(log, daemon.GrpcAddress, daemon.HttpAddress, daemon.AdminAddress, registry.Upstream.Describe(), registry.Models.Count);
+        if (options.Authorization.Enabled)
+        {
+            Log.Authorization(log, options.Authorization.Clients.Count, options.Authorization.Default.ToString());
+        }
+
         return daemon;
     }
 
@@ -207,6 +221,42 @@ public sealed partial class Daemon : IAsyncDisposable
             foreach (var listener in tls)
             {
                 expiry.WithLabels(listener.Listener.Name).Set(listener.Certificate!.NotAfterUnixSeconds);
+            }
+        });
+    }
+
+    /// <summary>The revocation lists of the TLS listeners that check one (<c>Listen:Tls:Crl</c>), read at each scrape (which
+    /// also picks up a changed file): dataplane_tls_crl_revoked_certificates{tls}, dataplane_tls_crl_next_update_timestamp_seconds{tls},
+    /// dataplane_tls_revoked_handshakes_total{tls} and dataplane_tls_crl_reload_failures_total{tls}.</summary>
+    private static void ExportRevocation(CollectorRegistry metrics, params BoundListener[] listeners)
+    {
+        var checking = listeners.Where(l => l.Revocation != null).ToArray();
+        if (checking.Length == 0)
+        {
+            return;
+        }
+
+        var factory = Prometheus.Metrics.WithCustomRegistry(metrics);
+        var entries = factory.CreateGauge("dataplane_tls_crl_revoked_certificates",
+            "Certificates the revocation list in use names, by TLS listener.", "tls");
+        var nextUpdate = factory.CreateGauge("dataplane_tls_crl_next_update_timestamp_seconds",
+            "When the revocation list in use should be replaced by a fresher one (its nextUpdate), in Unix seconds, by TLS listener; 0 when it gives none.",
+            "tls");
+        var refused = factory.CreateCounter("dataplane_tls_revoked_handshakes_total",
+            "TLS handshakes refused because the client certificate is revoked, by listener.", "tls");
+        var failures = factory.CreateCounter("dataplane_tls_crl_reload_failures_total",
+            "Changed revocation list files that did not load or verify (the previous list stayed in use), by listener.", "tls");
+        metrics.AddBeforeCollectCallback(() =>
+        {
+            foreach (var listener in checking)
+            {
+                var reloader = listener.Revocation!;
+                var list = reloader.Current;
+                string name = listener.Listener.Name;
+                entries.WithLabels(name).Set(list.Count);
+                nextUpdate.WithLabels(name).Set(list.NextUpdate?.ToUnixTimeSeconds() ?? 0);
+                refused.WithLabels(name).IncTo(reloader.Refused);
+                failures.WithLabels(name).IncTo(reloader.Failures);
             }
         });
     }
@@ -274,5 +324,9 @@ public sealed partial class Daemon : IAsyncDisposable
         [LoggerMessage(EventId = 102, Level = LogLevel.Information,
             Message = "Stopping: draining, refusing new requests, sending {Queued} queued request(s) at once")]
         public static partial void Draining(ILogger logger, int queued);
+
+        [LoggerMessage(EventId = 8511, Level = LogLevel.Information,
+            Message = "Per-client authorization on (mutual TLS): {Rules} client rule(s); clients without a rule may use {Default}")]
+        public static partial void Authorization(ILogger logger, int rules, string @default);
     }
 }

@@ -9,6 +9,10 @@ public sealed record TlsOptions(string CertificatePath, string KeyPath, string? 
 {
     /// <summary>True when clients must present a certificate issued by <see cref="ClientCaPath"/>.</summary>
     public bool RequireClientCertificate => !string.IsNullOrEmpty(ClientCaPath);
+
+    /// <summary>A certificate revocation list (PEM or DER) signed by the client CA: client certificates it names are
+    /// refused at the handshake. Re-read when it changes. Null: no revocation checking.</summary>
+    public string? CrlPath { get; init; }
 }
 
 /// <summary>One listening socket of an executable: its role name (e.g. "grpc", "admin"), address,

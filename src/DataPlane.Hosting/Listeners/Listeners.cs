@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Matching;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
@@ -25,6 +26,8 @@ public sealed class BoundListener(ListenerOptions listener)
 
     /// <summary>The connection cap of this listener, when it has one.</summary>
     public ConnectionLimiter? Limiter { get; internal set; }
+    /// <summary>The revocation list client certificates are checked against, when one is configured.</summary>
+    public RevocationListReloader? Revocation { get; internal set; }
 
     /// <summary>The bound address, with the port Kestrel picked when 0 was asked for.</summary>
     public System.Net.IPEndPoint EndPoint => Options?.IPEndPoint ?? Listener.EndPoint;
@@ -74,7 +77,14 @@ public static class ListenerSetup
             if (listener.Tls is { } tls)
             {
                 bound.Certificate = new CertificateReloader(tls.CertificatePath, tls.KeyPath);
-                o.UseHttps(Https(tls, bound.Certificate));
+                if (tls.RequireClientCertificate && tls.CrlPath is { Length: > 0 } crl)
+                {
+                    var logger = (kestrel.ApplicationServices?.GetService(typeof(ILoggerFactory)) as ILoggerFactory)
+                        ?.CreateLogger("DataPlane.Hosting.Revocation");
+                    bound.Revocation = new RevocationListReloader(crl, LoadCa(tls.ClientCaPath!), listener.Name, logger);
+                }
+
+                o.UseHttps(Https(tls, bound.Certificate, bound.Revocation));
             }
 
             int? dscp = listener.Dscp;
@@ -94,9 +104,11 @@ public static class ListenerSetup
     }
 
     /// <summary>HTTPS settings for <paramref name="tls"/>: TLS 1.2+, the certificate served through
-    /// <paramref name="reloader"/>, and with a client CA, required and verified client certificates.</summary>
-    public static HttpsConnectionAdapterOptions Https(TlsOptions tls, CertificateReloader reloader)
+    /// <paramref name="reloader"/>, and with a client CA, required and verified client certificates, refused when
+    /// <paramref name="revocation"/> lists them.</summary>
+    public static HttpsConnectionAdapterOptions Https(TlsOptions tls, CertificateReloader reloader, RevocationListReloader? revocation = null)
     {
+        ArgumentNullException.ThrowIfNull(tls);
         var https = new HttpsConnectionAdapterOptions
         {
             SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
@@ -104,18 +116,27 @@ public static class ListenerSetup
         };
         if (tls.RequireClientCertificate)
         {
-            var roots = new X509Certificate2Collection();
-            roots.ImportFromPemFile(tls.ClientCaPath!);
-            if (roots.Count == 0)
-            {
-                throw new CryptographicException($"'{tls.ClientCaPath}' holds no PEM certificate");
-            }
-
+            var roots = LoadCa(tls.ClientCaPath!);
             https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-            https.ClientCertificateValidation = (certificate, _, _) => IsIssuedBy(certificate, roots);
+            https.ClientCertificateValidation = revocation == null
+                ? (certificate, _, _) => IsIssuedBy(certificate, roots)
+                : (certificate, _, _) => IsIssuedBy(certificate, roots) && !revocation.Refuses(certificate);
         }
 
         return https;
+    }
+
+    /// <summary>The CA certificates of a PEM file; throws <see cref="CryptographicException"/> when it holds none.</summary>
+    public static X509Certificate2Collection LoadCa(string path)
+    {
+        var roots = new X509Certificate2Collection();
+        roots.ImportFromPemFile(path);
+        if (roots.Count == 0)
+        {
+            throw new CryptographicException($"'{path}' holds no PEM certificate");
+        }
+
+        return roots;
     }
 
     /// <summary>True when <paramref name="certificate"/> chains to one of the <paramref name="ca"/> roots alone (not the
@@ -126,6 +147,7 @@ public static class ListenerSetup
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(ca);
+        // Never online: revocation is the configured CRL file's job (RevocationListReloader), checked by the caller.
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         // id-kp-serverAuth or id-kp-clientAuth
         chain.ChainPolicy.ApplicationPolicy.Add(new Oid(serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2"));

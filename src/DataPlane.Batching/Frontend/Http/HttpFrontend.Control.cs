@@ -29,6 +29,7 @@ public sealed partial class HttpFrontend
 
         var index = await _server.RepositoryIndexAsync(new RepositoryIndexRequest { Ready = ready }, DateTime.MaxValue, context.RequestAborted)
             .ConfigureAwait(false);
+        CallerOf(context).Filter(index);
         await WriteJsonAsync(context, ServerJson.RepositoryIndex(index)).ConfigureAwait(false);
     }
 

@@ -1,3 +1,4 @@
+using DataPlane.Batching.Frontend.Authorization;
 using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Json;
@@ -24,14 +25,20 @@ public sealed partial class HttpFrontend
     private readonly HttpFrontendMetrics _metrics;
     private readonly ILogger _log;
     private readonly long _maxInput;
+    private readonly ClientAuthorizer? _authorizer;
 
-    public HttpFrontend(InferenceServer server, CollectorRegistry? metrics, ILogger<HttpFrontend> log)
+    /// <param name="server">What answers.</param>
+    /// <param name="metrics">Where the front end's metrics go.</param>
+    /// <param name="log">Unexpected failures.</param>
+    /// <param name="authorizer">Per-client authorization (null or disabled: every client may do everything).</param>
+    public HttpFrontend(InferenceServer server, CollectorRegistry? metrics, ILogger<HttpFrontend> log, ClientAuthorizer? authorizer = null)
     {
         ArgumentNullException.ThrowIfNull(server);
         _server = server;
         _metrics = new HttpFrontendMetrics(metrics);
         _log = log;
         _maxInput = server.Options.HttpMaxInputBytes;
+        _authorizer = authorizer is { Enabled: true } ? authorizer : null;
     }
 
     /// <summary>Maps the front end as one catch-all endpoint (keep it on its listener with <c>OnListener</c>).</summary>
@@ -39,7 +46,7 @@ public sealed partial class HttpFrontend
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var log = endpoints.ServiceProvider.GetRequiredService<ILogger<HttpFrontend>>();
-        var frontend = new HttpFrontend(server, metrics, log);
+        var frontend = new HttpFrontend(server, metrics, log, endpoints.ServiceProvider.GetService<ClientAuthorizer>());
         return endpoints.Map("/{**path}", frontend.HandleAsync);
     }
 
@@ -50,6 +57,7 @@ public sealed partial class HttpFrontend
         var route = HttpRoute.Match(PathOf(context));
         try
         {
+            Authorize(context, route);
             await DispatchAsync(context, route).ConfigureAwait(false);
         }
         catch (RpcException e)
@@ -152,7 +160,9 @@ public sealed partial class HttpFrontend
     private Task StatisticsAsync(HttpContext context, HttpRoute route)
     {
         RequireMethod(context, HttpMethods.Get);
-        return WriteJsonAsync(context, ServerJson.Statistics(_server.ModelStatistics(route.Model, route.Version)));
+        var statistics = _server.ModelStatistics(route.Model, route.Version);
+        CallerOf(context).Filter(statistics);
+        return WriteJsonAsync(context, ServerJson.Statistics(statistics));
     }
 
     private Task GenerateAsync(HttpContext context)
