@@ -17,7 +17,9 @@
 #   DIR/ca.pem on every node                                    -> /etc/dataplane/tls/ca.pem
 #
 # A server certificate names NAME (as DNS or IP) plus every --dns/--ip in subjectAltName; the agent
-# checks the name it dials against it. `init` refuses to replace an existing CA. Re-issuing a leaf
+# checks the name it dials against it. Host certificates carry serverAuth and clientAuth: spill peers
+# authenticate each other with them, by the DNS name (the transfer engine's identity, never an IP).
+# `init` refuses to replace an existing CA. Re-issuing a leaf
 # replaces its files atomically (new key, new certificate); both binaries reload changed files
 # without a restart (docs/INSTALL.md, "Rotation").
 set -euo pipefail
@@ -99,7 +101,9 @@ fi
 
 if [ "$cmd" = issue-server ]; then
   kind=hosts
-  eku=serverAuth
+  # Both uses: a GPU host is the server of its gRPC/transfer listeners and the client of the transfer
+  # connections it opens to its spill peers (mutual TLS with the same certificate both ways).
+  eku=serverAuth,clientAuth
   # The certificate always names NAME itself, so dialling it by that name verifies.
   if valid_ip "$name"; then ips=("$name" "${ips[@]}"); elif valid_dns "$name"; then dns=("$name" "${dns[@]}"); else die "'$name' is not a host name or address"; fi
 else

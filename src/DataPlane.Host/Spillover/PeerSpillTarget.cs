@@ -1,5 +1,6 @@
 using System.Net;
 using DataPlane.Batching.Upstream;
+using DataPlane.Host.Configuration;
 using DataPlane.Protocol.Inference;
 using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Engine;
@@ -10,7 +11,8 @@ using Prometheus;
 
 namespace DataPlane.Host.Spillover;
 
-/// <summary>The peers batches spill to, over the transfer engine (RDMA or TCP). Each peer takes at most
+/// <summary>The peers batches spill to, over the transfer engine (RDMA or TCP) with mutual TLS: each peer is reached
+/// by its configured name, which its certificate must carry. Each peer takes at most
 /// <c>MaxBatchesPerPeer</c> batches at once; a batch goes to the least busy healthy peer. A peer whose connection
 /// fails is left alone for the cooldown, then tried again (the engine re-handshakes). A batch the peer could not run
 /// fails with UNAVAILABLE naming the peer; the peer's own errors (its queue full, a deadline) come back with their
@@ -23,11 +25,14 @@ internal sealed partial class PeerSpillTarget : ISpillTarget, IAsyncDisposable
     private readonly TimeSpan _cooldown;
     private readonly ILogger _log;
     private readonly Gauge _up;
+    private readonly RpcLimits _limits;
     private int _reserved;
 
-    public PeerSpillTarget(TransferEngine engine, IReadOnlyList<IPEndPoint> peers, int maxPerPeer, TimeSpan cooldown, CollectorRegistry metrics, ILogger log)
+    public PeerSpillTarget(TransferEngine engine, IReadOnlyList<TransferPeer> peers, int maxPerPeer, TimeSpan cooldown, RpcLimits limits,
+        CollectorRegistry metrics, ILogger log)
     {
         _engine = engine;
+        _limits = limits;
         _peers = peers.Select(p => new Peer(p)).ToArray();
         _maxPerPeer = maxPerPeer;
         _cooldown = cooldown;
@@ -118,8 +123,9 @@ internal sealed partial class PeerSpillTarget : ISpillTarget, IAsyncDisposable
                 peer.Channel = null;
             }
 
-            var connection = await _engine.GetConnectionAsync(peer.Name, peer.EndPoint, cancellationToken: cancellationToken).ConfigureAwait(false);
-            peer.Channel = new RpcChannel(connection);
+            var endpoint = await ResolveAsync(peer.Config, cancellationToken).ConfigureAwait(false);
+            var connection = await _engine.GetConnectionAsync(peer.Name, endpoint, cancellationToken: cancellationToken).ConfigureAwait(false);
+            peer.Channel = new RpcChannel(connection, limits: _limits);
             peer.DownUntil = 0;
             _up.WithLabels(peer.Name).Set(1);
             Log.PeerConnected(_log, peer.Name, connection.Kind.Name(), connection.Generation);
@@ -132,13 +138,36 @@ internal sealed partial class PeerSpillTarget : ISpillTarget, IAsyncDisposable
         }
     }
 
-    private sealed class Peer(IPEndPoint endPoint)
+    /// <summary>The peer's address now: its host as given, or resolved (DNS) on each new connection. A resolution
+    /// failure is a connection failure (the batch comes home, the peer cools down).</summary>
+    private static async Task<IPEndPoint> ResolveAsync(TransferPeer peer, CancellationToken cancellationToken)
+    {
+        if (IPAddress.TryParse(peer.Host, out var address))
+        {
+            return new IPEndPoint(address, peer.Port);
+        }
+
+        try
+        {
+            var addresses = await Dns.GetHostAddressesAsync(peer.Host, cancellationToken).ConfigureAwait(false);
+            return addresses.Length > 0
+                ? new IPEndPoint(addresses[0], peer.Port)
+                : throw new TransferException(TransferStatus.Unavailable, $"host {peer.Host} has no address");
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new TransferException(TransferStatus.Unavailable, $"resolving {peer.Host}: {e.Message}", e);
+        }
+    }
+
+    private sealed class Peer(TransferPeer config)
     {
         public int InFlight;
 
-        public IPEndPoint EndPoint { get; } = endPoint;
+        public TransferPeer Config { get; } = config;
 
-        public string Name { get; } = endPoint.ToString();
+        /// <summary>The peer's certificate name: the <c>peer</c> label and what its certificate must carry.</summary>
+        public string Name { get; } = config.Name;
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
 

@@ -4,6 +4,8 @@ using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Engine;
 using DataPlane.Transfer.Messaging;
 using DataPlane.Transfer.Rdma;
+using DataPlane.Transfer.Security;
+using DataPlane.Hosting.Configuration;
 using Google.Protobuf;
 using Grpc.Core;
 using Prometheus;
@@ -20,16 +22,21 @@ internal sealed partial class SpillService : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<RpcChannel> _served = [];
     private readonly Lock _gate = new();
+    private readonly RpcLimits _limits;
     private Func<InferenceServer>? _frontend;
-    private IReadOnlyList<System.Net.IPAddress> _allowed = [];
     private Task? _acceptLoop;
 
-    private SpillService(TransferEngine engine, PeerSpillTarget? target, ILogger log)
+    private SpillService(TransferEngine engine, PeerSpillTarget? target, RpcLimits limits, TransferTlsFiles tls, ILogger log)
     {
         _engine = engine;
         Target = target;
+        _limits = limits;
+        Tls = tls;
         _log = log;
     }
+
+    /// <summary>The TLS material in use (certificate, CA), reloaded when the files change.</summary>
+    public TransferTlsFiles Tls { get; }
 
     /// <summary>The spill target for the batchers, or null without peers.</summary>
     public PeerSpillTarget? Target { get; }
@@ -40,12 +47,30 @@ internal sealed partial class SpillService : IAsyncDisposable
     /// <summary>The chosen transport.</summary>
     public TransportKind Kind => _engine.Kind;
 
-    /// <summary>Creates the engine (RDMA on the configured device when usable, else TCP) and the spill target; serving
-    /// starts with <see cref="Serve"/>.</summary>
+    /// <summary>Creates the engine (RDMA on the configured device when usable, else TCP) with mutual TLS from the
+    /// configured files, and the spill target; serving starts with <see cref="Serve"/>.</summary>
+    /// <exception cref="ConfigurationException">The TLS files cannot be used (checked at bind time already; this covers a
+    /// file that changed in between).</exception>
     public static SpillService Create(TransferSettings settings, DataPlane.Topology.Model.HostTopology? topology, CollectorRegistry metrics, ILoggerFactory loggers)
     {
         var log = loggers.CreateLogger("DataPlane.Host.Spillover");
+        TransferTlsFiles tls;
+        try
+        {
+            tls = new TransferTlsFiles(settings.CertificatePath!, settings.KeyPath!, settings.CaPath!);
+        }
+        catch (Exception e) when (e is TransferSecurityException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new ConfigurationException($"Transfer:Tls: {e.Message}");
+        }
+
         var transferMetrics = new TransferMetrics(metrics);
+        var limits = new RpcLimits(settings.Rpc.MaxMessageBytes, settings.Rpc.BytesPerConnection, settings.Rpc.BytesPerProcess,
+            settings.Rpc.PartialMessagesPerConnection, settings.Rpc.RequestsPerConnection)
+        {
+            Metrics = transferMetrics,
+            Logger = loggers.CreateLogger("DataPlane.Transfer"),
+        };
         var (rdmaOptions, placement) = RdmaPlacement.NearGpu(settings.Rdma, topology, settings.NearGpu);
         if (placement is not null)
         {
@@ -53,24 +78,34 @@ internal sealed partial class SpillService : IAsyncDisposable
         }
 
         var rdma = RdmaTransport.Factory(rdmaOptions, transferMetrics, loggers.CreateLogger("DataPlane.Transfer.Rdma"));
-        var engine = new TransferEngine(settings.Engine, rdma, transferMetrics, loggers);
+        var engine = new TransferEngine(settings.Engine with { Security = tls.Security(settings) }, rdma, transferMetrics, loggers);
         var target = settings.Peers.Count > 0
-            ? new PeerSpillTarget(engine, settings.Peers, settings.MaxBatchesPerPeer, settings.PeerCooldown, metrics, log)
+            ? new PeerSpillTarget(engine, settings.Peers, settings.MaxBatchesPerPeer, settings.PeerCooldown, limits, metrics, log)
             : null;
-        return new SpillService(engine, target, log);
+        Log.Secured(log, settings.Engine.NodeName, settings.AllowedPeers.ToString(),
+            settings.Encryption == TransferEncryption.Tls ? "inside TLS" : "in clear after the TLS handshake (Transfer:Encryption=none)");
+        return new SpillService(engine, target, limits, tls, log);
     }
 
     /// <summary>Starts accepting peers (when a listen address is configured); <paramref name="frontend"/> runs their batches.</summary>
     public void Serve(TransferSettings settings, Func<InferenceServer> frontend)
     {
         _frontend = frontend;
-        _allowed = settings.AllowedPeers;
         if (settings.Listen is null)
         {
             return;
         }
 
-        var endpoint = _engine.Listen();
+        System.Net.IPEndPoint endpoint;
+        try
+        {
+            endpoint = _engine.Listen();
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new ConfigurationException($"Transfer:Listen: cannot listen on {settings.Listen}: {e.Message}");
+        }
+
         Log.Listening(_log, endpoint, _engine.Kind.Name());
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
@@ -123,15 +158,9 @@ internal sealed partial class SpillService : IAsyncDisposable
                 continue;
             }
 
-            if (_allowed.Count > 0 && !(connection.RemoteEndPoint is System.Net.IPEndPoint remote && _allowed.Any(a => a.Equals(remote.Address) || a.Equals(remote.Address.MapToIPv4()))))
-            {
-                Log.PeerRefused(_log, connection.RemoteEndPoint?.ToString() ?? "unknown", connection.PeerName);
-                await connection.DisposeAsync().ConfigureAwait(false);
-                continue;
-            }
-
-            Log.PeerConnected(_log, connection.PeerName, connection.Kind.Name());
-            var channel = new RpcChannel(connection, HandleAsync);
+            // The listener let in only peers whose certificate names an allowed peer (Transfer:AllowedPeers).
+            Log.PeerConnected(_log, connection.PeerName, connection.Kind.Name(), connection.Protection.Name());
+            var channel = new RpcChannel(connection, HandleAsync, _limits);
             List<RpcChannel> ended;
             lock (_gate)
             {
@@ -177,11 +206,12 @@ internal sealed partial class SpillService : IAsyncDisposable
         [LoggerMessage(EventId = 410, Level = LogLevel.Information, Message = "Taking spilled batches from peers at {EndPoint} over {Transport}")]
         public static partial void Listening(ILogger logger, System.Net.IPEndPoint endPoint, string transport);
 
-        [LoggerMessage(EventId = 411, Level = LogLevel.Information, Message = "Spill peer {Peer} connected over {Transport}")]
-        public static partial void PeerConnected(ILogger logger, string peer, string transport);
+        [LoggerMessage(EventId = 411, Level = LogLevel.Information, Message = "Spill peer {Peer} connected over {Transport} ({Protection})")]
+        public static partial void PeerConnected(ILogger logger, string peer, string transport, string protection);
 
-        [LoggerMessage(EventId = 414, Level = LogLevel.Warning, Message = "Refused a transfer connection from {Address} ({Peer}): not in Transfer:AllowedPeers")]
-        public static partial void PeerRefused(ILogger logger, string address, string peer);
+        [LoggerMessage(EventId = 415, Level = LogLevel.Information,
+            Message = "Spill path runs mutual TLS as {Node}; peers allowed to spill here: {Allowed}; TCP data {Data}")]
+        public static partial void Secured(ILogger logger, string node, string allowed, string data);
 
         [LoggerMessage(EventId = 413, Level = LogLevel.Information, Message = "RDMA device for the transfer engine: {Placement}")]
         public static partial void RdmaPlacement(ILogger logger, string placement);

@@ -45,6 +45,18 @@ public sealed record ConnectionSettings
     /// transport stops reading (RDMA: receive work requests posted; default 64).</summary>
     public int ReceiveDepth { get; init; } = 64;
 
+    /// <summary>Mutual TLS on the control connection (and, unless turned off, on TCP data); null: none, for tools and
+    /// tests on a trusted link only (the daemon refuses to run the engine without it).</summary>
+    public Security.TransferSecurity? Security { get; init; }
+
+    /// <summary>Connecting with <see cref="Security"/>: the peer's identity, a DNS name or URI its certificate must name
+    /// and the node name its answer must give. The address alone never identifies a peer.</summary>
+    public string? ExpectedPeerName { get; init; }
+
+    /// <summary>Listener side: connections still in their handshake (TLS included) at once; more are closed at once
+    /// (default 64), so unauthenticated connections cannot pile up while each waits out its handshake timeout.</summary>
+    public int MaxPendingHandshakes { get; init; } = 64;
+
     /// <summary>Problems with the values, empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -67,6 +79,16 @@ public sealed record ConnectionSettings
             errors.Add($"receive depth: {ReceiveDepth} is outside 1..65536");
         }
 
+        if (MaxPendingHandshakes is <= 0 or > 65536)
+        {
+            errors.Add($"max pending handshakes: {MaxPendingHandshakes} is outside 1..65536");
+        }
+
+        if (ExpectedPeerName is { } expected && !DataPlane.Transfer.Security.CertificateNames.IsValidIdentity(expected))
+        {
+            errors.Add($"expected peer name: '{expected}' is not a DNS name or URI of at most {Handshake.HandshakeCodec.MaxNodeNameBytes} bytes");
+        }
+
         return errors;
     }
 
@@ -77,6 +99,17 @@ public sealed record ConnectionSettings
         if (errors.Count > 0)
         {
             throw new ArgumentException("invalid connection settings: " + string.Join("; ", errors));
+        }
+    }
+
+    /// <summary>Connecting side: <see cref="ThrowIfInvalid"/>, and with TLS the peer's name must be given (a peer is
+    /// identified by its certificate, never by its address).</summary>
+    public void ThrowIfInvalidToConnect()
+    {
+        ThrowIfInvalid();
+        if (Security is not null && string.IsNullOrEmpty(ExpectedPeerName))
+        {
+            throw new ArgumentException("connecting with TLS needs the peer's name (ExpectedPeerName): a peer is identified by its certificate, not its address");
         }
     }
 

@@ -1,12 +1,15 @@
 namespace DataPlane.Transfer.Abstractions;
 
-/// <summary>Where connection set-up failed: the control-channel steps shared by both transports, then the RC
+/// <summary>Where connection set-up failed: the control-channel steps shared by both transports (TLS included), then the RC
 /// queue-pair transitions only the RDMA transport has. The names are the values of the
 /// <c>dataplane_transfer_handshake_failures_total{stage}</c> label.</summary>
 public enum HandshakeStage
 {
     /// <summary>Opening the TCP control connection.</summary>
     Connect,
+
+    /// <summary>The mutual TLS handshake and the peer's identity (certificate, allowed name, claimed node name).</summary>
+    Tls,
 
     /// <summary>Writing a handshake message.</summary>
     Send,
@@ -36,10 +39,11 @@ public enum HandshakeStage
 /// <summary>Metric-label names of <see cref="HandshakeStage"/>.</summary>
 public static class HandshakeStageNames
 {
-    /// <summary>connect, send, receive, decode, negotiate, init, rtr, rts or ready.</summary>
+    /// <summary>connect, tls, send, receive, decode, negotiate, init, rtr, rts or ready.</summary>
     public static string Name(this HandshakeStage stage) => stage switch
     {
         HandshakeStage.Connect => "connect",
+        HandshakeStage.Tls => "tls",
         HandshakeStage.Send => "send",
         HandshakeStage.Receive => "receive",
         HandshakeStage.Decode => "decode",

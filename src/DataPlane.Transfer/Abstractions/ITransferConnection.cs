@@ -17,7 +17,8 @@ namespace DataPlane.Transfer.Abstractions;
 /// out never writes its destination afterwards. Local memory must stay registered until the Task finishes.</para></summary>
 public interface ITransferConnection : IAsyncDisposable
 {
-    /// <summary>The peer's name (from its handshake; its address when it sent none).</summary>
+    /// <summary>The peer's name: with mutual TLS its authenticated identity (a name of its certificate); otherwise from its
+    /// handshake (its address when it sent none).</summary>
     string PeerName { get; }
 
     /// <summary>The peer's control-channel address.</summary>
@@ -25,6 +26,9 @@ public interface ITransferConnection : IAsyncDisposable
 
     /// <summary>The transport of the connection.</summary>
     TransportKind Kind { get; }
+
+    /// <summary>Whether the peer was authenticated by mutual TLS and whether the data is encrypted.</summary>
+    Security.ConnectionProtection Protection { get; }
 
     /// <summary>The flow class the connection was set up with.</summary>
     FlowClass FlowClass { get; }

@@ -41,6 +41,10 @@ public sealed class TransferException : Exception
     /// <summary>The handshake step that failed, when <see cref="Status"/> is <see cref="TransferStatus.HandshakeFailed"/>.</summary>
     public HandshakeStage? Stage { get; }
 
+    /// <summary>For a refused peer (stage <see cref="HandshakeStage.Tls"/> or a rejection for it), the
+    /// <see cref="Security.AuthFailures"/> reason; null otherwise.</summary>
+    public string? AuthFailure { get; init; }
+
     /// <summary>Index in the chain of the first failed operation of <see cref="ITransferConnection.SubmitAsync"/>.</summary>
     public int? ChainIndex { get; init; }
 }

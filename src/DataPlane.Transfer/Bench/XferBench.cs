@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Buffers;
 using DataPlane.Transfer.Engine;
+using DataPlane.Transfer.Security;
 using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Transfer.Bench;
@@ -88,8 +89,37 @@ public static class XferBench
             return ExitUsage;
         }
 
+        TransferSecurity? security = null;
+        string nodeName = Environment.MachineName;
+        if (settings.Tls)
+        {
+            try
+            {
+                var files = TransferSecurity.FromFiles(settings.CertificatePath!, settings.KeyPath!, settings.CaPath!);
+                security = new TransferSecurity(files.Certificate, files.TrustedCa)
+                {
+                    EncryptData = settings.EncryptData,
+                    AllowedPeers = settings.AllowedPeers is { } allowed ? PeerAllowList.Of(allowed) : PeerAllowList.Any,
+                };
+                var names = CertificateNames.Of(security.Certificate());
+                if (names.Count == 0)
+                {
+                    throw new TransferSecurityException($"'{settings.CertificatePath}' names no DNS name or URI in subjectAltName");
+                }
+
+                nodeName = names[0];
+            }
+            catch (TransferSecurityException e)
+            {
+                await stderr.WriteLineAsync($"dataplane xfer-bench: option --cert/--key/--ca: {e.Message}").ConfigureAwait(false);
+                return ExitUsage;
+            }
+        }
+
         var options = new TransferOptions
         {
+            Security = security,
+            NodeName = nodeName,
             Transport = settings.Transport,
             FlowClasses = new Dictionary<string, FlowClass>(StringComparer.Ordinal) { [flowClass.Name] = flowClass },
             DefaultFlowClass = flowClass.Name,
@@ -126,7 +156,8 @@ public static class XferBench
         using var region = engine.Transport.Register(memory, RegionAccess.All);
         var endpoint = engine.Listen(region);
         await stdout.WriteLineAsync(
-            $"xfer-bench server: listening on {endpoint} over {engine.Kind.Name()}, region {XferBenchSettings.FormatSize(s.RegionBytes)} ({region.ToRemoteRegion()})")
+            $"xfer-bench server: listening on {endpoint} over {engine.Kind.Name()}, region {XferBenchSettings.FormatSize(s.RegionBytes)} ({region.ToRemoteRegion()}), "
+            + (options.Security is null ? "plain TCP control (unauthenticated)" : $"mutual TLS as {options.NodeName}, data {(s.EncryptData ? "encrypted" : "in clear when the client agrees")}"))
             .ConfigureAwait(false);
         await stdout.FlushAsync(ct).ConfigureAwait(false);
         hooks.OnListening?.Invoke(endpoint);
@@ -136,7 +167,8 @@ public static class XferBench
             while (true)
             {
                 var connection = await engine.AcceptAsync(ct).ConfigureAwait(false);
-                await stdout.WriteLineAsync($"xfer-bench server: client {connection.PeerName} ({connection.RemoteEndPoint}) connected").ConfigureAwait(false);
+                await stdout.WriteLineAsync($"xfer-bench server: client {connection.PeerName} ({connection.RemoteEndPoint}) connected, {connection.Protection.Name()}")
+                    .ConfigureAwait(false);
                 var echo = EchoAsync(connection, ct);
                 if (s.Once)
                 {
@@ -193,7 +225,7 @@ public static class XferBench
             : (await Dns.GetHostAddressesAsync(s.ConnectHost!, ct).ConfigureAwait(false)).FirstOrDefault()
                 ?? throw new IOException($"host {s.ConnectHost} has no address");
         await using var engine = new TransferEngine(options, RdmaFactory(s, hooks), hooks.Metrics, hooks.LoggerFactory);
-        var connection = await engine.ConnectAsync(new IPEndPoint(address, s.ConnectPort), s.FlowClass, cancellationToken: ct).ConfigureAwait(false);
+        var connection = await engine.ConnectAsync(new IPEndPoint(address, s.ConnectPort), s.FlowClass, peer: s.ConnectName, cancellationToken: ct).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             bool bandwidth = s.Test != XferTest.Latency;
@@ -216,7 +248,7 @@ public static class XferBench
             using var memory = PinnedBuffer.Allocate(largest);
             using var local = engine.Transport.Register(memory, RegionAccess.All);
             memory.GetSpan().Fill(0x5a);
-            await stdout.WriteLineAsync(XferBenchOutput.Describe(connection.Kind.Name(), connection.PeerName, s)).ConfigureAwait(false);
+            await stdout.WriteLineAsync(XferBenchOutput.Describe(connection.Kind.Name(), connection.PeerName, s, connection.Protection.Name())).ConfigureAwait(false);
 
             var bandwidthRows = new List<BandwidthResult>();
             if (bandwidth)
@@ -261,6 +293,7 @@ public static class XferBench
                 {
                     StartedUtc = started,
                     Transport = connection.Kind.Name(),
+                    Protection = connection.Protection.Name(),
                     Peer = connection.PeerName,
                     Window = s.Window,
                     Arguments = args,

@@ -21,7 +21,7 @@ public static class XferBenchArguments
     /// <summary>The usage text.</summary>
     public const string Usage = """
         Usage: dataplane xfer-bench --server [options]
-               dataplane xfer-bench --connect HOST:PORT [options]
+               dataplane xfer-bench --connect [NAME@]HOST:PORT [options]
 
         Transfer-engine benchmark in the manner of perftest (ib_write_bw, ib_read_bw, ib_send_lat): the server
         registers a region and answers; the client measures WRITE/READ bandwidth per message size with a window
@@ -32,7 +32,9 @@ public static class XferBenchArguments
           --listen HOST:PORT     server address (default 0.0.0.0:18520)
           --once                 server: exit after the first client has finished
           --region BYTES         server: size of the registered region (default 64M)
-          --connect HOST:PORT    run the client against a server
+          --connect [NAME@]HOST:PORT
+                                 run the client against a server; with TLS, NAME is the server's certificate
+                                 name (default: HOST when it is a DNS name)
           --transport MODE       auto (RDMA when usable, else TCP; default), rdma or tcp
           --test KIND            all (default), bw or lat
           --ops LIST             bandwidth operations: write,read (default both)
@@ -48,6 +50,12 @@ public static class XferBenchArguments
           --gid-index N          GID index to use (default: chosen; IPv4-mapped RoCE v2 preferred)
           --subnet CIDR          only GIDs in this subnet, e.g. 10.0.0.0/8
           --rdma-library PATH    libibverbs to load (default libibverbs.so.1 from the loader path)
+          --cert FILE, --key FILE, --ca FILE
+                                 mutual TLS 1.3 with this certificate and key (PEM), trusting only this CA for the
+                                 peer (host certificates of scripts/pki.sh); without them: plain TCP, unauthenticated
+          --encryption MODE      with TLS: tls (default: data inside TLS) or none (TLS authenticates, data in clear;
+                                 in clear only when both sides say none)
+          --allow LIST           server with TLS: client certificate names allowed (default: any from the CA)
           --json FILE            write the results as JSON
           -h, --help             print this text
 
@@ -58,7 +66,7 @@ public static class XferBenchArguments
 
     private static readonly string[] s_valued =
         ["--listen", "--region", "--connect", "--transport", "--test", "--ops", "--sizes", "--lat-sizes", "--iterations", "--lat-iterations", "--duration", "--window", "--flow-class", "--dscp", "--json",
-            "--rdma-device", "--gid-index", "--subnet", "--rdma-library"];
+            "--rdma-device", "--gid-index", "--subnet", "--rdma-library", "--cert", "--key", "--ca", "--encryption", "--allow"];
 
     /// <summary>Parses <paramref name="args"/> (the arguments after the verb).</summary>
     public static XferBenchParseResult Parse(IReadOnlyList<string> args)
@@ -70,7 +78,7 @@ public static class XferBenchArguments
         }
 
         var s = new XferBenchSettings();
-        bool server = false, listenGiven = false, onceGiven = false, regionGiven = false;
+        bool server = false, listenGiven = false, onceGiven = false, regionGiven = false, encryptionGiven = false;
         string? connect = null;
         for (int i = 0; i < args.Count; i++)
         {
@@ -139,14 +147,61 @@ public static class XferBenchArguments
 
                     break;
                 case "--connect":
-                    if (TryEndPoint(value, out string chost, out int cport) && cport > 0)
+                    int at = value.IndexOf('@', StringComparison.Ordinal);
+                    string? peerName = at > 0 ? value[..at] : null;
+                    if (peerName is not null && !Security.CertificateNames.IsValidIdentity(peerName))
+                    {
+                        error = $"option --connect: '{peerName}' is not a DNS name or URI (the server's certificate name)";
+                    }
+                    else if (TryEndPoint(value[(at + 1)..], out string chost, out int cport) && cport > 0)
                     {
                         connect = chost;
-                        s = s with { ConnectHost = chost, ConnectPort = cport };
+                        s = s with { ConnectHost = chost, ConnectPort = cport, ConnectName = peerName };
                     }
                     else
                     {
-                        error = $"option --connect: '{value}' is not HOST:PORT (a port 1..65535)";
+                        error = $"option --connect: '{value}' is not [NAME@]HOST:PORT (a port 1..65535)";
+                    }
+
+                    break;
+                case "--cert":
+                case "--key":
+                case "--ca":
+                    if (value.Length == 0)
+                    {
+                        error = $"option {name}: empty file name";
+                    }
+                    else
+                    {
+                        s = name switch
+                        {
+                            "--cert" => s with { CertificatePath = value },
+                            "--key" => s with { KeyPath = value },
+                            _ => s with { CaPath = value },
+                        };
+                    }
+
+                    break;
+                case "--encryption":
+                    encryptionGiven = true;
+                    switch (value)
+                    {
+                        case "tls": s = s with { EncryptData = true }; break;
+                        case "none": s = s with { EncryptData = false }; break;
+                        default: error = $"option --encryption: '{value}' is not one of tls, none"; break;
+                    }
+
+                    break;
+                case "--allow":
+                    var names = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                    string? bad = names.Length == 0 ? value : names.FirstOrDefault(n => !Security.CertificateNames.IsValidIdentity(n));
+                    if (bad is not null)
+                    {
+                        error = $"option --allow: '{bad}' is not a DNS name or URI";
+                    }
+                    else
+                    {
+                        s = s with { AllowedPeers = names };
                     }
 
                     break;
@@ -311,9 +366,30 @@ public static class XferBenchArguments
             return Fail(server ? "options --server and --connect exclude each other" : "give --server or --connect HOST:PORT");
         }
 
-        if (!server && (listenGiven || onceGiven || regionGiven))
+        if (!server && (listenGiven || onceGiven || regionGiven || s.AllowedPeers is not null))
         {
-            return Fail($"option {(listenGiven ? "--listen" : onceGiven ? "--once" : "--region")} is for the server (--server)");
+            return Fail($"option {(listenGiven ? "--listen" : onceGiven ? "--once" : regionGiven ? "--region" : "--allow")} is for the server (--server)");
+        }
+
+        int tlsFiles = (s.CertificatePath is null ? 0 : 1) + (s.KeyPath is null ? 0 : 1) + (s.CaPath is null ? 0 : 1);
+        if (tlsFiles is 1 or 2)
+        {
+            return Fail($"options --cert, --key and --ca go together (missing: {string.Join(", ", new[] { s.CertificatePath is null ? "--cert" : null, s.KeyPath is null ? "--key" : null, s.CaPath is null ? "--ca" : null }.OfType<string>())})");
+        }
+
+        if (tlsFiles == 0 && (encryptionGiven || s.AllowedPeers is not null || s.ConnectName is not null))
+        {
+            return Fail($"option {(encryptionGiven ? "--encryption" : s.AllowedPeers is not null ? "--allow" : "--connect NAME@")} needs --cert, --key and --ca (without them the connection is plain TCP, unauthenticated)");
+        }
+
+        if (tlsFiles == 3 && !server && s.ConnectName is null)
+        {
+            if (System.Net.IPAddress.TryParse(s.ConnectHost, out _))
+            {
+                return Fail($"option --connect: with TLS name the server by its certificate: NAME@{s.ConnectHost}:{s.ConnectPort}");
+            }
+
+            s = s with { ConnectName = s.ConnectHost };
         }
 
         return new XferBenchParseResult(s with { Server = server, Once = onceGiven }, null, false);

@@ -64,6 +64,10 @@ public sealed record XferBenchReport
     /// <summary>The transport measured (rdma or tcp).</summary>
     public required string Transport { get; init; }
 
+    /// <summary>none (plain TCP), authenticated (mutual TLS, data in clear: TCP with --encryption none, or RDMA) or
+    /// encrypted (mutual TLS carrying the data).</summary>
+    public string Protection { get; init; } = "none";
+
     /// <summary>The server's name.</summary>
     public required string Peer { get; init; }
 
@@ -159,11 +163,11 @@ public static class XferBenchOutput
     }
 
     /// <summary>Describes the run for the first line of output.</summary>
-    public static string Describe(string transport, string peer, XferBenchSettings s)
+    public static string Describe(string transport, string peer, XferBenchSettings s, string protection = "none")
     {
         ArgumentNullException.ThrowIfNull(s);
         var b = new StringBuilder();
-        b.Append(CultureInfo.InvariantCulture, $"xfer-bench: transport {transport}, peer {peer}, window {s.Window}, ");
+        b.Append(CultureInfo.InvariantCulture, $"xfer-bench: transport {transport} ({protection}), peer {peer}, window {s.Window}, ");
         b.Append(CultureInfo.InvariantCulture, $"{s.Iterations} iterations or {s.Duration.TotalSeconds:0.###} s per size");
         return b.ToString();
     }

@@ -38,6 +38,29 @@ public sealed record XferBenchSettings
     /// <summary>Client: the server's port.</summary>
     public int ConnectPort { get; init; } = TransferOptions.DefaultPort;
 
+    /// <summary>Client with TLS: the server's identity (a DNS name or URI of its certificate); from
+    /// <c>--connect NAME@HOST:PORT</c>, or the host when it is a DNS name.</summary>
+    public string? ConnectName { get; init; }
+
+    /// <summary>This side's certificate (PEM); with <see cref="KeyPath"/> and <see cref="CaPath"/> the connection runs
+    /// mutual TLS. Null: plain TCP, unauthenticated.</summary>
+    public string? CertificatePath { get; init; }
+
+    /// <summary>The certificate's private key (PEM).</summary>
+    public string? KeyPath { get; init; }
+
+    /// <summary>The CA the peer's certificate must chain to (PEM).</summary>
+    public string? CaPath { get; init; }
+
+    /// <summary>With TLS: false sends TCP data in clear after the authenticated handshake (<c>--encryption none</c>).</summary>
+    public bool EncryptData { get; init; } = true;
+
+    /// <summary>Server with TLS: the client names allowed (null: any certificate from the CA).</summary>
+    public IReadOnlyList<string>? AllowedPeers { get; init; }
+
+    /// <summary>True when certificates were given.</summary>
+    public bool Tls => CertificatePath is not null;
+
     /// <summary>auto, rdma or tcp.</summary>
     public TransportMode Transport { get; init; } = TransportMode.Auto;
 

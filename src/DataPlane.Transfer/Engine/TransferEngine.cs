@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Buffers;
+using DataPlane.Transfer.Security;
 using DataPlane.Transfer.Tcp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -95,19 +96,22 @@ public sealed class TransferEngine : IAsyncDisposable
         return connection;
     }
 
-    /// <summary>Opens a new connection to <paramref name="endpoint"/> (no caching).</summary>
+    /// <summary>Opens a new connection to <paramref name="endpoint"/> (no caching). With TLS, <paramref name="peer"/> is the
+    /// identity the peer's certificate and answer must carry (required then).</summary>
     public async Task<ITransferConnection> ConnectAsync(
-        IPEndPoint endpoint, string? flowClass = null, RegisteredBuffer? exposedRegion = null, uint generation = 0, CancellationToken cancellationToken = default)
+        IPEndPoint endpoint, string? flowClass = null, RegisteredBuffer? exposedRegion = null, uint generation = 0, string? peer = null,
+        CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var settings = _options.Connection(_options.GetFlowClass(flowClass), generation, exposedRegion);
+        var settings = _options.Connection(_options.GetFlowClass(flowClass), generation, exposedRegion, peer);
         var connection = await Transport.ConnectAsync(endpoint, settings, cancellationToken).ConfigureAwait(false);
         Announce(connection);
         return connection;
     }
 
     /// <summary>The connection to <paramref name="peer"/> for <paramref name="flowClass"/>: the cached one while it
-    /// works, else a new one — after a failure with a re-handshake (next generation, flagged as such).</summary>
+    /// works, else a new one — after a failure with a re-handshake (next generation, flagged as such). With TLS the
+    /// peer's certificate must name <paramref name="peer"/>.</summary>
     public async Task<ITransferConnection> GetConnectionAsync(
         string peer, IPEndPoint endpoint, string? flowClass = null, RegisteredBuffer? exposedRegion = null, CancellationToken cancellationToken = default)
     {
@@ -132,7 +136,8 @@ public sealed class TransferEngine : IAsyncDisposable
                 slot.Connection = null;
             }
 
-            slot.Connection = await ConnectAsync(endpoint, classKey, exposedRegion, generation, cancellationToken).ConfigureAwait(false);
+            slot.Connection = await ConnectAsync(endpoint, classKey, exposedRegion, generation, _options.Security is null ? null : peer,
+                cancellationToken).ConfigureAwait(false);
             return slot.Connection;
         }
         finally
@@ -213,7 +218,8 @@ public sealed class TransferEngine : IAsyncDisposable
         if (!_announced.TryGetValue(connection.PeerName, out var previous) || previous != connection.Kind)
         {
             _announced[connection.PeerName] = connection.Kind;
-            TransferLog.PeerTransport(_logger, connection.PeerName, connection.RemoteEndPoint, connection.Kind.Name(), connection.FlowClass.Name);
+            TransferLog.PeerTransport(_logger, connection.PeerName, connection.RemoteEndPoint, connection.Kind.Name(), connection.FlowClass.Name,
+                connection.Protection.Name());
         }
     }
 

@@ -11,8 +11,8 @@ internal static partial class TransferLog
     public static partial void TransportSelected(ILogger logger, string transport, string configured, string reason);
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Information,
-        Message = "Peer {Peer} ({EndPoint}) uses transport {Transport}, flow class {FlowClass}")]
-    public static partial void PeerTransport(ILogger logger, string peer, EndPoint? endPoint, string transport, string flowClass);
+        Message = "Peer {Peer} ({EndPoint}) uses transport {Transport}, flow class {FlowClass}, protection {Protection}")]
+    public static partial void PeerTransport(ILogger logger, string peer, EndPoint? endPoint, string transport, string flowClass, string protection);
 
     [LoggerMessage(EventId = 4102, Level = LogLevel.Warning,
         Message = "Handshake with {EndPoint} failed at stage {Stage}: {Reason}")]
@@ -33,4 +33,12 @@ internal static partial class TransferLog
     [LoggerMessage(EventId = 4106, Level = LogLevel.Information,
         Message = "Transfer listener on {EndPoint} ({Transport})")]
     public static partial void Listening(ILogger logger, EndPoint endPoint, string transport);
+
+    [LoggerMessage(EventId = 4107, Level = LogLevel.Warning,
+        Message = "Refused a transfer connection from {Address} at stage {Stage} ({Reason}): {Detail} [{Suppressed} more refusals of this kind from this address since it was last logged]")]
+    public static partial void Refused(ILogger logger, string address, string stage, string reason, string detail, int suppressed);
+
+    [LoggerMessage(EventId = 4108, Level = LogLevel.Warning,
+        Message = "Closed the RPC channel with {Peer}: {Reason} limit exceeded ({Detail})")]
+    public static partial void RpcLimitExceeded(ILogger logger, string peer, string reason, string detail);
 }

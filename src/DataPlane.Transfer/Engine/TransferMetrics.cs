@@ -16,6 +16,13 @@ namespace DataPlane.Transfer.Engine;
 /// <item><c>dataplane_transfer_peer_transport{peer,transport}</c>: 1 for the transport each peer uses (0 for one it
 /// used before) — the guard against a silent fall-back to TCP.</item>
 /// <item><c>dataplane_transfer_connections{transport}</c>: open connections.</item>
+/// <item><c>dataplane_transfer_auth_failures_total{direction,reason}</c>: peers refused by the mutual TLS checks
+/// (direction in: a peer that connected here; out: a peer this side connected to), by
+/// <see cref="Security.AuthFailures"/> reason (plaintext, not_tls, tls_failed, no_certificate, untrusted_certificate,
+/// revoked, no_identity, peer_not_allowed, name_mismatch).</item>
+/// <item><c>dataplane_transfer_rpc_limit_violations_total{reason}</c>: RPC channels closed for exceeding a limit
+/// (partial_messages, connection_bytes, process_bytes, requests).</item>
+/// <item><c>dataplane_transfer_rpc_buffered_bytes</c>: bytes the process holds in RPC messages being received or served.</item>
 /// </list>
 /// Label children are resolved once per peer (<see cref="ForPeer"/>), so transfers never look up labels.</summary>
 public sealed class TransferMetrics
@@ -27,6 +34,9 @@ public sealed class TransferMetrics
     private readonly Gauge _registeredBytes;
     private readonly Gauge _peerTransport;
     private readonly Gauge _connections;
+    private readonly Counter _authFailures;
+    private readonly Counter _rpcViolations;
+    private readonly Gauge _rpcBufferedBytes;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Peer, TransportKind Transport), byte> _peerTransportsSeen = new();
 
     /// <summary>Creates the metrics in <paramref name="registry"/> (default: the process-wide registry).</summary>
@@ -47,7 +57,22 @@ public sealed class TransferMetrics
         _peerTransport = f.CreateGauge("dataplane_transfer_peer_transport",
             "1 for the transport a peer's connection uses (0 for one it used before).", ["peer", "transport"]);
         _connections = f.CreateGauge("dataplane_transfer_connections", "Open transfer connections.", ["transport"]);
+        _authFailures = f.CreateCounter("dataplane_transfer_auth_failures_total",
+            "Peers refused by the mutual TLS checks, by direction (in, out) and reason (plaintext, not_tls, tls_failed, no_certificate, untrusted_certificate, revoked, no_identity, peer_not_allowed, name_mismatch).",
+            ["direction", "reason"]);
+        _rpcViolations = f.CreateCounter("dataplane_transfer_rpc_limit_violations_total",
+            "RPC channels closed for exceeding a limit (partial_messages, connection_bytes, process_bytes, requests).", ["reason"]);
+        _rpcBufferedBytes = f.CreateGauge("dataplane_transfer_rpc_buffered_bytes", "Bytes held in RPC messages being received or served.");
     }
+
+    /// <summary>Counts a refused peer.</summary>
+    public void AuthFailed(string direction, string reason) => _authFailures.WithLabels(direction, reason).Inc();
+
+    /// <summary>Counts an RPC channel closed for exceeding a limit.</summary>
+    public void RpcLimitExceeded(string reason) => _rpcViolations.WithLabels(reason).Inc();
+
+    /// <summary>Adds <paramref name="delta"/> to the bytes held in RPC messages.</summary>
+    public void RpcBufferedBytesChanged(long delta) => _rpcBufferedBytes.Inc(delta);
 
     /// <summary>The counters of one peer over one transport.</summary>
     public PeerMetrics ForPeer(TransportKind transport, string peer) => new(this, transport.Name(), peer);

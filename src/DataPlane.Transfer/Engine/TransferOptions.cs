@@ -66,6 +66,13 @@ public sealed record TransferOptions
     /// <summary>Buffers in the engine's registered pool (default 64).</summary>
     public int PoolBufferCount { get; init; } = 64;
 
+    /// <summary>Mutual TLS for every connection (the daemon always sets it); null: none (tools and tests on a trusted
+    /// link). With it, <see cref="NodeName"/> must be a name of the certificate, and a peer is connected to by name.</summary>
+    public Security.TransferSecurity? Security { get; init; }
+
+    /// <summary>Listener side: handshakes in progress at once (default 64); see <see cref="ConnectionSettings.MaxPendingHandshakes"/>.</summary>
+    public int MaxPendingHandshakes { get; init; } = 64;
+
     /// <summary>Every problem with the options (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -105,6 +112,11 @@ public sealed record TransferOptions
             errors.Add($"pool: {PoolBufferCount} buffers of {PoolBufferBytes} bytes must be positive and at most 2 GiB in all");
         }
 
+        if (Security is not null && !DataPlane.Transfer.Security.CertificateNames.IsValidIdentity(NodeName))
+        {
+            errors.Add($"node name: '{NodeName}' is not a DNS name or URI (with TLS it must be a name of this node's certificate)");
+        }
+
         var sample = Connection(FlowClass.Default, 0);
         foreach (string error in sample.Validate())
         {
@@ -127,9 +139,13 @@ public sealed record TransferOptions
             : throw new ArgumentException($"flow class '{name}' is not configured (known: {string.Join(", ", FlowClasses.Keys)})", nameof(name));
     }
 
-    /// <summary>Connection settings for a connection of <paramref name="flowClass"/>.</summary>
-    public ConnectionSettings Connection(FlowClass flowClass, uint generation, RegisteredBuffer? exposedRegion = null) => new()
+    /// <summary>Connection settings for a connection of <paramref name="flowClass"/> (to <paramref name="expectedPeer"/>, by
+    /// the name its certificate must carry, when connecting with TLS).</summary>
+    public ConnectionSettings Connection(FlowClass flowClass, uint generation, RegisteredBuffer? exposedRegion = null, string? expectedPeer = null) => new()
     {
+        Security = Security,
+        ExpectedPeerName = expectedPeer,
+        MaxPendingHandshakes = MaxPendingHandshakes,
         LocalName = NodeName,
         ExposedRegion = exposedRegion,
         FlowClass = flowClass,

@@ -46,7 +46,7 @@ public static class HandshakeCodec
     public const int MaxLength = FixedLength + MaxNodeNameBytes + MaxFlowClassBytes;
 
     private const uint Max24 = 0xFFFFFF;
-    private const HandshakeFlags KnownFlags = HandshakeFlags.Rehandshake | HandshakeFlags.RegionWritable | HandshakeFlags.RegionReadable;
+    private const HandshakeFlags KnownFlags = HandshakeFlags.Rehandshake | HandshakeFlags.RegionWritable | HandshakeFlags.RegionReadable | HandshakeFlags.ClearData;
 
     private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -217,7 +217,7 @@ public static class HandshakeCodec
         }
 
         var reason = (HandshakeRejectReason)source[47];
-        if (reason > HandshakeRejectReason.NoResources)
+        if (reason > HandshakeRejectReason.NotAuthorized)
         {
             throw new HandshakeFormatException("reject_reason", $"{source[47]} is not a reject reason");
         }

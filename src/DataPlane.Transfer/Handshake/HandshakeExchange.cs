@@ -35,7 +35,7 @@ public static class HandshakeExchange
         {
             throw new TransferException(HandshakeStage.Send, $"sending the {message.Type} timed out after {Seconds(timeout)}", e);
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
         {
             throw new TransferException(HandshakeStage.Send, $"sending the {message.Type} failed: {e.Message}", e);
         }
@@ -64,9 +64,11 @@ public static class HandshakeExchange
         }
         catch (EndOfStreamException e)
         {
-            throw new TransferException(HandshakeStage.Receive, "the peer closed the control connection", e);
+            throw new TransferException(HandshakeStage.Receive, stream is System.Net.Security.SslStream
+                ? "the peer closed the control connection (over TLS: it may have refused this node's certificate)"
+                : "the peer closed the control connection", e);
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
         {
             throw new TransferException(HandshakeStage.Receive, $"reading failed: {e.Message}", e);
         }
@@ -87,7 +89,15 @@ public static class HandshakeExchange
         var answer = await ReceiveAsync(stream, timeout, cancellationToken).ConfigureAwait(false);
         if (answer.Type == HandshakeMessageType.Reject)
         {
-            throw new TransferException(HandshakeStage.Negotiate, $"the peer rejected the offer: {Describe(answer.RejectReason)}");
+            throw new TransferException(HandshakeStage.Negotiate, $"the peer rejected the offer: {Describe(answer.RejectReason)}")
+            {
+                AuthFailure = answer.RejectReason switch
+                {
+                    HandshakeRejectReason.AuthenticationRequired => Security.AuthFailures.Plaintext,
+                    HandshakeRejectReason.NotAuthorized => Security.AuthFailures.PeerNotAllowed,
+                    _ => null,
+                },
+            };
         }
 
         if (answer.Type != HandshakeMessageType.Answer)
@@ -105,8 +115,11 @@ public static class HandshakeExchange
 
     /// <summary>Listening side: reads the peer's offer and checks it is an offer for <paramref name="transport"/>.
     /// A malformed offer, an unsupported version or another transport is answered with a
-    /// <see cref="HandshakeMessageType.Reject"/> (best effort) before the exception is thrown, so the peer learns why.</summary>
-    public static async Task<HandshakeMessage> ReceiveOfferAsync(Stream stream, TransportKind transport, TimeSpan timeout, CancellationToken cancellationToken = default)
+    /// <see cref="HandshakeMessageType.Reject"/> (best effort) before the exception is thrown, so the peer learns why.
+    /// <paramref name="authorize"/> (with TLS) judges the offer's sender before anything else is checked, so a peer that
+    /// is not let in learns nothing more.</summary>
+    public static async Task<HandshakeMessage> ReceiveOfferAsync(Stream stream, TransportKind transport, TimeSpan timeout, CancellationToken cancellationToken = default,
+        Func<HandshakeMessage, Task>? authorize = null)
     {
         HandshakeMessage offer;
         try
@@ -126,6 +139,11 @@ public static class HandshakeExchange
         {
             await TryRejectAsync(stream, transport, HandshakeRejectReason.Malformed, timeout, cancellationToken).ConfigureAwait(false);
             throw new TransferException(HandshakeStage.Negotiate, $"expected an offer, got a {offer.Type}");
+        }
+
+        if (authorize is not null)
+        {
+            await authorize(offer).ConfigureAwait(false);
         }
 
         if (offer.Transport != transport)
@@ -158,6 +176,8 @@ public static class HandshakeExchange
         HandshakeRejectReason.TransportMismatch => "the peer runs another transport",
         HandshakeRejectReason.Malformed => "malformed offer",
         HandshakeRejectReason.NoResources => "no resources",
+        HandshakeRejectReason.AuthenticationRequired => "mutual TLS is required (give this side a certificate, key and CA)",
+        HandshakeRejectReason.NotAuthorized => "not authorized (the certificate's name is not an allowed peer there, or the node name is not in the certificate)",
         _ => reason.ToString(),
     };
 

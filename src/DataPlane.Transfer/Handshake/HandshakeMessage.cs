@@ -36,6 +36,13 @@ public enum HandshakeRejectReason : byte
 
     /// <summary>The listener cannot take more connections or cannot allocate the QP.</summary>
     NoResources = 4,
+
+    /// <summary>The listener requires mutual TLS and the offer came without it (sent in clear, so such a peer learns why).</summary>
+    AuthenticationRequired = 5,
+
+    /// <summary>The peer's certificate is valid but its name is not allowed here, or the node name in its offer is not a
+    /// name of its certificate.</summary>
+    NotAuthorized = 6,
 }
 
 /// <summary>Flags of a handshake message.</summary>
@@ -53,6 +60,10 @@ public enum HandshakeFlags : ushort
 
     /// <summary>The advertised region accepts READs.</summary>
     RegionReadable = 4,
+
+    /// <summary>Over TLS: the sender's TCP data may travel in clear after the handshake (<c>Transfer:Encryption=none</c>).
+    /// In an offer a request; in the answer the decision, set only when both sides asked for it.</summary>
+    ClearData = 8,
 }
 
 /// <summary>One control-channel message of the connection handshake (format: <see cref="HandshakeCodec"/>).

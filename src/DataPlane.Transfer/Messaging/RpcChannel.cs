@@ -37,35 +37,44 @@ public readonly record struct RpcReply(ReadOnlyMemory<byte> Payload, int Status 
 
 /// <summary>Request/response calls over one transfer-engine connection, in both directions: <see cref="CallAsync"/>
 /// sends a request and waits for its answer; requests from the peer go to the handler given at construction, several
-/// at once. Messages larger than one SEND are fragmented and reassembled. Any protocol violation or connection
-/// failure ends the channel: pending calls fail with a <see cref="TransferException"/> (connection lost) and never
-/// hang.</summary>
+/// at once. Messages larger than one SEND are fragmented and reassembled into buffers that grow as the fragments
+/// arrive, within the <see cref="RpcLimits"/> (bytes per channel and per process, half-received messages and requests
+/// being served). Any protocol violation, exceeded limit or connection failure ends the channel: pending calls fail
+/// with a <see cref="TransferException"/> (connection lost) and never hang.</summary>
 public sealed class RpcChannel : IAsyncDisposable
 {
+    private const int GrowStep = 64 << 10;
+
     private readonly ITransferConnection _connection;
     private readonly Func<ushort, ReadOnlyMemory<byte>, CancellationToken, Task<RpcReply>>? _handler;
-    private readonly int _maxMessageBytes;
+    private readonly RpcLimits _limits;
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<byte[]>> _calls = new();
-    private readonly Dictionary<(RpcFrameKind, ulong), byte[]> _partial = [];
-    private readonly Dictionary<(RpcFrameKind, ulong), int> _received = [];
+    private readonly Dictionary<(RpcFrameKind, ulong), Partial> _partial = [];
+    private readonly ConcurrentDictionary<Task, byte> _handlers = new();
     private readonly SemaphoreSlim _sendGate = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiveLoop;
     private long _nextId;
+    private long _held;
+    private int _serving;
+    private int _disposed;
     private Exception? _ended;
 
     /// <param name="connection">The connection; the channel owns it and disposes it.</param>
     /// <param name="handler">Serves the peer's requests (method, payload) → reply; null: requests are answered with status 12 (unimplemented).</param>
-    /// <param name="maxMessageBytes">Largest whole request or response accepted.</param>
+    /// <param name="limits">What the channel may hold (null: <see cref="RpcLimits.Shared"/>, one budget for the process).</param>
     public RpcChannel(ITransferConnection connection, Func<ushort, ReadOnlyMemory<byte>, CancellationToken, Task<RpcReply>>? handler = null,
-        int maxMessageBytes = 256 << 20)
+        RpcLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
         _connection = connection;
         _handler = handler;
-        _maxMessageBytes = maxMessageBytes;
+        _limits = limits ?? RpcLimits.Shared;
         _receiveLoop = Task.Run(ReceiveLoopAsync);
     }
+
+    /// <summary>Bytes this channel holds now (messages being received or served).</summary>
+    public long HeldBytes => Interlocked.Read(ref _held);
 
     /// <summary>The peer's name.</summary>
     public string PeerName => _connection.PeerName;
@@ -108,11 +117,19 @@ public sealed class RpcChannel : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops: cancels the handlers still serving, closes the connection and waits until the receive loop and
+    /// every handler have finished (so everything the channel held is given back).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         await _connection.DisposeAsync().ConfigureAwait(false);
         await _receiveLoop.ConfigureAwait(false);
+        await Task.WhenAll(_handlers.Keys).ConfigureAwait(false);
         _sendGate.Dispose();
         _stop.Dispose();
     }
@@ -149,37 +166,57 @@ public sealed class RpcChannel : IAsyncDisposable
             while (true)
             {
                 using var message = await _connection.ReceiveAsync(_stop.Token).ConfigureAwait(false);
-                var frame = RpcFrame.Read(message.Payload.Span, _maxMessageBytes);
+                var frame = RpcFrame.Read(message.Payload.Span, _limits.MaxMessageBytes);
                 if (Assemble(frame, message.Payload.Span[RpcFrame.Size..]) is { } whole)
                 {
-                    Dispatch(frame, whole);
+                    Dispatch(frame, whole, whole.Length + (long)RpcLimits.MessageOverhead);
                 }
             }
         }
         catch (Exception e)
         {
             Volatile.Write(ref _ended, e);
+            if (e is RpcLimitException limit)
+            {
+                _limits.Violated(PeerName, limit.Reason, limit.Message);
+            }
+
+            // Half-received messages die with the channel; requests being served give their bytes back as they finish.
+            foreach (var partial in _partial.Values)
+            {
+                Uncharge(partial.Charged);
+            }
+
+            _partial.Clear();
             var lost = new TransferException(TransferStatus.ConnectionLost, $"RPC channel to {PeerName} ended: {e.Message}", e);
             foreach (var call in _calls.Values)
             {
                 call.TrySetException(lost);
             }
 
-            if (e is InvalidDataException)
+            if (e is InvalidDataException or RpcLimitException)
             {
-                // A peer that breaks the protocol gets no further service on this connection.
+                // A peer that breaks the protocol or a limit gets no further service on this connection.
                 await _connection.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>Adds a fragment; returns the whole message once every byte arrived. Fragments of one message arrive in
-    /// order (transfer-engine messages are ordered), so a gap is a protocol error.</summary>
+    /// <summary>Adds a fragment; returns the whole message once every byte arrived (charged to the budgets: the caller
+    /// hands the charge on with the message). Fragments of one message arrive in order (transfer-engine messages are
+    /// ordered), so a gap is a protocol error. A buffer grows as bytes arrive, at most doubling: the length a first
+    /// fragment announces is never allocated on trust.</summary>
     private byte[]? Assemble(RpcFrame frame, ReadOnlySpan<byte> bytes)
     {
         var key = (frame.Kind, frame.Id);
         if (frame.Offset == 0 && bytes.Length == frame.Total)
         {
+            if (_partial.ContainsKey(key))
+            {
+                throw new InvalidDataException($"RPC {frame.Kind} {frame.Id} started twice");
+            }
+
+            Charge(bytes.Length + (long)RpcLimits.MessageOverhead);
             return bytes.ToArray();
         }
 
@@ -190,30 +227,89 @@ public sealed class RpcChannel : IAsyncDisposable
                 throw new InvalidDataException($"RPC {frame.Kind} {frame.Id} started twice");
             }
 
-            _partial[key] = new byte[frame.Total];
-            _received[key] = 0;
+            if (_partial.Count >= _limits.PartialMessagesPerConnection)
+            {
+                throw new RpcLimitException("partial_messages",
+                    $"{_partial.Count} messages are half received and another one started (at most {_limits.PartialMessagesPerConnection})");
+            }
+
+            Charge(RpcLimits.MessageOverhead);
+            _partial[key] = new Partial(frame.Total) { Charged = RpcLimits.MessageOverhead };
         }
 
-        if (!_partial.TryGetValue(key, out var buffer) || _received[key] != frame.Offset || buffer.Length != frame.Total)
+        if (!_partial.TryGetValue(key, out var partial) || partial.Received != frame.Offset || partial.Total != frame.Total)
         {
             throw new InvalidDataException($"RPC {frame.Kind} {frame.Id}: fragment at offset {frame.Offset} is out of order");
         }
 
-        bytes.CopyTo(buffer.AsSpan(frame.Offset));
-        int received = frame.Offset + bytes.Length;
-        if (received < frame.Total)
+        int end = frame.Offset + bytes.Length;
+        if (end > partial.Buffer.Length)
         {
-            _received[key] = received;
+            int capacity = (int)Math.Min(partial.Total, Math.Max(end, Math.Max(2L * partial.Buffer.Length, GrowStep)));
+            Charge(capacity - partial.Buffer.Length);
+            partial.Charged += capacity - partial.Buffer.Length;
+            byte[] larger = GC.AllocateUninitializedArray<byte>(capacity);
+            partial.Buffer.AsSpan(0, partial.Received).CopyTo(larger);
+            partial.Buffer = larger;
+        }
+
+        bytes.CopyTo(partial.Buffer.AsSpan(frame.Offset));
+        partial.Received = end;
+        if (end < partial.Total)
+        {
             return null;
         }
 
+        // Whole: the buffer is exactly Total bytes (growth stops there); its charge travels with it.
         _partial.Remove(key);
-        _received.Remove(key);
-        return buffer;
+        return partial.Buffer;
     }
 
-    private void Dispatch(RpcFrame frame, byte[] payload)
+    /// <summary>Takes <paramref name="bytes"/> from this channel's and the process's budget, or ends the channel.</summary>
+    private void Charge(long bytes)
     {
+        if (Interlocked.Add(ref _held, bytes) > _limits.BytesPerConnection)
+        {
+            Interlocked.Add(ref _held, -bytes);
+            throw new RpcLimitException("connection_bytes",
+                $"{bytes} more bytes would exceed the {_limits.BytesPerConnection} bytes one connection may hold ({HeldBytes} held)");
+        }
+
+        if (!_limits.TryReserve(bytes))
+        {
+            Interlocked.Add(ref _held, -bytes);
+            throw new RpcLimitException("process_bytes",
+                $"{bytes} more bytes would exceed the {_limits.BytesPerProcess} bytes all RPC channels may hold ({_limits.HeldBytes} held)");
+        }
+    }
+
+    private void Uncharge(long bytes)
+    {
+        Interlocked.Add(ref _held, -bytes);
+        _limits.Release(bytes);
+    }
+
+    private void Dispatch(RpcFrame frame, byte[] payload, long charge)
+    {
+        if (frame.Kind == RpcFrameKind.Request)
+        {
+            if (Interlocked.Increment(ref _serving) > _limits.RequestsPerConnection)
+            {
+                Interlocked.Decrement(ref _serving);
+                Uncharge(charge);
+                throw new RpcLimitException("requests", $"more than {_limits.RequestsPerConnection} requests at once");
+            }
+
+            // The request's bytes stay charged until its answer is sent.
+            var serving = ServeAsync(frame.Method, frame.Id, payload, charge);
+            _handlers[serving] = 0;
+            _ = serving.ContinueWith(static (t, c) => ((ConcurrentDictionary<Task, byte>)c!).TryRemove(t, out _), _handlers,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return;
+        }
+
+        // A response is the caller's once handed over.
+        Uncharge(charge);
         switch (frame.Kind)
         {
             case RpcFrameKind.Response when _calls.TryGetValue(frame.Id, out var call):
@@ -223,16 +319,26 @@ public sealed class RpcChannel : IAsyncDisposable
                 int status = payload.Length >= 4 ? System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(payload) : 2;
                 call.TrySetException(new RpcFaultException(status, Encoding.UTF8.GetString(payload.AsSpan(Math.Min(4, payload.Length)))));
                 break;
-            case RpcFrameKind.Request:
-                _ = ServeAsync(frame.Method, frame.Id, payload);
-                break;
             default:
                 // The answer to a call that was cancelled or timed out meanwhile: nobody waits for it.
                 break;
         }
     }
 
-    private async Task ServeAsync(ushort method, ulong id, byte[] request)
+    private async Task ServeAsync(ushort method, ulong id, byte[] request, long charge)
+    {
+        try
+        {
+            await ServeOneAsync(method, id, request).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _serving);
+            Uncharge(charge);
+        }
+    }
+
+    private async Task ServeOneAsync(ushort method, ulong id, byte[] request)
     {
         RpcReply reply;
         try
@@ -267,5 +373,17 @@ public sealed class RpcChannel : IAsyncDisposable
         {
             // The connection ended; the receive loop fails whatever else is pending.
         }
+    }
+
+    /// <summary>A message being reassembled: its buffer (grown as bytes arrive), the bytes received and the bytes charged.</summary>
+    private sealed class Partial(int total)
+    {
+        public int Total { get; } = total;
+
+        public byte[] Buffer { get; set; } = [];
+
+        public int Received { get; set; }
+
+        public long Charged { get; set; }
     }
 }

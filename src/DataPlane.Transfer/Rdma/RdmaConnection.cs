@@ -8,6 +8,7 @@ using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Buffers;
 using DataPlane.Transfer.Engine;
 using DataPlane.Transfer.Handshake;
+using DataPlane.Transfer.Security;
 
 namespace DataPlane.Transfer.Rdma;
 
@@ -62,6 +63,7 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
     private int _sendSlotBytes;
     private TransferMetrics.PeerMetrics? _metrics;
     private Socket? _control;
+    private Stream? _controlStream;
     private CompletionPoller? _poller;
     private ITimer? _sweeper;
     private Task _controlLoop = Task.CompletedTask;
@@ -122,6 +124,9 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
     public EndPoint? RemoteEndPoint { get; private set; }
 
     public TransportKind Kind => TransportKind.Rdma;
+
+    /// <summary>Authenticated when the control connection ran mutual TLS (RDMA payloads are never encrypted).</summary>
+    public ConnectionProtection Protection { get; private set; }
 
     public FlowClass FlowClass { get; }
 
@@ -229,10 +234,13 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
     }
 
     /// <summary>Starts the poller, the control loops and the timeout sweeper; grants the initial credits.</summary>
-    internal void Start(Socket control)
+    internal void Start(ControlChannel channel)
     {
-        _control = control;
-        RemoteEndPoint = control.RemoteEndPoint;
+        _control = channel.Socket;
+        // Credits travel inside the TLS session when there is one; the data moves by RDMA, in clear.
+        _controlStream = channel.OpenData(clear: false);
+        Protection = channel.Secure ? ConnectionProtection.Authenticated : ConnectionProtection.None;
+        RemoteEndPoint = _control.RemoteEndPoint;
         if (PeerName == "unknown")
         {
             PeerName = RemoteEndPoint?.ToString() ?? "unknown";
@@ -243,6 +251,9 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         _creditSignal.Release();
         _controlLoop = Task.Run(ControlLoopAsync);
         _creditLoop = Task.Run(CreditLoopAsync);
+        // The TLS session (and its native state) goes once neither loop can touch it any more.
+        _ = Task.WhenAll(_controlLoop, _creditLoop).ContinueWith(static (_, c) => ((ControlChannel)c!).Dispose(), channel,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         if (_timeoutTicks != long.MaxValue)
         {
             var period = TimeSpan.FromTicks(Math.Clamp(_settings.OperationTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 5, TimeSpan.TicksPerSecond));
@@ -823,7 +834,7 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
                 int read = 0;
                 while (read < buffer.Length)
                 {
-                    int n = await _control!.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, token).ConfigureAwait(false);
+                    int n = await _controlStream!.ReadAsync(buffer.AsMemory(read), token).ConfigureAwait(false);
                     if (n == 0)
                     {
                         Fail(TransferStatus.ConnectionLost, "the peer closed the control connection", null);
@@ -847,7 +858,7 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
                 }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
         {
             Fail(TransferStatus.ConnectionLost, "the control connection failed", e);
         }
@@ -869,14 +880,10 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
                 }
 
                 BinaryPrimitives.WriteInt32LittleEndian(buffer, credits);
-                int sent = 0;
-                while (sent < buffer.Length)
-                {
-                    sent += await _control!.SendAsync(buffer.AsMemory(sent), SocketFlags.None, token).ConfigureAwait(false);
-                }
+                await _controlStream!.WriteAsync(buffer, token).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
         {
             Fail(TransferStatus.ConnectionLost, "the control connection failed", e);
         }

@@ -2,25 +2,28 @@ using System.Net;
 using System.Net.Sockets;
 using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Handshake;
+using DataPlane.Transfer.Security;
 
 namespace DataPlane.Transfer.Rdma;
 
-/// <summary>Accepts RDMA connections: offer → queue pair to RTS → answer → wait for Ready; the control connection
-/// stays open for credits and for noticing a peer that has gone.</summary>
+/// <summary>Accepts RDMA connections: (mutual TLS and the peer's identity, checked by the base class before anything
+/// is allocated) offer → queue pair to RTS → answer → wait for Ready; the control connection (inside TLS when
+/// configured) stays open for credits and for noticing a peer that has gone. RDMA payloads never pass through TLS.</summary>
 internal sealed class RdmaTransferListener : HandshakeListener
 {
     private readonly RdmaTransport _transport;
 
     public RdmaTransferListener(RdmaTransport transport, IPEndPoint endpoint, ConnectionSettings settings)
-        : base(TransportKind.Rdma, endpoint, settings, transport.Logger)
+        : base(TransportKind.Rdma, endpoint, settings, transport.Logger, transport.Metrics, transport.Time)
     {
         _transport = transport;
         Start();
     }
 
-    protected override async Task<ITransferConnection> CompleteAsync(Socket client, NetworkStream stream, HandshakeMessage offer, FlowClass flowClass,
+    protected override async Task<ITransferConnection> CompleteAsync(ControlChannel channel, HandshakeMessage offer, FlowClass flowClass,
         ConnectionSettings settings, CancellationToken cancellationToken)
     {
+        var stream = channel.Stream;
         RdmaConnection? connection = null;
         try
         {
@@ -44,7 +47,7 @@ internal sealed class RdmaTransferListener : HandshakeListener
                 throw new TransferException(HandshakeStage.Ready, $"expected ready, got a {ready.Type}");
             }
 
-            _transport.Started(connection, client);
+            _transport.Started(connection, channel);
             return connection;
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException or TransferException)
@@ -53,8 +56,6 @@ internal sealed class RdmaTransferListener : HandshakeListener
             throw;
         }
     }
-
-    protected override void HandshakeFailed(EndPoint? remote, HandshakeStage stage, string message) => _transport.HandshakeFailed(remote, stage, message);
 
     protected override void OnClosed() => _transport.Closed(this);
 }

@@ -7,6 +7,7 @@ using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Buffers;
 using DataPlane.Transfer.Engine;
 using DataPlane.Transfer.Handshake;
+using DataPlane.Transfer.Security;
 using DataPlane.Transfer.Tcp;
 using Microsoft.Extensions.Logging;
 
@@ -203,9 +204,10 @@ public sealed class RdmaTransport : ITransport
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(settings);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        settings.ThrowIfInvalid();
+        settings.ThrowIfInvalidToConnect();
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         RdmaConnection? connection = null;
+        ControlChannel? channel = null;
         try
         {
             using (var connectTimer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -231,29 +233,35 @@ public sealed class RdmaTransport : ITransport
 
             socket.NoDelay = true;
             SocketTuning.Apply(socket, settings.FlowClass, Logger);
+            // Authenticate first: the queue pair is created only for a peer whose certificate checked out.
+            channel = await ControlChannel.ConnectAsync(socket, settings, cancellationToken).ConfigureAwait(false);
             connection = new RdmaConnection(this, settings, settings.FlowClass);
-            await using (var stream = new NetworkStream(socket, ownsSocket: false))
-            {
-                var offer = LocalMessage(HandshakeMessageType.Offer, settings, settings.FlowClass, connection);
-                var answer = await HandshakeExchange.OfferAsync(stream, offer, settings.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
-                connection.Connect(answer);
-                await HandshakeExchange.SendAsync(stream, new HandshakeMessage { Type = HandshakeMessageType.Ready, Transport = TransportKind.Rdma },
-                    settings.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
-            }
-
-            Started(connection, socket);
+            var offer = LocalMessage(HandshakeMessageType.Offer, settings, settings.FlowClass, connection);
+            var answer = await HandshakeExchange.OfferAsync(channel.Stream, offer, settings.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
+            answer = TcpTransport.CheckAnswer(channel, settings, answer);
+            connection.Connect(answer);
+            await HandshakeExchange.SendAsync(channel.Stream, new HandshakeMessage { Type = HandshakeMessageType.Ready, Transport = TransportKind.Rdma },
+                settings.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
+            Started(connection, channel);
             return connection;
         }
         catch (TransferException e) when (e.Stage is { } stage)
         {
             HandshakeFailed(endpoint, stage, e.Message);
+            if (e.AuthFailure is { } reason)
+            {
+                Metrics?.AuthFailed("out", reason);
+            }
+
             connection?.Destroy();
+            channel?.Dispose();
             socket.Dispose();
             throw;
         }
         catch
         {
             connection?.Destroy();
+            channel?.Dispose();
             socket.Dispose();
             throw;
         }
@@ -321,7 +329,7 @@ public sealed class RdmaTransport : ITransport
         return (result & MemoryAccess.RemoteWrite) != 0 ? result | MemoryAccess.LocalWrite : result;
     }
 
-    internal void Started(RdmaConnection connection, Socket control)
+    internal void Started(RdmaConnection connection, ControlChannel control)
     {
         _connections[connection] = 0;
         Metrics?.ConnectionsChanged(TransportKind.Rdma, 1);

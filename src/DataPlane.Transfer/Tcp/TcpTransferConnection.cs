@@ -7,21 +7,26 @@ using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Buffers;
 using DataPlane.Transfer.Engine;
 using DataPlane.Transfer.Handshake;
+using DataPlane.Transfer.Security;
 
 namespace DataPlane.Transfer.Tcp;
 
-/// <summary>One TCP transfer connection. Two loops own the socket: the writer sends queued frames in order
-/// (coalescing small ones into one send), the reader executes incoming requests and completes this side's
-/// operations from acknowledgements. The reader never waits on the socket's send side — its acks and READ
+/// <summary>One TCP transfer connection. Two loops own the socket (or the TLS session over it): the writer sends
+/// queued frames in order (coalescing small ones into one send), the reader executes incoming requests and completes
+/// this side's operations from acknowledgements. No allocation trusts a length field: a SEND's buffer grows as its
+/// bytes arrive. The reader never waits on the socket's send side — its acks and READ
 /// responses go through the writer's queue — so two peers streaming at each other cannot deadlock on full
 /// send buffers.</summary>
 internal sealed class TcpTransferConnection : ITransferConnection
 {
     private const int CoalesceBytes = 64 << 10;
+    private const int GrowStep = 64 << 10;
     private const int NoFault = -1;
 
     private readonly TcpTransport _transport;
     private readonly Socket _socket;
+    private readonly ControlChannel _channel;
+    private readonly Stream _stream;
     private readonly ConnectionSettings _settings;
     private readonly TransferMetrics.PeerMetrics? _metrics;
     private readonly Channel<OutFrame> _out = Channel.CreateUnbounded<OutFrame>(new UnboundedChannelOptions { SingleReader = true });
@@ -37,13 +42,17 @@ internal sealed class TcpTransferConnection : ITransferConnection
     private int _fault = NoFault;
     private string _faultReason = "";
 
-    public TcpTransferConnection(TcpTransport transport, Socket socket, ConnectionSettings settings, FlowClass flowClass, HandshakeMessage peer)
+    public TcpTransferConnection(TcpTransport transport, ControlChannel channel, bool clear, ConnectionSettings settings, FlowClass flowClass, HandshakeMessage peer)
     {
         _transport = transport;
-        _socket = socket;
+        _channel = channel;
+        _socket = channel.Socket;
+        // Over TLS the writer gathers records into larger socket writes and flushes once its queue is empty.
+        _stream = channel.OpenData(clear, coalesce: true);
+        Protection = channel.Protection(clear);
         _settings = settings;
         FlowClass = flowClass;
-        RemoteEndPoint = socket.RemoteEndPoint;
+        RemoteEndPoint = _socket.RemoteEndPoint;
         PeerName = peer.NodeName.Length > 0 ? peer.NodeName : RemoteEndPoint?.ToString() ?? "unknown";
         PeerRegion = peer.Region;
         PeerMaxMessageBytes = (int)Math.Min(peer.MaxMessageBytes, ConnectionSettings.MaxMessageLimit);
@@ -64,6 +73,8 @@ internal sealed class TcpTransferConnection : ITransferConnection
     public EndPoint? RemoteEndPoint { get; }
 
     public TransportKind Kind => TransportKind.Tcp;
+
+    public ConnectionProtection Protection { get; }
 
     public FlowClass FlowClass { get; }
 
@@ -91,6 +102,9 @@ internal sealed class TcpTransferConnection : ITransferConnection
     {
         _readLoop = Task.Run(ReadLoopAsync);
         _writeLoop = Task.Run(WriteLoopAsync);
+        // The TLS session (and its native state) goes once neither loop can touch it any more.
+        _ = Task.WhenAll(_readLoop, _writeLoop).ContinueWith(static (_, c) => ((ControlChannel)c!).Dispose(), _channel,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         if (_timeoutTicks != long.MaxValue)
         {
             var period = TimeSpan.FromTicks(Math.Clamp(_settings.OperationTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 5, TimeSpan.TicksPerSecond));
@@ -383,6 +397,9 @@ internal sealed class TcpTransferConnection : ITransferConnection
                     await SendAllAsync(coalesce.AsMemory(0, used), token).ConfigureAwait(false);
                     used = 0;
                 }
+
+                // Nothing more queued: push out what a TLS session may still hold (a no-op on a plain socket).
+                await _stream.FlushAsync(token).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
@@ -398,14 +415,8 @@ internal sealed class TcpTransferConnection : ITransferConnection
         }
     }
 
-    private async ValueTask SendAllAsync(ReadOnlyMemory<byte> bytes, CancellationToken token)
-    {
-        while (!bytes.IsEmpty)
-        {
-            int n = await _socket.SendAsync(bytes, SocketFlags.None, token).ConfigureAwait(false);
-            bytes = bytes[n..];
-        }
-    }
+    /// <summary>Writes all of <paramref name="bytes"/> (a TLS session encrypts them into records on the way).</summary>
+    private ValueTask SendAllAsync(ReadOnlyMemory<byte> bytes, CancellationToken token) => _stream.WriteAsync(bytes, token);
 
     private async Task ReadLoopAsync()
     {
@@ -540,16 +551,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
         }
 
         int length = (int)frame.Length;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
-        try
-        {
-            await ReceiveExactAsync(buffer.AsMemory(0, length), token, allowEnd: false).ConfigureAwait(false);
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
+        byte[] buffer = await ReceiveGrowingAsync(length, token).ConfigureAwait(false);
 
         var message = new PooledMessage(buffer, length);
         // A full receive queue stops this loop (and so the peer, by TCP flow control): the RNR of TCP.
@@ -567,6 +569,39 @@ internal sealed class TcpTransferConnection : ITransferConnection
         Reply(frame, WireStatus.Ok);
     }
 
+    /// <summary>Receives <paramref name="length"/> bytes into a pooled buffer that grows as they arrive (at most
+    /// <see cref="GrowStep"/> ahead of them), so a length field that promises more than the peer sends holds no memory
+    /// for the bytes that never come.</summary>
+    private async ValueTask<byte[]> ReceiveGrowingAsync(int length, CancellationToken token)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, Math.Min(length, GrowStep)));
+        int received = 0;
+        try
+        {
+            while (received < length)
+            {
+                if (received == buffer.Length)
+                {
+                    byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(length, Math.Max(2L * buffer.Length, received + GrowStep)));
+                    buffer.AsSpan(0, received).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                int chunk = Math.Min(length, buffer.Length) - received;
+                await ReceiveExactAsync(buffer.AsMemory(received, chunk), token, allowEnd: false).ConfigureAwait(false);
+                received += chunk;
+            }
+
+            return buffer;
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
     private void Reply(TcpFrame request, WireStatus status) =>
         Enqueue(new OutFrame(new TcpFrame(FrameOp.Ack, status, 0, request.RequestId, 0, 0), default, null, null));
 
@@ -575,7 +610,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
         int read = 0;
         while (read < buffer.Length)
         {
-            int n = await _socket.ReceiveAsync(buffer[read..], SocketFlags.None, token).ConfigureAwait(false);
+            int n = await _stream.ReadAsync(buffer[read..], token).ConfigureAwait(false);
             if (n == 0)
             {
                 if (allowEnd && read == 0)

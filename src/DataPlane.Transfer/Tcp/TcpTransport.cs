@@ -6,6 +6,7 @@ using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Buffers;
 using DataPlane.Transfer.Engine;
 using DataPlane.Transfer.Handshake;
+using DataPlane.Transfer.Security;
 using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Transfer.Tcp;
@@ -14,7 +15,9 @@ namespace DataPlane.Transfer.Tcp;
 /// registration is an entry in this transport's region table; its token plays the rkey and every incoming
 /// WRITE or READ is checked against it (unknown token, missing access or a range outside the region →
 /// <see cref="TransferStatus.RemoteAccessError"/> for the initiator; the connection carries on). Incoming
-/// WRITEs are received straight into the registered memory, and READ responses are sent straight from it.</summary>
+/// WRITEs are received straight into the registered memory, and READ responses are sent straight from it. With
+/// <see cref="ConnectionSettings.Security"/> every connection is mutually authenticated by TLS 1.3 and its data travels
+/// inside the TLS session (or in clear after the handshake when both sides turned encryption off).</summary>
 public sealed class TcpTransport : ITransport
 {
     private readonly ConcurrentDictionary<uint, TcpRegisteredBuffer> _regions = new();
@@ -84,8 +87,9 @@ public sealed class TcpTransport : ITransport
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(settings);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        settings.ThrowIfInvalid();
+        settings.ThrowIfInvalidToConnect();
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        ControlChannel? channel = null;
         try
         {
             using (var connectTimer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -110,31 +114,61 @@ public sealed class TcpTransport : ITransport
             }
 
             SocketTuning.Apply(socket, settings.FlowClass, Logger);
-            HandshakeMessage answer;
-            await using (var stream = new NetworkStream(socket, ownsSocket: false))
+            channel = await ControlChannel.ConnectAsync(socket, settings, cancellationToken).ConfigureAwait(false);
+            bool askClear = channel.Secure && settings.Security is { EncryptData: false };
+            var offer = LocalMessage(HandshakeMessageType.Offer, settings, settings.FlowClass, askClear);
+            var answer = await HandshakeExchange.OfferAsync(channel.Stream, offer, settings.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
+            answer = CheckAnswer(channel, settings, answer);
+            bool clear = channel.Secure && (answer.Flags & HandshakeFlags.ClearData) != 0;
+            if (clear && !askClear)
             {
-                var offer = LocalMessage(HandshakeMessageType.Offer, settings, settings.FlowClass);
-                answer = await HandshakeExchange.OfferAsync(stream, offer, settings.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
+                throw new TransferException(HandshakeStage.Negotiate, "the peer answered with data in clear, but this side encrypts");
             }
 
-            return Open(socket, settings, settings.FlowClass, answer);
+            return Open(channel, clear, settings, settings.FlowClass, answer);
         }
         catch (TransferException e) when (e.Stage is { } stage)
         {
             Metrics?.HandshakeFailed(stage);
+            if (e.AuthFailure is { } reason)
+            {
+                Metrics?.AuthFailed("out", reason);
+            }
+
             if (Logger is not null)
             {
                 TransferLog.HandshakeFailed(Logger, endpoint, stage.Name(), e.Message);
             }
 
+            channel?.Dispose();
             socket.Dispose();
             throw;
         }
         catch
         {
+            channel?.Dispose();
             socket.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Over TLS, the answer's node name must be the peer this side meant to reach (its certificate names it
+    /// already); the answer then carries that identity. Shared by both transports.</summary>
+    internal static HandshakeMessage CheckAnswer(ControlChannel channel, ConnectionSettings settings, HandshakeMessage answer)
+    {
+        if (!channel.Secure)
+        {
+            return answer;
+        }
+
+        string expected = settings.ExpectedPeerName!;
+        if (!CertificateNames.Same(answer.NodeName, expected))
+        {
+            throw ControlChannel.Refused(AuthFailures.NameMismatch,
+                $"the peer's certificate names '{expected}', but its handshake names node '{ControlChannel.Printable(answer.NodeName)}'");
+        }
+
+        return answer with { NodeName = expected };
     }
 
     /// <inheritdoc/>
@@ -162,10 +196,15 @@ public sealed class TcpTransport : ITransport
     }
 
     /// <summary>The handshake message describing this side.</summary>
-    internal static HandshakeMessage LocalMessage(HandshakeMessageType type, ConnectionSettings settings, FlowClass flowClass)
+    internal static HandshakeMessage LocalMessage(HandshakeMessageType type, ConnectionSettings settings, FlowClass flowClass, bool clearData = false)
     {
         var region = settings.ExposedRegion;
         var flags = settings.Generation > 0 ? HandshakeFlags.Rehandshake : HandshakeFlags.None;
+        if (clearData)
+        {
+            flags |= HandshakeFlags.ClearData;
+        }
+
         if (region is not null)
         {
             if ((region.Access & RegionAccess.RemoteWrite) != 0)
@@ -196,10 +235,10 @@ public sealed class TcpTransport : ITransport
         };
     }
 
-    /// <summary>Wraps a handshaken socket into a running connection.</summary>
-    internal TcpTransferConnection Open(Socket socket, ConnectionSettings settings, FlowClass flowClass, HandshakeMessage peer)
+    /// <summary>Wraps a handshaken control channel into a running connection (which owns it from now on).</summary>
+    internal TcpTransferConnection Open(ControlChannel channel, bool clear, ConnectionSettings settings, FlowClass flowClass, HandshakeMessage peer)
     {
-        var connection = new TcpTransferConnection(this, socket, settings, flowClass, peer);
+        var connection = new TcpTransferConnection(this, channel, clear, settings, flowClass, peer);
         _connections[connection] = 0;
         Metrics?.ConnectionsChanged(TransportKind.Tcp, 1);
         connection.Start();

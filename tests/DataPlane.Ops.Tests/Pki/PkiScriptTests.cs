@@ -41,7 +41,9 @@ public sealed class PkiScriptTests : IDisposable
         var san = server.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
         Assert.Equal(["gpu-01.dataplane.internal", "gpu-01"], san.EnumerateDnsNames());
         Assert.Equal(["10.0.0.11"], san.EnumerateIPAddresses().Select(a => a.ToString()));
-        Assert.Contains("1.3.6.1.5.5.7.3.1", server.Extensions.OfType<X509EnhancedKeyUsageExtension>().Single().EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Select(o => o.Value)); // serverAuth
+        // A host certificate serves both ends of the spill path's mutual TLS: serverAuth and clientAuth.
+        Assert.Equal(["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"],
+            server.Extensions.OfType<X509EnhancedKeyUsageExtension>().Single().EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Select(o => o.Value));
         Assert.Contains("1.3.6.1.5.5.7.3.2", client.Extensions.OfType<X509EnhancedKeyUsageExtension>().Single().EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Select(o => o.Value)); // clientAuth
         Assert.False(server.Extensions.OfType<X509BasicConstraintsExtension>().Single().CertificateAuthority);
 

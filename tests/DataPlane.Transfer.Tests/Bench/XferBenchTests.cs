@@ -20,6 +20,13 @@ public class XferBenchTests
     [InlineData("--ops", "--connect 127.0.0.1:1 --ops write,send")]
     [InlineData("--dscp", "--connect 127.0.0.1:1 --dscp 64")]
     [InlineData("--flow-class", "--connect 127.0.0.1:1 --flow-class " + "abcdefghijabcdefghijabcdefghijabc")]
+    [InlineData("--key", "--connect gpu-a:1 --cert a.pem")]
+    [InlineData("--encryption", "--connect 127.0.0.1:1 --encryption none")]
+    [InlineData("--encryption", "--connect gpu-a:1 --cert a.pem --key a.key --ca ca.pem --encryption off")]
+    [InlineData("--connect", "--connect 127.0.0.1:1 --cert a.pem --key a.key --ca ca.pem")]
+    [InlineData("--connect", "--connect bad_name@127.0.0.1:1 --cert a.pem --key a.key --ca ca.pem")]
+    [InlineData("--allow", "--connect gpu-a:1 --cert a.pem --key a.key --ca ca.pem --allow gpu-b")]
+    [InlineData("--cert", "--connect gpu-a:1 --cert /nonexistent/a.pem --key /nonexistent/a.key --ca /nonexistent/ca.pem")]
     public async Task Bad_arguments_exit_2_naming_the_option(string option, string commandLine)
     {
         var stderr = new StringWriter();
@@ -34,7 +41,8 @@ public class XferBenchTests
     {
         var stdout = new StringWriter();
         Assert.Equal(0, await XferBench.RunAsync(["--help"], stdout, TextWriter.Null, CancellationToken.None));
-        Assert.Contains("--connect HOST:PORT", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--connect [NAME@]HOST:PORT", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--encryption MODE", stdout.ToString(), StringComparison.Ordinal);
     }
 
     [Theory]
