@@ -105,6 +105,54 @@ public sealed class SpilloverTests : IDisposable
     }
 
     [Fact]
+    public async Task A_peer_whose_certificate_is_revoked_cannot_spill_here_and_its_batches_run_at_home()
+    {
+        await using var peer = await DaemonHarness.StartAsync(new Dictionary<string, string?>(Peer("gpu-b.test"))
+        {
+            ["Transfer:Tls:Crl"] = _pki.WriteCrl("transfer.crl", _originHost),
+        }, SlowModels.With(baseMs: 20));
+        await using var origin = await DaemonHarness.StartAsync(Origin(peer.Daemon.TransferAddress!.Port), SlowModels.With(baseMs: 30));
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Call(origin, i)));
+
+        Assert.All(answers, a => Assert.Equal(a.Expected, Tensors.Output0(a.Response)));
+        var stats = await peer.Client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = "slow" });
+        Assert.Equal(0UL, stats.ModelStats[0].ExecutionCount);
+        string metrics = await peer.MetricsTextAsync();
+        Assert.True(Sample(metrics, "dataplane_transfer_auth_failures_total{direction=\"in\",reason=\"revoked\"}") >= 1, metrics);
+        Assert.True(Sample(metrics, "dataplane_tls_revoked_handshakes_total{tls=\"transfer\"}") >= 1, metrics);
+        Assert.Contains("dataplane_tls_crl_revoked_certificates{tls=\"transfer\"} 1", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Transfer_connections_count_against_the_transfer_listeners_connection_cap()
+    {
+        await using var peer = await DaemonHarness.StartAsync(new Dictionary<string, string?>(Peer("gpu-b.test"))
+        {
+            ["Listen:Limits:MaxConnections:Transfer"] = "1",
+        }, SlowModels.With(baseMs: 20));
+        await using var origin = await DaemonHarness.StartAsync(Origin(peer.Daemon.TransferAddress!.Port), SlowModels.With(baseMs: 100));
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Call(origin, i)));
+
+        Assert.All(answers, a => Assert.Equal(a.Expected, Tensors.Output0(a.Response)));
+        var transfer = peer.Daemon.Connections["transfer"];
+        Assert.Equal(1, transfer.Limit);
+        Assert.True(Sample(await origin.MetricsTextAsync(), "dataplane_spilled_batches_total{model=\"slow\",peer=\"gpu-a.test\"}") > 0, "nothing spilled");
+        Assert.Equal(1, transfer.Open); // the origin's connection, kept open for the next spill
+        // A second connection while the origin's is open is closed at once.
+        using (var extra = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+        {
+            await extra.ConnectAsync(peer.Daemon.TransferAddress!);
+            var buffer = new byte[16];
+            Assert.Equal(0, await extra.ReceiveAsync(buffer).WaitAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        Assert.True(transfer.Refused >= 1);
+        Assert.True(Sample(await peer.MetricsTextAsync(), "dataplane_connections_refused_total{listener=\"transfer\"}") >= 1);
+    }
+
+    [Fact]
     public async Task A_peer_listening_with_a_certificate_of_another_name_gets_no_batches()
     {
         // The origin expects gpu-a.test at this address; the host there presents gpu-c.test's certificate.

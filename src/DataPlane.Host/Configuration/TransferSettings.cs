@@ -53,6 +53,9 @@ public sealed record TransferSettings
     /// <summary>The CA (PEM bundle) peers' certificates must chain to.</summary>
     public string? CaPath { get; init; }
 
+    /// <summary>Revocation list (PEM or DER) signed by the CA: peer certificates it names are refused, both ways; null: none.</summary>
+    public string? CrlPath { get; init; }
+
     /// <summary>tls (default) or none (data in clear after the authenticated handshake; isolated fabrics only).</summary>
     public TransferEncryption Encryption { get; init; } = TransferEncryption.Tls;
 
@@ -155,6 +158,7 @@ public sealed record TransferSettings
             CertificatePath = certificatePath,
             KeyPath = keyPath,
             CaPath = caPath,
+            CrlPath = BindCrl(b, caPath),
             Encryption = encryption,
             Rpc = BindRpcLimits(b),
             NearGpu = b.Int("Transfer:Rdma:NearGpu", 0, -1, 1023),
@@ -309,6 +313,25 @@ public sealed record TransferSettings
         {
             own?.Dispose();
         }
+    }
+
+    /// <summary>Transfer:Tls:Crl, optional: a revocation list that loads and verifies against Transfer:Tls:ClientCa.</summary>
+    private static string? BindCrl(ConfigBinder b, string? caPath)
+    {
+        string crl = b.String("Transfer:Tls:Crl", "");
+        if (crl.Length == 0)
+        {
+            return null;
+        }
+
+        if (caPath is null)
+        {
+            b.Error("Transfer:Tls:Crl", "needs the transfer engine (Transfer:Listen or Transfer:Peers) and Transfer:Tls:ClientCa: it revokes peer certificates of that CA");
+            return null;
+        }
+
+        TlsBinding.CheckCrl(b, "Transfer:Tls:Crl", crl, caPath);
+        return crl;
     }
 
     private static RpcLimits BindRpcLimits(ConfigBinder b)

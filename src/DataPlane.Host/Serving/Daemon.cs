@@ -153,15 +153,20 @@ public sealed partial class Daemon : IAsyncDisposable
         ExportCertificateExpiry(metrics, grpc!, http!, admin!);
         ConnectionMetrics.Export(metrics, connections);
         connections.UseLogger(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Hosting.Connections"));
-        ExportRevocation(metrics, grpc!, http!);
         // Host control first: an interrupted tuning apply is rolled back and hot CPUs are set before any batcher
         // thread starts (the probe below creates them).
         var hostControl = HostControl.Start(options.HostControl, metrics,
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Host.Control"));
         if (options.Transfer.Enabled)
         {
-            spillHolder.Service = SpillService.Create(options.Transfer, hostControl.Topology, metrics, app.Services.GetRequiredService<ILoggerFactory>());
+            spillHolder.Service = SpillService.Create(options.Transfer, hostControl.Topology, metrics, app.Services.GetRequiredService<ILoggerFactory>(),
+                connections["transfer"].TryLease);
         }
+
+        ExportRevocation(metrics, [
+            (grpc!.Listener.Name, grpc.Revocation),
+            (http!.Listener.Name, http.Revocation),
+            ("transfer", spillHolder.Service?.Revocation)]);
 
         var registry = app.Services.GetRequiredService<ModelRegistry>();
         var server = app.Services.GetRequiredService<InferenceServer>();
@@ -228,9 +233,9 @@ public sealed partial class Daemon : IAsyncDisposable
     /// <summary>The revocation lists of the TLS listeners that check one (<c>Listen:Tls:Crl</c>), read at each scrape (which
     /// also picks up a changed file): dataplane_tls_crl_revoked_certificates{tls}, dataplane_tls_crl_next_update_timestamp_seconds{tls},
     /// dataplane_tls_revoked_handshakes_total{tls} and dataplane_tls_crl_reload_failures_total{tls}.</summary>
-    private static void ExportRevocation(CollectorRegistry metrics, params BoundListener[] listeners)
+    private static void ExportRevocation(CollectorRegistry metrics, IEnumerable<(string Name, RevocationListReloader? Reloader)> lists)
     {
-        var checking = listeners.Where(l => l.Revocation != null).ToArray();
+        var checking = lists.Where(l => l.Reloader != null).ToArray();
         if (checking.Length == 0)
         {
             return;
@@ -248,11 +253,10 @@ public sealed partial class Daemon : IAsyncDisposable
             "Changed revocation list files that did not load or verify (the previous list stayed in use), by listener.", "tls");
         metrics.AddBeforeCollectCallback(() =>
         {
-            foreach (var listener in checking)
+            foreach (var (name, reloaderOrNull) in checking)
             {
-                var reloader = listener.Revocation!;
+                var reloader = reloaderOrNull!;
                 var list = reloader.Current;
-                string name = listener.Listener.Name;
                 entries.WithLabels(name).Set(list.Count);
                 nextUpdate.WithLabels(name).Set(list.NextUpdate?.ToUnixTimeSeconds() ?? 0);
                 refused.WithLabels(name).IncTo(reloader.Refused);

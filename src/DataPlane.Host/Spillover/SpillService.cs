@@ -6,6 +6,7 @@ using DataPlane.Transfer.Messaging;
 using DataPlane.Transfer.Rdma;
 using DataPlane.Transfer.Security;
 using DataPlane.Hosting.Configuration;
+using DataPlane.Hosting.Listeners;
 using Google.Protobuf;
 using Grpc.Core;
 using Prometheus;
@@ -44,6 +45,9 @@ internal sealed partial class SpillService : IAsyncDisposable
     /// <summary>Where peers connect, once listening.</summary>
     public System.Net.IPEndPoint? ListenEndPoint => _engine.ListenEndPoint;
 
+    /// <summary>The revocation list peers' certificates are checked against (<c>Transfer:Tls:Crl</c>), when configured.</summary>
+    public RevocationListReloader? Revocation => Tls.Revocation;
+
     /// <summary>The chosen transport.</summary>
     public TransportKind Kind => _engine.Kind;
 
@@ -51,15 +55,22 @@ internal sealed partial class SpillService : IAsyncDisposable
     /// configured files, and the spill target; serving starts with <see cref="Serve"/>.</summary>
     /// <exception cref="ConfigurationException">The TLS files cannot be used (checked at bind time already; this covers a
     /// file that changed in between).</exception>
-    public static SpillService Create(TransferSettings settings, DataPlane.Topology.Model.HostTopology? topology, CollectorRegistry metrics, ILoggerFactory loggers)
+    /// <param name="settings">The Transfer section.</param>
+    /// <param name="topology">The host, for RDMA placement near the GPUs.</param>
+    /// <param name="metrics">Where the engine's metrics go.</param>
+    /// <param name="loggers">Loggers.</param>
+    /// <param name="admitConnection">The transfer listener's connection cap (a lease per connection, null when full).</param>
+    public static SpillService Create(TransferSettings settings, DataPlane.Topology.Model.HostTopology? topology, CollectorRegistry metrics,
+        ILoggerFactory loggers, Func<IDisposable?>? admitConnection = null)
     {
         var log = loggers.CreateLogger("DataPlane.Host.Spillover");
         TransferTlsFiles tls;
         try
         {
-            tls = new TransferTlsFiles(settings.CertificatePath!, settings.KeyPath!, settings.CaPath!);
+            tls = new TransferTlsFiles(settings.CertificatePath!, settings.KeyPath!, settings.CaPath!, settings.CrlPath,
+                loggers.CreateLogger("DataPlane.Host.Spillover.Revocation"));
         }
-        catch (Exception e) when (e is TransferSecurityException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        catch (Exception e) when (e is TransferSecurityException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or FormatException)
         {
             throw new ConfigurationException($"Transfer:Tls: {e.Message}");
         }
@@ -78,7 +89,8 @@ internal sealed partial class SpillService : IAsyncDisposable
         }
 
         var rdma = RdmaTransport.Factory(rdmaOptions, transferMetrics, loggers.CreateLogger("DataPlane.Transfer.Rdma"));
-        var engine = new TransferEngine(settings.Engine with { Security = tls.Security(settings) }, rdma, transferMetrics, loggers);
+        var engine = new TransferEngine(settings.Engine with { Security = tls.Security(settings), AdmitConnection = admitConnection }, rdma,
+            transferMetrics, loggers);
         var target = settings.Peers.Count > 0
             ? new PeerSpillTarget(engine, settings.Peers, settings.MaxBatchesPerPeer, settings.PeerCooldown, limits, metrics, log)
             : null;

@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using DataPlane.Host.Configuration;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Transfer.Security;
+using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Host.Spillover;
 
@@ -19,14 +20,20 @@ internal sealed class TransferTlsFiles
     private DateTime _caStamp;
     private long _nextCheck;
 
-    public TransferTlsFiles(string certificatePath, string keyPath, string caPath)
+    /// <summary>Loads the files now; a revocation list at <paramref name="crlPath"/> (optional) must verify against the
+    /// CA bundle as it is at start.</summary>
+    public TransferTlsFiles(string certificatePath, string keyPath, string caPath, string? crlPath = null, ILogger? logger = null)
     {
         _certificate = new CertificateReloader(certificatePath, keyPath);
         _caPath = caPath;
         _ca = PemFiles.LoadCa(caPath);
+        Revocation = crlPath is null ? null : new RevocationListReloader(crlPath, _ca, "transfer", logger);
         _caStamp = File.GetLastWriteTimeUtc(caPath);
         _nextCheck = Environment.TickCount64 + (long)CertificateReloader.CheckInterval.TotalMilliseconds;
     }
+
+    /// <summary>The revocation list peers' certificates are checked against, in both directions; null without one.</summary>
+    public RevocationListReloader? Revocation { get; }
 
     /// <summary>The certificate in use (for the expiry metric).</summary>
     public CertificateReloader Certificate => _certificate;
@@ -50,6 +57,7 @@ internal sealed class TransferTlsFiles
     {
         AllowedPeers = settings.AllowedPeers,
         EncryptData = settings.Encryption == TransferEncryption.Tls,
+        IsRevoked = Revocation is { } revocation ? revocation.Refuses : null,
     };
 
     private void RefreshCa()

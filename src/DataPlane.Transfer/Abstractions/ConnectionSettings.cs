@@ -57,6 +57,11 @@ public sealed record ConnectionSettings
     /// (default 64), so unauthenticated connections cannot pile up while each waits out its handshake timeout.</summary>
     public int MaxPendingHandshakes { get; init; } = 64;
 
+    /// <summary>Listener side: asked for a place as each connection is accepted, before TLS; null (refused) closes the
+    /// socket at once. The lease is held as long as the connection is open (its control channel gives it back), so it
+    /// caps established connections as well as handshakes. Null: no cap beyond <see cref="MaxPendingHandshakes"/>.</summary>
+    public Func<IDisposable?>? AdmitConnection { get; init; }
+
     /// <summary>Problems with the values, empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -73,6 +73,9 @@ public sealed record TransferOptions
     /// <summary>Listener side: handshakes in progress at once (default 64); see <see cref="ConnectionSettings.MaxPendingHandshakes"/>.</summary>
     public int MaxPendingHandshakes { get; init; } = 64;
 
+    /// <summary>Listener side: the connection cap; see <see cref="ConnectionSettings.AdmitConnection"/>.</summary>
+    public Func<IDisposable?>? AdmitConnection { get; init; }
+
     /// <summary>Every problem with the options (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -146,6 +149,7 @@ public sealed record TransferOptions
         Security = Security,
         ExpectedPeerName = expectedPeer,
         MaxPendingHandshakes = MaxPendingHandshakes,
+        AdmitConnection = AdmitConnection,
         LocalName = NodeName,
         ExposedRegion = exposedRegion,
         FlowClass = flowClass,

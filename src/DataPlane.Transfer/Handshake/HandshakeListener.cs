@@ -157,9 +157,20 @@ internal abstract class HandshakeListener : ITransferListener
         if (Interlocked.Increment(ref _pending) > Settings.MaxPendingHandshakes)
         {
             Interlocked.Decrement(ref _pending);
-            client.Dispose();
+            // Counted before the peer sees its connection close.
             Refused(remote, HandshakeStage.Connect, "too_many_handshakes",
                 $"{Settings.MaxPendingHandshakes} handshakes are already in progress; connection closed", countAsAuth: false);
+            client.Dispose();
+            return;
+        }
+
+        IDisposable? lease = null;
+        if (Settings.AdmitConnection is { } admit && (lease = admit()) is null)
+        {
+            Interlocked.Decrement(ref _pending);
+            Refused(remote, HandshakeStage.Connect, "connection_limit", "the listener holds its connection limit; connection closed",
+                countAsAuth: false);
+            client.Dispose();
             return;
         }
 
@@ -176,6 +187,8 @@ internal abstract class HandshakeListener : ITransferListener
         {
             client.NoDelay = true;
             channel = await ControlChannel.AcceptAsync(client, Settings, Count, _stop.Token).ConfigureAwait(false);
+            channel.Lease = lease;
+            lease = null; // the channel gives it back
             string? identity = null;
             var secured = channel;
             var offer = await HandshakeExchange.ReceiveOfferAsync(channel.Stream, _kind, Settings.HandshakeTimeout, _stop.Token,
@@ -208,6 +221,7 @@ internal abstract class HandshakeListener : ITransferListener
         }
         finally
         {
+            lease?.Dispose();
             Interlocked.Decrement(ref _pending);
         }
     }

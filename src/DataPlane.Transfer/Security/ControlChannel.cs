@@ -61,8 +61,13 @@ internal sealed class ControlChannel : IDisposable
         return _tls;
     }
 
+    /// <summary>The connection cap's place this connection holds (<see cref="ConnectionSettings.AdmitConnection"/>),
+    /// given back when the channel is disposed.</summary>
+    public IDisposable? Lease { get; set; }
+
     public void Dispose()
     {
+        Lease?.Dispose();
         _tls?.Dispose();
         _records?.Dispose();
         _network.Dispose();

@@ -227,6 +227,33 @@ public sealed class TransferTlsTests : IDisposable
     }
 
     [Fact]
+    public async Task The_connection_cap_holds_established_connections_and_a_closed_one_gives_its_place_back()
+    {
+        var cap = new OnePlace();
+        await using var server = await SecureServer.StartAsync(Tls.For(_pki, _server, allowed: ["gpu-b.test"]), "gpu-a.test", admit: cap.TryTake);
+        await using var transport = new TcpTransport();
+
+        var first = await transport.ConnectAsync(server.EndPoint, ClientSettings(Tls.For(_pki, _client), "gpu-a.test")).Within();
+        var accepted = await server.Accept.Within();
+        Assert.Equal("gpu-b.test", accepted.PeerName);
+
+        // Established, the first connection still holds the only place: the next is closed before TLS.
+        await Assert.ThrowsAsync<TransferException>(() => transport.ConnectAsync(server.EndPoint, ClientSettings(Tls.For(_pki, _client), "gpu-a.test"))).Within();
+        Assert.Equal(1, cap.Refused);
+        Assert.Contains(server.Logger.Lines, l => l.Contains("connection_limit", StringComparison.Ordinal));
+
+        var released = cap.Released;
+        await first.DisposeAsync();
+        await accepted.DisposeAsync();
+        await released.Within();
+
+        var next = server.Listener.AcceptAsync().AsTask();
+        await using var again = await transport.ConnectAsync(server.EndPoint, ClientSettings(Tls.For(_pki, _client), "gpu-a.test")).Within();
+        await using var acceptedAgain = await next.Within();
+        Assert.Equal("gpu-b.test", acceptedAgain.PeerName);
+    }
+
+    [Fact]
     public async Task Uri_identities_are_names_too()
     {
         var uriServer = _pki.Issue("gpu-u", uri: "spiffe://dataplane.test/gpu/u", dnsName: false);
@@ -311,6 +338,43 @@ public sealed class TransferTlsTests : IDisposable
         Assert.True(local.Span[..s_secret.Length].SequenceEqual(s_secret));
     }
 
+    /// <summary>A connection cap of one place; says when the place is given back.</summary>
+    private sealed class OnePlace
+    {
+        private int _taken;
+        private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Refused { get; private set; }
+
+        public Task Released => Volatile.Read(ref _released).Task;
+
+        public IDisposable? TryTake()
+        {
+            if (Interlocked.CompareExchange(ref _taken, 1, 0) != 0)
+            {
+                Refused++;
+                return null;
+            }
+
+            return new Place(this);
+        }
+
+        private sealed class Place(OnePlace owner) : IDisposable
+        {
+            private int _disposed;
+
+            public void Dispose()
+            {
+                if (Interlocked.Exchange(ref _disposed, 1) == 0)
+                {
+                    var released = Interlocked.Exchange(ref owner._released, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                    Volatile.Write(ref owner._taken, 0);
+                    released.TrySetResult();
+                }
+            }
+        }
+    }
+
     /// <summary>A TLS listener on loopback with a region, its metrics and log.</summary>
     private sealed class SecureServer : IAsyncDisposable
     {
@@ -338,13 +402,14 @@ public sealed class TransferTlsTests : IDisposable
 
         public IPEndPoint EndPoint => Listener.LocalEndPoint;
 
-        public static Task<SecureServer> StartAsync(TransferSecurity security, string name, TimeProvider? clock = null)
+        public static Task<SecureServer> StartAsync(TransferSecurity security, string name, TimeProvider? clock = null, Func<IDisposable?>? admit = null)
         {
             var registry = Metrics.NewCustomRegistry();
             var logger = new RecordingLogger();
             var transport = new TcpTransport(logger, new TransferMetrics(registry), clock);
             var region = TestSupport.Region(transport, 64 << 10);
-            var listener = transport.Listen(new IPEndPoint(IPAddress.Loopback, 0), new ConnectionSettings { Security = security, LocalName = name, ExposedRegion = region });
+            var listener = transport.Listen(new IPEndPoint(IPAddress.Loopback, 0),
+                new ConnectionSettings { Security = security, LocalName = name, ExposedRegion = region, AdmitConnection = admit });
             return Task.FromResult(new SecureServer(transport, listener, region, registry, logger));
         }
 

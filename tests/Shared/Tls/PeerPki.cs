@@ -87,6 +87,23 @@ public sealed class PeerPki : IDisposable
         return new PeerIdentity(uri ?? name, stem + ".pem", stem + ".key", usable);
     }
 
+    /// <summary>Writes a revocation list signed by the CA naming <paramref name="revoked"/> (valid for a day) to
+    /// <c>DIR/NAME</c> and returns its path.</summary>
+    public string WriteCrl(string name, params PeerIdentity[] revoked)
+    {
+        var builder = new CertificateRevocationListBuilder();
+        foreach (var peer in revoked)
+        {
+            builder.AddEntry(peer.Certificate, DateTimeOffset.UtcNow.AddMinutes(-1), X509RevocationReason.KeyCompromise);
+        }
+
+        using var issuer = _ca.CopyWithPrivateKey(_caKey);
+        byte[] der = builder.Build(issuer, System.Numerics.BigInteger.One, DateTimeOffset.UtcNow.AddDays(1), HashAlgorithmName.SHA256);
+        string path = Path.Combine(Directory, name);
+        File.WriteAllText(path, new string(PemEncoding.Write("X509 CRL", der)));
+        return path;
+    }
+
     public void Dispose()
     {
         foreach (var certificate in _issued)
