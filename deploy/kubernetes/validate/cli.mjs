@@ -5,6 +5,7 @@
 //                                      the cross-object rules, and compare rendered/<overlay>.yaml with a fresh render
 //   node cli.mjs render [--root DIR]   write rendered/<overlay>.yaml for every overlay (scripts/k8s-render.sh)
 //   node cli.mjs print  DIR            print one kustomization's objects as YAML
+//   node cli.mjs json   DIR            print them as one JSON array (for tests that read the objects)
 //
 // DIR defaults to deploy/kubernetes. Exit codes: 0 all good, 1 problems found (one line each), 2 usage.
 import { readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
@@ -17,7 +18,7 @@ import { crossProblems } from "./checks.mjs";
 const here = dirname(fileURLToPath(import.meta.url));
 
 function usage(text) {
-  process.stderr.write(`k8s: ${text}\nusage: node cli.mjs check|render [--root DIR] | print DIR\n`);
+  process.stderr.write(`k8s: ${text}\nusage: node cli.mjs check|render [--root DIR] | print|json DIR\n`);
   process.exit(2);
 }
 
@@ -106,9 +107,10 @@ function renderAll(root) {
 async function main(argv) {
   const [command, ...rest] = argv;
   let root = resolve(here, "..");
-  if (command === "print") {
-    if (rest.length !== 1) usage("print takes one directory");
-    process.stdout.write(toYaml(render(resolve(rest[0])), ""));
+  if (command === "print" || command === "json") {
+    if (rest.length !== 1) usage(`${command} takes one directory`);
+    const objects = render(resolve(rest[0]));
+    process.stdout.write(command === "json" ? `${JSON.stringify(objects, null, 1)}\n` : toYaml(objects, ""));
     return 0;
   }
   for (let i = 0; i < rest.length; i++) {

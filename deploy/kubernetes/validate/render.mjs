@@ -38,12 +38,12 @@ const MERGE_KEYS = {
   imagePullSecrets: "name", volumeMounts: "mountPath", volumeDevices: "devicePath", hostAliases: "ip",
 };
 
-function readYamlDocuments(file) {
+function readYamlDocuments(file, label = file) {
   let text;
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new ManifestError(`${file}: cannot read: ${e.code ?? e.message}`);
+    throw new ManifestError(`${label}: cannot read: ${e.code ?? e.message}`);
   }
   const docs = parseAllDocuments(text, { version: "1.1", prettyErrors: true, uniqueKeys: true });
   const out = [];
@@ -51,7 +51,7 @@ function readYamlDocuments(file) {
     if (doc.errors.length > 0) {
       const e = doc.errors[0];
       const line = e.linePos?.[0]?.line;
-      throw new ManifestError(`${file}${line ? `:${line}` : ""}: not valid YAML: ${e.message.split("\n")[0]}`);
+      throw new ManifestError(`${label}${line ? `:${line}` : ""}: not valid YAML: ${e.message.split("\n")[0]}`);
     }
     const value = doc.toJS();
     if (value !== null && value !== undefined) {
@@ -93,12 +93,12 @@ function build(dir, root, stack) {
   const file = kustomizationFile(dir);
   const where = relative(root, file ?? dir) || ".";
   if (!file) {
-    throw new ManifestError(`${relative(root, dir) || "."}: no kustomization.yaml`);
+    throw new ManifestError(`${relative(root, dir) || dir}: no kustomization.yaml`);
   }
   if (stack.includes(dir)) {
     throw new ManifestError(`${where}: resources include each other in a cycle`);
   }
-  const docs = readYamlDocuments(file);
+  const docs = readYamlDocuments(file, where);
   if (docs.length !== 1 || typeof docs[0] !== "object" || Array.isArray(docs[0])) {
     throw new ManifestError(`${where}: must hold one mapping`);
   }
@@ -127,7 +127,7 @@ function build(dir, root, stack) {
     if (stat.isDirectory()) {
       objects.push(...build(path, root, [...stack, dir]));
     } else {
-      for (const obj of readYamlDocuments(path)) {
+      for (const obj of readYamlDocuments(path, relative(root, path))) {
         if (typeof obj !== "object" || Array.isArray(obj) || typeof obj.apiVersion !== "string" || typeof obj.kind !== "string" || typeof obj.metadata?.name !== "string") {
           throw new ManifestError(`${relative(root, path)}: every document must be an object with apiVersion, kind and metadata.name`);
         }
@@ -180,7 +180,7 @@ function applyPatchEntry(objects, entry, dir, root, where) {
   }
   const file = resolve(dir, entry.path);
   const label = `${relative(root, file)}`;
-  const docs = readYamlDocuments(file);
+  const docs = readYamlDocuments(file, label);
   if (docs.length !== 1) {
     throw new ManifestError(`${label}: a patch file holds exactly one document`);
   }
