@@ -38,6 +38,10 @@ packages=(clang lld llvm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu zlib1g
 if [ "$want_bench" -eq 1 ]; then
   packages+=(gnuplot-nox)
 fi
+# node and npm validate the Kubernetes manifests offline (deploy/kubernetes/validate). A node that is already there
+# (Debian's, or another packaging of it that brings its own npm) is used as it is.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   $SUDO dpkg --add-architecture arm64
@@ -60,3 +64,14 @@ elif [ "${need_update:-0}" -eq 1 ]; then
   $SUDO apt-get update -qq
 fi
 echo "bootstrap.sh: system packages present"
+
+# The npm packages of the manifest validator (Kubernetes and prometheus-operator API schemas), exactly as locked;
+# installed again only when the lock file changes.
+validate="$(cd "$(dirname "$0")/.." && pwd)/deploy/kubernetes/validate"
+lock_sum=$(sha256sum "$validate/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$validate/node_modules/.dataplane-lock.sha256" 2>/dev/null)" != "$lock_sum" ]; then
+  echo "bootstrap.sh: installing the manifest validator's npm packages"
+  (cd "$validate" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$lock_sum" >"$validate/node_modules/.dataplane-lock.sha256"
+fi
+echo "bootstrap.sh: npm packages present"
