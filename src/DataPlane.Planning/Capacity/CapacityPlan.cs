@@ -105,8 +105,9 @@ public sealed record ModelPlan
     /// <summary>Predicted 99th percentile latency, ms.</summary>
     public double? PredictedP99Ms { get; init; }
 
-    /// <summary>Share of the instances' time busy, 0 to 1.</summary>
-    public double? Utilization { get; init; }
+    /// <summary>The planned rate over what the instances carry with full batches, 0 to 1 (the instances themselves are
+    /// busy more of the time than this: under load they run the smaller batches that have formed).</summary>
+    public double? Load { get; init; }
 
     /// <summary>Predicted p99 with one instance fewer, ms; null when that pool could not carry the rate at all (or
     /// there is no fewer).</summary>

@@ -179,7 +179,7 @@ public static class CapacityPlanner
             P99BatchRows = best.P99BatchRows,
             PredictedP50Ms = (best.P50Seconds * 1000) + settings.WindowMs,
             PredictedP99Ms = (best.P99Seconds * 1000) + settings.WindowMs,
-            Utilization = best.Utilization,
+            Load = planned * FullBatchSeconds(r, m.MaxBatchRows, a, b) / (holding * (double)Math.Max(1, m.MaxBatchRows / r)),
             FewerInstancesP99Ms = fewer is { Stable: true } f ? (f.P99Seconds * 1000) + settings.WindowMs : null,
         };
     }
@@ -193,10 +193,14 @@ public static class CapacityPlanner
             return 0;
         }
 
-        int perBatch = Math.Max(1, maxBatchRows / rowsPerRequest);
-        double load = requestsPerSecond * (baseSeconds + (perRowSeconds * perBatch * rowsPerRequest)) / perBatch;
+        double load = requestsPerSecond * FullBatchSeconds(rowsPerRequest, maxBatchRows, baseSeconds, perRowSeconds)
+            / Math.Max(1, maxBatchRows / rowsPerRequest);
         return load >= MaxInstances ? MaxInstances + 1 : (int)Math.Floor(load) + 1;
     }
+
+    /// <summary>The duration of a full batch: as many whole requests as fit in the largest batch.</summary>
+    private static double FullBatchSeconds(int rowsPerRequest, int maxBatchRows, double baseSeconds, double perRowSeconds) =>
+        baseSeconds + (perRowSeconds * Math.Max(1, maxBatchRows / rowsPerRequest) * rowsPerRequest);
 
     private static void CheckSettings(PlanSettings s)
     {

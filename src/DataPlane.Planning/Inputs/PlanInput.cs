@@ -70,4 +70,14 @@ public sealed record ModelFigures
     AllowTrailingCommas = true)]
 [JsonSerializable(typeof(PlanInput))]
 [JsonSerializable(typeof(Capacity.CapacityPlan))]
-internal sealed partial class PlanningJsonContext : JsonSerializerContext;
+internal sealed partial class PlanningJsonContext : JsonSerializerContext
+{
+    /// <summary>For writing: names and notes as people read them (no \u escapes for ' or ·); still valid JSON.</summary>
+    public static PlanningJsonContext Readable { get; } = new(new System.Text.Json.JsonSerializerOptions
+    {
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

@@ -64,7 +64,7 @@ public static class PlanInputFile
     }
 
     /// <summary>Writes <paramref name="input"/> as an input file.</summary>
-    public static string Serialize(PlanInput input) => JsonSerializer.Serialize(input, PlanningJsonContext.Default.PlanInput);
+    public static string Serialize(PlanInput input) => JsonSerializer.Serialize(input, PlanningJsonContext.Readable.PlanInput);
 
     /// <summary>Checks every figure; the first that is out of range is named.</summary>
     /// <exception cref="PlanInputException">A figure is out of range.</exception>

@@ -13,7 +13,7 @@ public static class PlanReport
         "{0,-11} {1,6} {2,-16} {3,9} {4,9} {5,8} {6,8} {7,5} {8,8} {9,5} {10,5} {11,5} {12,5} {13,6} {14,7} {15,8} {16,8} {17,6} {18,10}");
 
     /// <summary>The plan as JSON (camelCase members; absent members are unknown).</summary>
-    public static string Json(CapacityPlan plan) => JsonSerializer.Serialize(plan, PlanningJsonContext.Default.CapacityPlan);
+    public static string Json(CapacityPlan plan) => JsonSerializer.Serialize(plan, PlanningJsonContext.Readable.CapacityPlan);
 
     /// <summary>The plan as a table: a heading with the figures, one row per scenario and model, totals, notes.</summary>
     public static string Table(CapacityPlan plan)
@@ -30,7 +30,7 @@ public static class PlanReport
         }
 
         text.Append('\n').Append(Format("scenario", "hit %", "model", "gpu req/s", "plan req/s", "a ms", "b ms/row", "max", "slo ms",
-            "now", "thru", "need", "hosts", "batch", "batch99", "p50 ms", "p99 ms", "util %", "p99 need-1").TrimEnd()).Append('\n');
+            "now", "thru", "need", "hosts", "batch", "batch99", "p50 ms", "p99 ms", "load %", "p99 need-1").TrimEnd()).Append('\n');
         foreach (var s in plan.Scenarios)
         {
             foreach (var m in s.Models)
@@ -38,7 +38,7 @@ public static class PlanReport
                 text.Append(Format(s.Name, N(s.LocalHitRate * 100, 1), m.Model, N(m.GpuRequestsPerSecond, 1), N(m.PlannedRequestsPerSecond, 1),
                     N(m.LatencyBaseMs, 2), N(m.LatencyPerRowMs, 3), I(m.MaxBatchRows), N(m.SloMs, 0), m.InstancesNow > 0 ? I(m.InstancesNow) : "-",
                     I(m.ThroughputInstances), I(m.Instances), m.Hosts is { } h ? I(h) : "-", O(m.MeanBatchRows, 1), O(m.P99BatchRows, 0),
-                    O(m.PredictedP50Ms, 1), O(m.PredictedP99Ms, 1), m.Utilization is { } u ? N(u * 100, 0) : "-",
+                    O(m.PredictedP50Ms, 1), O(m.PredictedP99Ms, 1), m.Load is { } u ? N(u * 100, 0) : "-",
                     m.Instances <= 1 ? "-" : m.FewerInstancesP99Ms is { } f ? N(f, 1) : "overload").TrimEnd()).Append('\n');
             }
         }
@@ -52,7 +52,8 @@ public static class PlanReport
         }
 
         text.Append("\nthru: fewest instances whose full batches carry the planned rate; need: fewest whose predicted p99 holds the objective;\n")
-            .Append("batch, batch99: mean and p99 rows per batch at that count; p99 need-1: predicted p99 with one instance fewer.\n");
+            .Append("batch, batch99: mean and p99 rows per batch at that count; load: planned rate over what that count carries with full batches;\n")
+            .Append("p50, p99: predicted latency at the planned rate, window included; p99 need-1: the same with one instance fewer.\n");
         foreach (string note in plan.Notes)
         {
             text.Append("Note: ").Append(note).Append('\n');
