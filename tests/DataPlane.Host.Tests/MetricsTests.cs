@@ -39,6 +39,10 @@ public partial class MetricsTests
         var intercept = Regex.Match(text, "dataplane_batcher_upstream_latency_intercept_seconds\\{model=\"simple\"\\} ([0-9.e-]+)");
         Assert.True(intercept.Success);
         Assert.InRange(double.Parse(intercept.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0.004, 0.1);
+        // What capacity planning reads: the simulated model's one instance, max_batch_size 32, no SLO configured.
+        Assert.Contains("dataplane_batcher_instances{model=\"simple\"} 1", text);
+        Assert.Contains("dataplane_batcher_max_batch_rows{model=\"simple\"} 32", text);
+        Assert.Contains("dataplane_batcher_slo_seconds{model=\"simple\"} 0", text);
         Assert.Contains("dataplane_upstream_up 1", text);
     }
 }

@@ -87,6 +87,9 @@ public sealed partial class ModelBatcher : IDisposable
         _timer = new DispatchTimer($"dp-batch:{model.Name}", () => _clock.Now, OnTimer);
         _metrics.LatencyIntercept.Set(_latency.InterceptNs / 1e9);
         _metrics.LatencySlope.Set(_latency.SlopeNs / 1e9);
+        _metrics.Instances.Set(_slots.Instances);
+        _metrics.MaxBatchRows.Set(MaxRows);
+        _metrics.Slo.Set(options.Slo > TimeSpan.Zero ? options.Slo.TotalSeconds : 0);
     }
 
     public ModelDescriptor Model => _model;

@@ -29,6 +29,9 @@ public sealed class BatchingMetrics
     private readonly Gauge _arrivalRate;
     private readonly Gauge _latencyIntercept;
     private readonly Gauge _latencySlope;
+    private readonly Gauge _instances;
+    private readonly Gauge _maxBatchRows;
+    private readonly Gauge _slo;
     private readonly Counter _streamRequests;
     private readonly Counter _streamResponses;
     private readonly Histogram _streamFirstResponse;
@@ -65,6 +68,12 @@ public sealed class BatchingMetrics
             "Fitted fixed cost of an upstream batch (a in latency = a + b·rows).", model);
         _latencySlope = f.CreateGauge("dataplane_batcher_upstream_latency_per_row_seconds",
             "Fitted cost per row of an upstream batch (b in latency = a + b·rows).", model);
+        _instances = f.CreateGauge("dataplane_batcher_instances",
+            "Batches the model runs upstream at once: Triton's instance count, or Batching MaxConcurrentBatches.", model);
+        _maxBatchRows = f.CreateGauge("dataplane_batcher_max_batch_rows",
+            "Most rows the batcher puts in one upstream batch (1 for a model that does not batch).", model);
+        _slo = f.CreateGauge("dataplane_batcher_slo_seconds",
+            "The model's latency objective (Batching Slo); 0 when none is configured.", model);
         _streamRequests = f.CreateCounter("dataplane_stream_requests_total",
             "ModelStreamInfer requests finished, by outcome (ok or a gRPC status name).", ["model", "outcome"]);
         _streamResponses = f.CreateCounter("dataplane_stream_responses_total", "Responses relayed on ModelStreamInfer streams.", model);
@@ -103,6 +112,9 @@ public sealed class BatchingMetrics
             ArrivalRate = m._arrivalRate.WithLabels(model);
             LatencyIntercept = m._latencyIntercept.WithLabels(model);
             LatencySlope = m._latencySlope.WithLabels(model);
+            Instances = m._instances.WithLabels(model);
+            MaxBatchRows = m._maxBatchRows.WithLabels(model);
+            Slo = m._slo.WithLabels(model);
             StreamResponses = m._streamResponses.WithLabels(model);
             StreamFirstResponse = m._streamFirstResponse.WithLabels(model);
             StreamInflight = m._streamInflight.WithLabels(model);
@@ -129,6 +141,15 @@ public sealed class BatchingMetrics
         public Gauge.Child LatencyIntercept { get; }
 
         public Gauge.Child LatencySlope { get; }
+
+        /// <summary>Upstream batches executing at once; what capacity planning counts as instances.</summary>
+        public Gauge.Child Instances { get; }
+
+        /// <summary>Largest batch in rows.</summary>
+        public Gauge.Child MaxBatchRows { get; }
+
+        /// <summary>The configured latency objective in seconds (0: none).</summary>
+        public Gauge.Child Slo { get; }
 
         public Counter.Child StreamResponses { get; }
 

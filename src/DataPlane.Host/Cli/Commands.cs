@@ -24,6 +24,8 @@ public static class Commands
           dataplane bench-agent [options]
                                         mixed-workload load generator for an agent's OpenAI API (… --help)
           dataplane demo                the daemon in front of the simulated Triton plus a short load run
+          dataplane plan --prometheus URL | --input FILE
+                                        GPU instances and hosts needed to hold the SLO at peak (dataplane plan --help)
           dataplane topo [--json]       GPU/NVLink/NIC/NUMA matrix of this host (as nvidia-smi topo -m) with NIC advice
           dataplane tune plan|apply|verify|rollback --profile gpu-host|pi-edge
                                         sysctl, NIC, IRQ and CPU tuning; plan changes nothing (dataplane tune --help)
@@ -67,6 +69,7 @@ public static class Commands
                 "bench" => await BenchWithCtrlC(rest, BenchCommand.RunAsync).ConfigureAwait(false),
                 "bench-agent" => await BenchWithCtrlC(rest, DataPlane.Bench.Agent.AgentBenchCommand.RunAsync).ConfigureAwait(false),
                 "demo" => await Demo.RunAsync(rest, Console.Out).ConfigureAwait(false),
+                "plan" => await BenchWithCtrlC(rest, PlanCommand.RunAsync).ConfigureAwait(false),
                 "topo" => HostCommands.Topo(rest, Console.Out, Console.Error),
                 "xfer-bench" => await BenchWithCtrlC(rest, DataPlane.Transfer.Bench.XferBench.RunAsync).ConfigureAwait(false),
                 "tune" => HostCommands.Tune(rest, Console.Out, Console.Error),
