@@ -98,6 +98,10 @@ public sealed class LocalCapacity
 
     public LocalCapacityOptions Options { get; }
 
+    /// <summary>Raised after a slot was taken or released, a request joined or left the queue, or the capacity changed
+    /// (outside the lock, on the thread that made the change).</summary>
+    public event Action? Changed;
+
     /// <summary>Generations served at once now.</summary>
     public int Capacity
     {
@@ -194,6 +198,7 @@ public sealed class LocalCapacity
         }
 
         Complete(granted);
+        Changed?.Invoke();
         return true;
     }
 
@@ -206,12 +211,19 @@ public sealed class LocalCapacity
             {
                 slot = TakeLocked();
                 Publish();
-                return true;
+            }
+            else
+            {
+                slot = null;
             }
         }
 
-        slot = null;
-        return false;
+        if (slot != null)
+        {
+            Changed?.Invoke();
+        }
+
+        return slot != null;
     }
 
     /// <summary>A slot now if one is free; else a place in the queue for at most <paramref name="budget"/>. Refused at once
@@ -223,11 +235,17 @@ public sealed class LocalCapacity
     public async Task<LocalAdmission> WaitAsync(TimeSpan budget, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (TryAcquire(out var free))
+        {
+            return new LocalAdmission(free, LocalRefusal.None, TimeSpan.Zero);
+        }
+
         Waiter waiter;
         lock (_lock)
         {
             if (_running.Count < _capacity && _waiters.Count == 0)
             {
+                // Freed in between.
                 var slot = TakeLocked();
                 Publish();
                 return new LocalAdmission(slot, LocalRefusal.None, TimeSpan.Zero);
@@ -248,6 +266,8 @@ public sealed class LocalCapacity
             waiter.Node = _waiters.AddLast(waiter);
             Publish();
         }
+
+        Changed?.Invoke();
 
         using var timeout = new CancellationTokenSource(budget, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
@@ -378,6 +398,7 @@ public sealed class LocalCapacity
         }
 
         waiter.Granted.TrySetResult(null);
+        Changed?.Invoke();
     }
 
     internal void Release(LocalSlot slot)
@@ -402,6 +423,7 @@ public sealed class LocalCapacity
         }
 
         Complete(granted);
+        Changed?.Invoke();
     }
 
     private void Publish()
