@@ -28,6 +28,12 @@
 #   RATE             offered load in req/s (default 4: the simulated Pi runtime is slow, about 4.3 s per
 #                    32-token answer, so higher rates mostly pile up concurrent local answers)
 #   MODEL            the model asked for (default local-small, the agent's local model)
+#   CONCURRENCY      closed-loop load with this many clients instead of RATE (e.g. 8: four times the simulated
+#                    Pi's 2 generations at once)
+#   SHORT_SHARE      share of short everyday prompts in the built-in mix (default 0.7; 1: every prompt local)
+#   SIM_PARALLELISM  generations the simulated Pi runtime serves at once (default 2, as its own default)
+#   GPU              on (default) or off: off starts the agent without a GPU pool (the pool "down"), so that a
+#                    full local runtime queues or refuses (429 with Retry-After) instead of escalating
 #
 # Targets:
 #   1. agent overhead <= 1 ms at p50: TTFT p50 of requests the agent answered on the local path minus
@@ -113,6 +119,9 @@ summarize() {
         pct(v[a, "local_hit_rate"]), pct(v[a, "escalation_rate"]), v[a, "ok"], v[a, "requests"], v[a, "errors"], \
         (v[a, "error_codes"] == "" ? "" : " (" v[a, "error_codes"] ")")
       print ""
+      if (("refused_429" in c) && (v[a, "local_busy_pct"] != "" || v[a, "refused_429"] + 0 > 0))
+        printf "Local runtime full: %s%% of requests escalated as `local_busy`, %s refused 429 (Retry-After p50 %s s).\n\n", \
+          fmt(v[a, "local_busy_pct"], 1), v[a, "refused_429"], (v[a, "retry_after_p50_s"] == "" ? "n/a" : v[a, "retry_after_p50_s"])
       print "## Time to first token and total latency by path (ms, from the scheduled send)"
       print ""
       print "| phase | path | requests | ok | share | TTFT p50 | TTFT p90 | TTFT p99 | total p50 | total p99 | errors |"
@@ -163,11 +172,23 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
 WARMUP_SECONDS=${WARMUP_SECONDS:-3}
 RATE=${RATE:-4}
 MODEL=${MODEL:-local-small}
+CONCURRENCY=${CONCURRENCY:-}
+SHORT_SHARE=${SHORT_SHARE:-}
+SIM_PARALLELISM=${SIM_PARALLELISM:-2}
+GPU=${GPU:-on}
 positive() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]] && ! [[ $1 =~ ^0+([.]0+)?$ ]]; }
 positive "$SECONDS_PER_RUN" || die "SECONDS_PER_RUN: '$SECONDS_PER_RUN' is not a positive number"
 [[ $WARMUP_SECONDS =~ ^[0-9]+([.][0-9]+)?$ ]] || die "WARMUP_SECONDS: '$WARMUP_SECONDS' is not a number"
 positive "$RATE" || die "RATE: '$RATE' is not a positive number"
 [ -n "$MODEL" ] || die "MODEL is empty"
+[ -z "$CONCURRENCY" ] || [[ $CONCURRENCY =~ ^[1-9][0-9]*$ ]] || die "CONCURRENCY: '$CONCURRENCY' is not a positive integer"
+[ -z "$SHORT_SHARE" ] || [[ $SHORT_SHARE =~ ^(0([.][0-9]+)?|1([.]0+)?)$ ]] || die "SHORT_SHARE: '$SHORT_SHARE' is not between 0 and 1"
+[[ $SIM_PARALLELISM =~ ^[1-9][0-9]*$ ]] || die "SIM_PARALLELISM: '$SIM_PARALLELISM' is not a positive integer"
+[[ $GPU == on || $GPU == off ]] || die "GPU: '$GPU' is not on or off"
+load_args=(--rate "$RATE")
+[ -z "$CONCURRENCY" ] || load_args=(--concurrency "$CONCURRENCY")
+[ -z "$SHORT_SHARE" ] || load_args+=(--short-share "$SHORT_SHARE")
+gpu_args=()
 cd "$repo_root"
 command -v curl >/dev/null 2>&1 || die "curl is required"
 
@@ -208,11 +229,12 @@ free_port local_port
 free_port api_port
 free_port agent_admin_port
 
-echo "bench-agent: output in $OUT; ${RATE} req/s, ${SECONDS_PER_RUN} s per phase after ${WARMUP_SECONDS} s warm-up"
+[ "$GPU" = off ] || gpu_args=(--gpu "127.0.0.1:$grpc_port")
+echo "bench-agent: output in $OUT; ${CONCURRENCY:+$CONCURRENCY clients, closed loop}${CONCURRENCY:-${RATE} req/s}, ${SECONDS_PER_RUN} s per phase after ${WARMUP_SECONDS} s warm-up; simulated Pi: $SIM_PARALLELISM generations at once; GPU pool $GPU"
 
 start "$OUT/logs/sim.log" "${dataplane[@]}" sim --listen "127.0.0.1:$sim_port"
 sim_pid=$started
-start "$OUT/logs/sim-local.log" "${agent[@]}" sim-local --listen "127.0.0.1:$local_port"
+start "$OUT/logs/sim-local.log" "${agent[@]}" sim-local --listen "127.0.0.1:$local_port" --Simulation:Parallelism="$SIM_PARALLELISM"
 local_pid=$started
 wait_ready "the simulated Triton (dataplane sim)" "$sim_pid" "$OUT/logs/sim.log" 120 port_open "$sim_port"
 wait_ready "the simulated Pi runtime (dataplane-agent sim-local)" "$local_pid" "$OUT/logs/sim-local.log" 120 \
@@ -224,7 +246,7 @@ daemon_pid=$started
 wait_ready "the daemon (dataplane serve)" "$daemon_pid" "$OUT/logs/daemon.log" 120 curl -sf "http://127.0.0.1:$admin_port/readyz"
 
 start "$OUT/logs/agent.log" "${agent[@]}" serve --api "127.0.0.1:$api_port" --admin "127.0.0.1:$agent_admin_port" \
-  --local-url "http://127.0.0.1:$local_port" --gpu "127.0.0.1:$grpc_port"
+  --local-url "http://127.0.0.1:$local_port" "${gpu_args[@]}"
 agent_pid=$started
 wait_ready "the agent (dataplane-agent serve)" "$agent_pid" "$OUT/logs/agent.log" 120 curl -sf "http://127.0.0.1:$api_port/readyz"
 
@@ -236,7 +258,7 @@ echo
 echo "== mixed workload through the agent, then direct to the simulated Pi runtime"
 bench_status=0
 "${dataplane[@]}" bench-agent --target "http://127.0.0.1:$api_port" --direct-url "http://127.0.0.1:$local_port" \
-  --metrics-url "http://127.0.0.1:$agent_admin_port/metrics" --model "$MODEL" --rate "$RATE" --duration "$SECONDS_PER_RUN" \
+  --metrics-url "http://127.0.0.1:$agent_admin_port/metrics" --model "$MODEL" "${load_args[@]}" --duration "$SECONDS_PER_RUN" \
   --warmup "$WARMUP_SECONDS" --label mixed --json "$OUT/results.jsonl" --csv "$OUT/results.csv" \
   2>&1 </dev/null | tee "$OUT/logs/bench.log" || bench_status=$?
 [ "$bench_status" -eq 0 ] || fail_with_log "dataplane bench-agent failed (exit $bench_status)" "$OUT/logs/bench.log"

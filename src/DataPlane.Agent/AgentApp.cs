@@ -105,8 +105,9 @@ public sealed partial class AgentApp : IAsyncDisposable
             new HedgeDelay(new LatencyTracker(time: time), options.Hedge),
             edgeMetrics,
             loggers.CreateLogger<EdgeService>(),
-            time);
-        var health = new EdgeHealth(service);
+            time,
+            new LocalCapacity(options.Local.Capacity, time, edgeMetrics));
+        var health = new EdgeHealth(service, logger: loggers.CreateLogger("DataPlane.Edge.Serving.EdgeHealth"));
         // Type=notify: READY once the listeners answer, STATUS, a watchdog keep-alive gated on the decision path
         // answering on the thread pool that serves requests, STOPPING when draining begins.
         builder.Services.AddSystemdNotify(_ => new SystemdIntegrationOptions
@@ -237,7 +238,9 @@ public sealed partial class AgentApp : IAsyncDisposable
         "dataplane-agent",
         AgentCommands.Version,
         health.CanAnswer,
-        new LocalStatus(service.Local.Name, health.LocalReady, service.Local.ProvidesLogprobs, service.LocalTimeToFirstToken.TotalMilliseconds),
+        new LocalStatus(service.Local.Name, health.LocalReady, service.Local.ProvidesLogprobs, service.LocalTimeToFirstToken.TotalMilliseconds,
+            new CapacityStatus(service.LocalCapacity.Capacity, service.LocalCapacity.Source, service.LocalCapacity.InFlight,
+                service.LocalCapacity.Queued, service.LocalCapacity.Options.QueueLength)),
         new GpuStatus(options.Gpu.Hosts, options.Gpu.Tls != null, service.GpuAvailable, service.Breaker.State.ToString().ToLowerInvariant()),
         new RoutingStatus(options.Routing.Threshold, options.Routing.UncertaintyBand, options.Routing.TokenConfidenceThreshold,
             options.ClassifierPath ?? "embedded"));
@@ -263,7 +266,7 @@ public sealed partial class AgentApp : IAsyncDisposable
         public static partial void Started(ILogger logger, Uri api, Uri admin, string runtime, string localUrl, string gpu, bool tls);
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Warning,
-            Message = "No local runtime configured (Local:Url): answering from the embedded SIMULATED Pi runtime at {Address} (about 0.3 s to first token, 8 tokens/s). Set Local:Runtime and Local:Url for llama.cpp, Ollama or hailo-ollama")]
+            Message = "No local runtime configured (Local:Url): answering from the embedded SIMULATED Pi runtime at {Address} (about 0.3 s to first token, 8 tokens/s, 2 generations at once by default). Set Local:Runtime and Local:Url for llama.cpp, Ollama or hailo-ollama")]
         public static partial void EmbeddedSimulation(ILogger logger, Uri address);
 
         [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "GPU pool connected: {Ready} of {Hosts} hosts ready")]
@@ -275,7 +278,11 @@ public sealed partial class AgentApp : IAsyncDisposable
     }
 }
 
-public sealed record LocalStatus(string Runtime, bool Ready, bool Logprobs, double TimeToFirstTokenMs);
+public sealed record LocalStatus(string Runtime, bool Ready, bool Logprobs, double TimeToFirstTokenMs, CapacityStatus Capacity);
+
+/// <summary>The local runtime's generations at once (<c>/status</c>): capacity and where it comes from (configured,
+/// reported, default), held now, waiting now, and the queue's bound.</summary>
+public sealed record CapacityStatus(int Parallelism, string Source, int InFlight, int Queued, int QueueLength);
 
 public sealed record GpuStatus(IReadOnlyList<string> Hosts, bool MutualTls, bool Available, string Breaker);
 

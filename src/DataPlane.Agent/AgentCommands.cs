@@ -116,6 +116,8 @@ public static class AgentCommands
             TimeToFirstToken = b.Milliseconds("Simulation:TimeToFirstTokenMs", s.TimeToFirstToken, 0, 600_000),
             TokensPerSecond = b.Double("Simulation:TokensPerSecond", s.TokensPerSecond, 0.01, 100_000),
             MaxTokens = b.Int("Simulation:MaxTokens", s.MaxTokens, 1, 1 << 20),
+            Parallelism = b.Int("Simulation:Parallelism", s.Parallelism, 1, 4096),
+            ConcurrencySlowdown = b.Double("Simulation:ConcurrencySlowdown", s.ConcurrencySlowdown, 0, 100),
         };
         LoggingBinding.Read(b);
         b.RejectUnknownKeys();

@@ -16,7 +16,11 @@ namespace DataPlane.Agent;
 /// <param name="Url">Its address; null = the kind's default, and for simulated: start the simulation in-process.</param>
 /// <param name="Timeout">Longest a local answer may take.</param>
 /// <param name="Simulation">Speed of the simulated runtime.</param>
-public sealed record LocalRuntimeOptions(string Kind, Uri? Url, TimeSpan Timeout, SimulatedLocalOptions Simulation);
+public sealed record LocalRuntimeOptions(string Kind, Uri? Url, TimeSpan Timeout, SimulatedLocalOptions Simulation)
+{
+    /// <summary>Generations at once and the local queue (<c>Local:Parallelism</c>, <c>Local:QueueLength</c>).</summary>
+    public LocalCapacityOptions Capacity { get; init; } = new();
+}
 
 /// <summary>Configuration of the edge agent, validated at start (docs/CONFIGURATION.md).</summary>
 public sealed record AgentOptions
@@ -224,8 +228,22 @@ public sealed record AgentOptions
             TimeToFirstToken = b.Milliseconds("Local:Simulation:TimeToFirstTokenMs", s.TimeToFirstToken, 0, 600_000),
             TokensPerSecond = b.Double("Local:Simulation:TokensPerSecond", s.TokensPerSecond, 0.01, 100_000),
             MaxTokens = b.Int("Local:Simulation:MaxTokens", s.MaxTokens, 1, 1 << 20),
+            Parallelism = b.Int("Local:Simulation:Parallelism", s.Parallelism, 1, 4096),
+            ConcurrencySlowdown = b.Double("Local:Simulation:ConcurrencySlowdown", s.ConcurrencySlowdown, 0, 100),
         };
-        return new LocalRuntimeOptions(kind, uri, b.Seconds("Local:TimeoutSeconds", TimeSpan.FromSeconds(120), 0.1, 86_400), simulation);
+        // 0 (the default): what the runtime reports (llama.cpp, simulated), else one at a time (Ollama's default
+        // OLLAMA_NUM_PARALLEL, hailo-ollama).
+        int parallelism = b.Int("Local:Parallelism", 0, 0, 4096);
+        var c = new LocalCapacityOptions();
+        var capacity = new LocalCapacityOptions
+        {
+            Parallelism = parallelism > 0 ? parallelism : null,
+            QueueLength = b.Int("Local:QueueLength", c.QueueLength, 0, LocalCapacityOptions.MaxQueueLength),
+        };
+        return new LocalRuntimeOptions(kind, uri, b.Seconds("Local:TimeoutSeconds", TimeSpan.FromSeconds(120), 0.1, 86_400), simulation)
+        {
+            Capacity = capacity,
+        };
     }
 
     private static GpuOptions ReadGpu(ConfigBinder b)

@@ -148,7 +148,7 @@ public class HybridTests
     public async Task Gpu_outage_degrades_every_request_to_a_local_answer_and_opens_the_breaker()
     {
         await using var h = await HybridHarness.StartAsync(localTtftMs: 10, localTokensPerSecond: 500,
-            agentSettings: new Dictionary<string, string?> { ["Breaker:CooldownSeconds"] = "60" });
+            agentSettings: new Dictionary<string, string?> { ["Breaker:CooldownSeconds"] = "60", ["Local:Simulation:Parallelism"] = "64" });
         await h.StopTritonAndDaemonAsync();
         // Three failures in a row open the breaker; after that no request tries the dead pool.
         var answers = new List<Answer>();

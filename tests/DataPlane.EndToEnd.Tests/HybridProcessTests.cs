@@ -94,7 +94,7 @@ public class HybridProcessTests(GpuSide gpu) : IClassFixture<GpuSide>
     public async Task Gpu_host_down_every_one_of_200_requests_is_answered_degraded()
     {
         var (daemon, port) = await gpu.StartDaemonAsync();
-        var agent = await gpu.StartAgentAsync(port, GpuSide.Fast, localTtftMs: 5, localTokensPerSecond: 1000, extra: "--Breaker:CooldownSeconds=60");
+        var agent = await gpu.StartAgentAsync(port, GpuSide.Fast, localTtftMs: 5, localTokensPerSecond: 1000, extra: ["--Breaker:CooldownSeconds=60", "--Local:Simulation:Parallelism=32"]);
         // The GPU path works before the host goes. The first call also opens the TLS connection, which on a busy
         // machine can take longer than the hedge delay (the local answer then wins), so ask until the GPU answers.
         var first = await agent.AskAsync(AgentProcess.Chat(Hard, maxTokens: 2));

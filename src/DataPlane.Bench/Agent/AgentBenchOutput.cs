@@ -43,6 +43,12 @@ public static class AgentBenchTable
             ? $"local hit rate {Pct(hit)} ({r.Agent.OkByAnsweredBy.GetValueOrDefault("local")} of {ok} successful requests answered_by local); " +
               $"escalation rate {Pct(r.EscalationRate)} ({r.Agent.OkByAnsweredBy.GetValueOrDefault("gpu")} answered_by gpu)"
             : "local hit rate n/a, escalation rate n/a (no successful answer carried a dataplane object)";
+        if (r.Agent.OkByReason.GetValueOrDefault("local_busy") > 0 || r.Agent.Refused429 > 0)
+        {
+            yield return $"local runtime full: {r.Agent.OkByReason.GetValueOrDefault("local_busy")} escalated as local_busy " +
+                $"({(r.Agent.LocalBusyPct ?? 0).ToString("F1", c)}% of {r.Agent.Requests} requests), {r.Agent.Refused429} refused 429" +
+                (r.Agent.RetryAfterP50Seconds is { } after ? $" (Retry-After p50 {after.ToString("F0", c)} s)" : "");
+        }
         if (r.Overhead is { } o)
         {
             yield return $"agent overhead: agent local-path TTFT p50 {Ms(o.AgentLocalTtftP50Ms)} ms - direct TTFT p50 {Ms(o.DirectTtftP50Ms)} ms " +
@@ -88,6 +94,10 @@ public static class AgentBenchTable
 /// <item><term>decision_mean_us, decision_p50_us, decision_p99_us, decisions</term><description>see <see cref="DecisionSummary"/></description></item>
 /// <item><term>load, offered, duration_s, warmup_s, max_tokens, stream, mode, prompts, seed, late_sends</term><description>the run's settings
 /// (load: open or closed; offered: req/s or workers; mode: the X-DataPlane-Mode sent, empty for none)</description></item>
+/// <item><term>local_busy_pct</term><description>the phase's successful requests escalated because the local runtime was
+/// full (reason <c>local_busy</c>) / its measured requests × 100</description></item>
+/// <item><term>refused_429, retry_after_p50_s</term><description>the phase's requests answered 429 (local runtime full, GPU
+/// pool unable to take them) and their median Retry-After</description></item>
 /// </list>
 /// Numbers use '.'; empty means not available; fields with commas or quotes are quoted (RFC 4180).</summary>
 public static class AgentBenchCsv
@@ -100,6 +110,7 @@ public static class AgentBenchCsv
         "local_hit_rate", "escalation_rate", "overhead_p50_ms", "overhead_paired_p50_ms",
         "decision_mean_us", "decision_p50_us", "decision_p99_us", "decisions",
         "load", "offered", "duration_s", "warmup_s", "max_tokens", "stream", "mode", "prompts", "seed", "late_sends",
+        "local_busy_pct", "refused_429", "retry_after_p50_s",
     ];
 
     /// <summary>The header row.</summary>
@@ -127,6 +138,7 @@ public static class AgentBenchCsv
                     s.OpenLoop ? "open" : "closed", s.OpenLoop ? Number(s.Rate) : Number(s.Concurrency),
                     Number(s.Duration.TotalSeconds), Number(s.Warmup.TotalSeconds), Number(s.MaxTokens), s.Stream ? "true" : "false",
                     s.Mode ?? "", Quote(r.Prompts), Number(s.Seed), Number(phase.LateSends),
+                    Fixed(phase.LocalBusyPct, 2), Number(phase.Refused429), Fixed(phase.RetryAfterP50Seconds, 1),
                 ];
                 yield return string.Join(',', fields);
             }
@@ -327,6 +339,13 @@ public static class AgentBenchJson
         json.WriteNumber("max_send_lag_ms", p.MaxSendLagMs);
         Counts(json, "ok_by_path", p.OkByPath);
         Counts(json, "ok_by_answered_by", p.OkByAnsweredBy);
+        Counts(json, "ok_by_reason", p.OkByReason);
+        json.WriteNumber("refused_429", p.Refused429);
+        if (p.RetryAfterP50Seconds is { } retry)
+        {
+            json.WriteNumber("retry_after_p50_s", retry);
+        }
+
         json.WriteNumber("replaced", p.Replaced);
         json.WriteStartArray("groups");
         foreach (var g in p.Groups)

@@ -35,6 +35,19 @@ public sealed record PhaseSummary(
     long Replaced,
     IReadOnlyList<GroupStats> Groups)
 {
+    /// <summary>Successful requests by their final <c>dataplane.reason</c> (none when absent).</summary>
+    public IReadOnlyDictionary<string, long> OkByReason { get; init; } = new SortedDictionary<string, long>(StringComparer.Ordinal);
+
+    /// <summary>Requests answered 429 (the agent's local runtime full and the GPU pool unable to take them).</summary>
+    public long Refused429 { get; init; }
+
+    /// <summary>Median <c>Retry-After</c> of the 429 answers, in seconds; null without any.</summary>
+    public double? RetryAfterP50Seconds { get; init; }
+
+    /// <summary>Successful requests escalated because the local runtime was full (<c>local_busy</c>) / all measured
+    /// requests × 100; null without requests.</summary>
+    public double? LocalBusyPct => Requests == 0 ? null : 100.0 * OkByReason.GetValueOrDefault("local_busy") / Requests;
+
     /// <summary>The group called <paramref name="name"/>, or null.</summary>
     public GroupStats? Group(string name) => Groups.FirstOrDefault(g => g.Name == name);
 }
@@ -164,7 +177,13 @@ public static class AgentBenchReport
             Count(samples.Where(s => s.Ok).Select(s => s.Path)),
             Count(samples.Where(s => s.Ok).Select(s => s.AnsweredBy)),
             samples.Count(s => s.Ok && s.Replaced),
-            groups);
+            groups)
+        {
+            OkByReason = Count(samples.Where(s => s.Ok && s.Reason != null).Select(s => s.Reason!)),
+            Refused429 = samples.Count(s => s.Status == 429),
+            RetryAfterP50Seconds = samples.Where(s => s.Status == 429 && s.RetryAfterSeconds != null).Select(s => s.RetryAfterSeconds!.Value)
+                .Order().ToList() is { Count: > 0 } after ? after[(after.Count - 1) / 2] : null,
+        };
     }
 
     /// <summary>Local hit rate and escalation rate of the agent phase (see <see cref="AgentBenchResult"/>).</summary>

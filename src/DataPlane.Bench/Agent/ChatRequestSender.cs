@@ -24,6 +24,8 @@ namespace DataPlane.Bench.Agent;
 /// <param name="Replaced">The final <c>dataplane.replaced</c>, or a replace event was seen.</param>
 /// <param name="ContentChunks">Events that carried content.</param>
 /// <param name="PromptKind">The prompt's class (short, long, local, gpu, unlabelled).</param>
+/// <param name="Reason">The final <c>dataplane.reason</c> (e.g. <c>local_busy</c>), when there was one.</param>
+/// <param name="RetryAfterSeconds">A refusal's <c>Retry-After</c> header (seconds), when it had one.</param>
 public sealed record RequestSample(
     long Index,
     long ScheduledNs,
@@ -36,7 +38,9 @@ public sealed record RequestSample(
     string AnsweredBy,
     bool Replaced,
     int ContentChunks,
-    string PromptKind)
+    string PromptKind,
+    string? Reason = null,
+    double? RetryAfterSeconds = null)
 {
     public bool Ok => ErrorKind is null;
 
@@ -170,7 +174,8 @@ public sealed class ChatRequestSender
                 byte[] errorBody = await ReadBoundedAsync(response.Content, timeout.Token).ConfigureAwait(false);
                 long end = PreciseSleep.MonotonicNanoseconds();
                 string? message = ChatAnswerReader.ErrorMessage(errorBody) ?? response.ReasonPhrase;
-                return Failed(index, scheduledNs, end, status, status.ToString(System.Globalization.CultureInfo.InvariantCulture), message, headerPath, prompt);
+                return Failed(index, scheduledNs, end, status, status.ToString(System.Globalization.CultureInfo.InvariantCulture), message, headerPath, prompt)
+                    with { RetryAfterSeconds = response.Headers.RetryAfter?.Delta?.TotalSeconds };
             }
 
             ChatAnswer answer;
@@ -237,7 +242,7 @@ public sealed class ChatRequestSender
         string path = dp?.Path ?? headerPath ?? (kind is null ? "unknown" : "none");
         return new RequestSample(index, scheduledNs, endNs, status, kind, message,
             answer.FirstContentNs is { } first ? first - scheduledNs : null,
-            path, dp?.AnsweredBy ?? "unknown", (dp?.Replaced ?? false) || answer.ReplaceEvents > 0, answer.ContentChunks, prompt.Kind);
+            path, dp?.AnsweredBy ?? "unknown", (dp?.Replaced ?? false) || answer.ReplaceEvents > 0, answer.ContentChunks, prompt.Kind, dp?.Reason);
     }
 
     private static RequestSample Failed(long index, long scheduledNs, long endNs, int status, string kind, string? message, string? headerPath, BenchPrompt prompt) =>

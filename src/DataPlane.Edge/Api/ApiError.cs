@@ -31,5 +31,10 @@ public sealed record ApiError(int Status, string Message, string Type, string? P
     public static ApiError Unavailable(string message) =>
         new(StatusCodes.Status503ServiceUnavailable, message, "server_error", null, "service_unavailable");
 
+    /// <summary>429 in the shape OpenAI answers a rate limit with: type <c>requests</c>, code <c>rate_limit_exceeded</c>
+    /// (clients and SDKs retry it after the <c>Retry-After</c> header).</summary>
+    public static ApiError RateLimited(string message) =>
+        new(StatusCodes.Status429TooManyRequests, message, "requests", null, "rate_limit_exceeded");
+
     public ErrorResponse ToBody() => new(new ErrorBody(Message, Type, Param, Code));
 }

@@ -22,6 +22,10 @@ public readonly record struct DecisionInput
 
     /// <summary>True when the GPU pool cannot take the request now (circuit open, no healthy host).</summary>
     public bool GpuUnavailable { get; init; }
+
+    /// <summary>True when the local runtime is serving all the generations it can at once (or requests already wait
+    /// for one).</summary>
+    public bool LocalBusy { get; init; }
 }
 
 /// <summary>The routing decision, a pure function of the request's <see cref="DecisionInput"/> and the
@@ -35,11 +39,15 @@ public readonly record struct DecisionInput
 ///   These stay Escalate when the GPU is unavailable: the caller then answers 503.</item>
 /// <item>Client-forced mode: local → Local <c>forced_local</c>; gpu → Escalate <c>forced_gpu</c> (kept
 ///   even when the GPU is unavailable: the client asked for it explicitly); speculative → Speculative
-///   <c>forced_speculative</c>, or Local <c>gpu_unavailable</c> when the GPU is unavailable.</item>
+///   <c>forced_speculative</c>, or Local <c>gpu_unavailable</c> when the GPU is unavailable, or Escalate
+///   <c>local_busy</c> when the local runtime is busy. A forced local stays local however busy it is (the caller
+///   then queues or refuses it).</item>
 /// <item>Classifier score s against the calibrated threshold t and band h (<see cref="RoutingOptions.UncertaintyBand"/>):
 ///   s &lt; t − h → Local <c>classifier_confident_local</c>; s &gt; t + h → Escalate <c>classifier_escalate</c>;
 ///   otherwise (including a missing or NaN score) → Speculative <c>classifier_uncertain</c>. With h = 0 a
-///   score exactly at t is uncertain. When the GPU is unavailable, the last two become Local <c>gpu_unavailable</c>.</item>
+///   score exactly at t is uncertain. When the GPU is unavailable, the last two become Local <c>gpu_unavailable</c>.
+///   When the local runtime is busy (<see cref="DecisionInput.LocalBusy"/>) and the GPU is available, Local and
+///   Speculative become Escalate <c>local_busy</c>: a full Pi's answer is the slow one.</item>
 /// </list>
 /// Decisions without a score are shared instances; the others allocate one small record.</summary>
 public static class DecisionRules
@@ -56,6 +64,7 @@ public static class DecisionRules
     private static readonly RoutingDecision ForcedGpu = new(Route.Escalate, RoutingReasons.ForcedGpu);
     private static readonly RoutingDecision ForcedSpeculative = new(Route.Speculative, RoutingReasons.ForcedSpeculative);
     private static readonly RoutingDecision Unavailable = new(Route.Local, RoutingReasons.GpuUnavailable);
+    private static readonly RoutingDecision Busy = new(Route.Escalate, RoutingReasons.LocalBusy);
 
     /// <summary>Estimated tokens of a prompt of <paramref name="chars"/> characters: ⌈chars / <see cref="CharsPerToken"/>⌉.</summary>
     public static int EstimateTokens(int chars) => chars <= 0 ? 0 : (int)(((long)chars + CharsPerToken - 1) / CharsPerToken);
@@ -87,14 +96,16 @@ public static class DecisionRules
             case ForcedMode.Gpu:
                 return ForcedGpu;
             case ForcedMode.Speculative:
-                return input.GpuUnavailable ? Unavailable : ForcedSpeculative;
+                return input.GpuUnavailable ? Unavailable : input.LocalBusy ? Busy : ForcedSpeculative;
         }
 
         double score = input.Score ?? double.NaN;
         double? reported = double.IsNaN(score) ? null : score;
         if (score < options.Threshold - options.UncertaintyBand)
         {
-            return new RoutingDecision(Route.Local, RoutingReasons.ClassifierConfidentLocal, reported);
+            return input.LocalBusy && !input.GpuUnavailable
+                ? new RoutingDecision(Route.Escalate, RoutingReasons.LocalBusy, reported)
+                : new RoutingDecision(Route.Local, RoutingReasons.ClassifierConfidentLocal, reported);
         }
 
         if (input.GpuUnavailable)
@@ -102,8 +113,13 @@ public static class DecisionRules
             return new RoutingDecision(Route.Local, RoutingReasons.GpuUnavailable, reported);
         }
 
-        return score > options.Threshold + options.UncertaintyBand
-            ? new RoutingDecision(Route.Escalate, RoutingReasons.ClassifierEscalate, reported)
+        if (score > options.Threshold + options.UncertaintyBand)
+        {
+            return new RoutingDecision(Route.Escalate, RoutingReasons.ClassifierEscalate, reported);
+        }
+
+        return input.LocalBusy
+            ? new RoutingDecision(Route.Escalate, RoutingReasons.LocalBusy, reported)
             : new RoutingDecision(Route.Speculative, RoutingReasons.ClassifierUncertain, reported);
     }
 

@@ -56,11 +56,15 @@ public static class RoutingReasons
     /// <summary>Mid-stream: the local model's first tokens were too uncertain (→ Escalate).</summary>
     public const string LowTokenConfidence = "low_token_confidence";
 
+    /// <summary>The local runtime was serving all the generations it can at once, and the GPU pool could take the
+    /// request (→ Escalate).</summary>
+    public const string LocalBusy = "local_busy";
+
     /// <summary>Every reason, in the order above.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         GpuOnlyModel, PromptTooLong, MaxTokensOverLocalBudget, ClassifierConfidentLocal, ClassifierEscalate,
-        ClassifierUncertain, ForcedLocal, ForcedGpu, ForcedSpeculative, GpuUnavailable, LowTokenConfidence,
+        ClassifierUncertain, ForcedLocal, ForcedGpu, ForcedSpeculative, GpuUnavailable, LowTokenConfidence, LocalBusy,
     ];
 }
 

@@ -139,6 +139,33 @@ public abstract partial class HttpLocalRuntime : ILocalRuntime
         return ready;
     }
 
+    /// <summary>GETs <paramref name="path"/> (relative to <see cref="BaseAddress"/>) within <see cref="HealthTimeout"/> and
+    /// returns its status and at most <paramref name="maxBytes"/> of its body; null when the runtime did not answer.</summary>
+    private protected async Task<(HttpStatusCode Status, byte[] Body)?> GetPrefixAsync(string path, int maxBytes, CancellationToken cancellationToken)
+    {
+        var url = new Uri(BaseAddress, path);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (HealthTimeout != Timeout.InfiniteTimeSpan)
+        {
+            deadline.CancelAfter(HealthTimeout);
+        }
+
+        try
+        {
+            using var response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
+            byte[] body = await ReadPrefixAsync(response, maxBytes, deadline.Token).ConfigureAwait(false);
+            return (response.StatusCode, body);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The model name for <paramref name="request"/>: its own, or <see cref="Model"/>.</summary>
     private protected string ModelFor(LocalRequest request) =>
         string.IsNullOrWhiteSpace(request.Model) ? Model : request.Model;

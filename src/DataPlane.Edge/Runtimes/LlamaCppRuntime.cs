@@ -16,9 +16,13 @@ namespace DataPlane.Edge.Runtimes;
 /// which llama.cpp reads as <c>n_probs</c>).</para>
 /// <para>The answer is an SSE stream parsed as <see cref="OpenAiSseParser"/> describes; it ends at
 /// <c>data: [DONE]</c>. Health: <c>GET health</c> answers 200 <c>{"status":"ok"}</c> when the model
-/// is loaded and 503 while it loads.</para></summary>
-public sealed class LlamaCppRuntime : HttpLocalRuntime
+/// is loaded and 503 while it loads. Capacity: <c>GET props</c> reports <c>total_slots</c>, the generations the
+/// server runs at once (<c>--parallel</c>); more requests wait in its task queue.</para></summary>
+public sealed class LlamaCppRuntime : HttpLocalRuntime, IReportsParallelism
 {
+    /// <summary>Most bytes of <c>GET /props</c> read (the answer carries the chat template, a few KiB to tens of KiB).</summary>
+    public const int MaxPropsBytes = 1 << 20;
+
     /// <summary>llama-server's customary address (always pass <c>--port</c> to it explicitly).</summary>
     public static Uri DefaultAddress { get; } = new("http://127.0.0.1:8080/");
 
@@ -50,6 +54,31 @@ public sealed class LlamaCppRuntime : HttpLocalRuntime
     private protected override string StreamMediaType => "text/event-stream";
 
     private protected override string HealthPath => "health";
+
+    /// <inheritdoc />
+    public async Task<int?> ReadParallelismAsync(CancellationToken cancellationToken)
+    {
+        var answer = await GetPrefixAsync("props", MaxPropsBytes, cancellationToken).ConfigureAwait(false);
+        if (answer is not { Status: HttpStatusCode.OK } ok)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(ok.Body);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("total_slots"u8, out var slots)
+                && slots.ValueKind == JsonValueKind.Number
+                && slots.TryGetInt32(out int n) && n > 0
+                ? n
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     private protected override Uri EndpointFor(LocalRequest request) =>
         new(BaseAddress, request.Messages.Count > 0 ? "v1/chat/completions" : "v1/completions");

@@ -11,7 +11,8 @@ namespace DataPlane.Edge.Serving;
 
 /// <summary>The agent's HTTP API: OpenAI-compatible completions and models on the API listener.
 /// Bad input is answered 400/404/413/415 in OpenAI's error shape naming the field; a request that
-/// neither the local runtime nor the GPU pool can answer gets 503; nothing a client sends yields 500.
+/// neither the local runtime nor the GPU pool can answer gets 503; one the local runtime has no room for while the GPU
+/// pool cannot take it gets 429 with <c>Retry-After</c> (OpenAI's rate-limit shape); nothing a client sends yields 500.
 /// With bearer keys configured (<see cref="ApiKeySet"/>), a missing or unknown key gets 401 before the body is read,
 /// a model outside the key's list 403, and <c>/v1/models</c> lists the key's models; <c>/healthz</c> and
 /// <c>/readyz</c> stay open.</summary>
@@ -112,6 +113,15 @@ public static partial class EdgeEndpoints
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 // The client went away; its sides were cancelled with it.
+            }
+            catch (LocalBusyException busy) when (!ct.IsCancellationRequested && !context.Response.HasStarted)
+            {
+                // Nothing was sent (a refusal comes before either side starts): 429, stream or not, with the estimate
+                // in whole seconds (Retry-After) and in milliseconds (retry-after-ms, which OpenAI's SDKs also read).
+                context.Response.Headers.RetryAfter = busy.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                context.Response.Headers["retry-after-ms"] =
+                    Math.Max(1, (long)Math.Ceiling(busy.RetryAfter.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await WriteErrorAsync(context, ApiError.RateLimited(busy.Message), metrics).ConfigureAwait(false);
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {

@@ -18,7 +18,7 @@ public sealed class EdgeMetrics
         Registry = registry;
         var f = registry;
         Requests = f.CreateCounter("dataplane_agent_requests_total",
-            "Requests answered, by the path that answered (local, gpu, speculative, degraded, none) and outcome (ok, error).", "path", "outcome");
+            "Requests answered, by the path that answered (local, gpu, speculative, degraded, none) and outcome (ok, error, refused: 429, the local runtime full).", "path", "outcome");
         Decisions = f.CreateCounter("dataplane_agent_decisions_total", "Routing decisions, by route and reason.", "route", "reason");
         TimeToFirstToken = f.CreateHistogram("dataplane_agent_time_to_first_token_seconds",
             "Request arrival to the first token sent to the client, by path.", s_latency, "path");
@@ -40,6 +40,16 @@ public sealed class EdgeMetrics
         HedgeDelay = f.CreateGauge("dataplane_agent_hedge_delay_seconds", "Current hedge delay (about the p95 of recent GPU time to first token).");
         Inflight = f.CreateGauge("dataplane_agent_inflight_requests", "Client requests being answered.");
         Rejected = f.CreateCounter("dataplane_agent_rejected_total", "Client requests refused, by HTTP status.", "status");
+        LocalCapacity = f.CreateGauge("dataplane_agent_local_capacity_generations",
+            "Generations the local runtime serves at once (Local:Parallelism, or what the runtime reports: llama.cpp's total_slots).");
+        LocalInFlight = f.CreateGauge("dataplane_agent_local_inflight_generations", "Local generations running now (slots held).");
+        LocalQueueDepth = f.CreateGauge("dataplane_agent_local_queue_depth",
+            "Requests waiting for a local generation (the local runtime is full and the GPU pool cannot take them).");
+        LocalQueueWait = f.CreateHistogram("dataplane_agent_local_queue_wait_seconds",
+            "Time requests that waited for a local generation spent waiting before they got one.", s_latency);
+        LocalRefused = f.CreateCounter("dataplane_agent_local_refused_total",
+            "Requests answered 429 because the local runtime was full and the GPU pool could not take them, by reason (queue_full: Local:QueueLength requests already waiting; slo: the wait would not end within the request's latency objective).",
+            "reason");
         AuthorizationDenied = f.CreateCounter("dataplane_agent_authorization_denied_total",
             "API requests refused by bearer-key authorization, by key name (none: no key sent; unknown: a key that is not configured) and reason (missing_key, invalid_key, model).",
             "key", "reason");
@@ -81,4 +91,14 @@ public sealed class EdgeMetrics
     public Counter Rejected { get; }
 
     public Counter AuthorizationDenied { get; }
+
+    public Gauge LocalCapacity { get; }
+
+    public Gauge LocalInFlight { get; }
+
+    public Gauge LocalQueueDepth { get; }
+
+    public Histogram LocalQueueWait { get; }
+
+    public Counter LocalRefused { get; }
 }

@@ -24,7 +24,13 @@ namespace DataPlane.Edge.Serving;
 /// GPU text. The losing side's request is cancelled.</item>
 /// </list>
 /// While the GPU circuit breaker is open, or no GPU pool is configured, requests that wanted the GPU
-/// are answered locally and marked <c>degraded</c>.</summary>
+/// are answered locally and marked <c>degraded</c>.
+/// <para>Local capacity (<see cref="LocalCapacity"/>): every local generation holds one of the runtime's slots from
+/// before it is sent until its answer ends, however it ends. With every slot held, a request the GPU pool can take
+/// escalates (<c>local_busy</c>; a hedge starts locally only if a slot is free by then); one it cannot (the pool is
+/// down, or the client forced local) waits in the bounded local queue for as long as its latency objective allows
+/// (objective − time since arrival − local time to first token), and is refused with
+/// <see cref="LocalBusyException"/> (429 with Retry-After) when the queue is full or the wait would be too long.</para></summary>
 public sealed partial class EdgeService
 {
     private readonly ILocalRuntime _local;
@@ -38,9 +44,11 @@ public sealed partial class EdgeService
     private readonly EdgeMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly LocalCapacity _capacity;
 
     public EdgeService(ILocalRuntime local, GpuPool gpu, PromptClassifier classifier, RoutingOptions routing, EdgeOptions options,
-        CircuitBreaker breaker, HedgeDelay hedge, EdgeMetrics metrics, ILogger<EdgeService> logger, TimeProvider? time = null)
+        CircuitBreaker breaker, HedgeDelay hedge, EdgeMetrics metrics, ILogger<EdgeService> logger, TimeProvider? time = null,
+        LocalCapacity? capacity = null)
     {
         _local = local;
         _gpu = gpu;
@@ -53,6 +61,7 @@ public sealed partial class EdgeService
         _localTtft = new LatencyTracker(time: _time);
         _metrics = metrics;
         _logger = logger;
+        _capacity = capacity ?? new LocalCapacity(new LocalCapacityOptions(), _time, metrics);
         _metrics.BreakerState.Set(StateValue(breaker.State));
         breaker.StateChanged += t =>
         {
@@ -79,6 +88,9 @@ public sealed partial class EdgeService
 
     public CircuitBreaker Breaker => _breaker;
 
+    /// <summary>The local runtime's generations at once: held, waiting, capacity.</summary>
+    public LocalCapacity LocalCapacity => _capacity;
+
     /// <summary>Decides the route of <paramref name="request"/>: hard rules, a forced mode, then the
     /// prompt classifier against the calibrated threshold. Logged with its reasons and counted.</summary>
     public RoutingDecision Decide(EdgeRequest request)
@@ -100,6 +112,7 @@ public sealed partial class EdgeService
             Forced = forced,
             Score = score,
             GpuUnavailable = !GpuAvailable,
+            LocalBusy = _capacity.IsFull,
         }, _routing);
         _metrics.DecisionTime.Observe(Stopwatch.GetElapsedTime(start).TotalSeconds);
         _metrics.Decisions.WithLabels(RouteName(decision.Route), decision.Reason).Inc();
@@ -123,6 +136,11 @@ public sealed partial class EdgeService
             path = await call.RunAsync().ConfigureAwait(false);
             _metrics.Requests.WithLabels(path, "ok").Inc();
             return path;
+        }
+        catch (LocalBusyException) when (!cancellationToken.IsCancellationRequested)
+        {
+            _metrics.Requests.WithLabels(call.Path ?? path, "refused").Inc();
+            throw;
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
@@ -156,6 +174,7 @@ public sealed partial class EdgeService
         private readonly int _maxTokens;
         private TokenSource? _localSource;
         private TokenSource? _gpuSource;
+        private LocalSlot? _localSlot;
         private TokenConfidence? _confidence;
         private string _reason;
         private bool _replaced;
@@ -200,7 +219,18 @@ public sealed partial class EdgeService
 
         private async Task<string> LocalAsync(string path)
         {
-            var local = StartLocal();
+            if (!_s._capacity.TryAcquire(out var slot))
+            {
+                if (path == "local" && _decision.Reason != RoutingReasons.ForcedLocal && _s.GpuAvailable)
+                {
+                    // Filled up since the decision: the pool takes it, as the decision would have said a moment later.
+                    return await EscalateBusyAsync().ConfigureAwait(false);
+                }
+
+                slot = await WaitForLocalAsync().ConfigureAwait(false);
+            }
+
+            var local = StartLocal(slot!);
             try
             {
                 await local.FirstToken.ConfigureAwait(false);
@@ -241,6 +271,34 @@ public sealed partial class EdgeService
             return path;
         }
 
+        /// <summary>The local runtime is full and the GPU pool can take the request: escalate it (hedged: a local
+        /// answer starts only if a slot has freed by the hedge delay).</summary>
+        private Task<string> EscalateBusyAsync()
+        {
+            _reason = RoutingReasons.LocalBusy;
+            _s._metrics.Decisions.WithLabels("escalate", RoutingReasons.LocalBusy).Inc();
+            return EscalateAsync();
+        }
+
+        /// <summary>Waits for a local slot in the bounded queue, for as long as the request's objective allows:
+        /// the objective, less the time since arrival, less the local runtime's own time to first token.</summary>
+        /// <exception cref="LocalBusyException">Refused: the queue is full or the wait would be too long.</exception>
+        private async Task<LocalSlot> WaitForLocalAsync()
+        {
+            var budget = Slo - _s._time.GetElapsedTime(_arrivedAt) - _s.LocalTimeToFirstToken;
+            var admission = await _s._capacity.WaitAsync(budget, _ct).ConfigureAwait(false);
+            if (admission.Slot is { } slot)
+            {
+                _localSlot = slot;
+                return slot;
+            }
+
+            Log.LocalBusy(_s._logger, _request.Model, _s._capacity.Capacity, _s._capacity.Queued,
+                admission.Refusal == LocalRefusal.QueueFull ? "the queue is full" : "the wait would outlast the latency objective",
+                admission.RetryAfter.TotalSeconds);
+            throw new LocalBusyException(admission.Refusal, admission.RetryAfter, _s._capacity.Capacity, (int)Slo.TotalMilliseconds);
+        }
+
         private bool ShouldEscalateOnConfidence() =>
             _confidence is { IsReady: true } c && _s.GpuAvailable && DecisionRules.OnTokenConfidence(_decision, c, _s._routing) != null;
 
@@ -273,8 +331,21 @@ public sealed partial class EdgeService
                 return await StreamAsync(gpu, "gpu", "gpu").ConfigureAwait(false);
             }
 
-            // Hedge: the GPU is late. Start locally and take whichever produces a token first.
-            var local = StartLocal();
+            // Hedge: the GPU is late. Start locally, if the runtime has a free slot, and take whichever produces a
+            // token first; a full runtime's answer would be later still, so then the GPU answers alone.
+            if (!_s._capacity.TryAcquire(out var slot))
+            {
+                await Task.WhenAny(gpu.FirstToken).ConfigureAwait(false);
+                _ct.ThrowIfCancellationRequested();
+                if (gpu.FirstToken.IsFaulted || !gpu.HasToken)
+                {
+                    return await GpuFailedAsync(gpu).ConfigureAwait(false);
+                }
+
+                return await StreamAsync(gpu, "gpu", "gpu").ConfigureAwait(false);
+            }
+
+            var local = StartLocal(slot!);
             var winner = await Task.WhenAny(gpu.FirstToken, local.FirstToken).ConfigureAwait(false);
             if (winner == gpu.FirstToken && gpu.HasToken)
             {
@@ -333,8 +404,14 @@ public sealed partial class EdgeService
 
         private async Task<string> SpeculateAsync()
         {
+            if (!_s._capacity.TryAcquire(out var slot))
+            {
+                // Filled up since the decision: the GPU alone.
+                return await EscalateBusyAsync().ConfigureAwait(false);
+            }
+
             Path = "speculative";
-            var local = StartLocal();
+            var local = StartLocal(slot!);
             var gpu = StartGpu();
             if (!_request.Stream)
             {
@@ -515,8 +592,10 @@ public sealed partial class EdgeService
             }
         }
 
-        private TokenSource StartLocal()
+        /// <summary>Starts the local side on <paramref name="slot"/>, which it releases when its answer ends.</summary>
+        private TokenSource StartLocal(LocalSlot slot)
         {
+            _localSlot = slot;
             _confidence = _s._local.ProvidesLogprobs ? _s._routing.CreateTokenConfidence() : null;
             var request = new LocalRequest
             {
@@ -534,6 +613,7 @@ public sealed partial class EdgeService
             var s = _s;
             _localSource = TokenSource.Start("local", _ct, async (source, ct) =>
             {
+                bool finished = false;
                 try
                 {
                     await foreach (var chunk in s._local.StreamAsync(request, ct).ConfigureAwait(false))
@@ -557,11 +637,18 @@ public sealed partial class EdgeService
                             source.PromptTokens = chunk.PromptTokens;
                         }
                     }
+
+                    finished = true;
                 }
                 catch (Exception) when (!ct.IsCancellationRequested)
                 {
                     s._metrics.LocalFailures.Inc();
                     throw;
+                }
+                finally
+                {
+                    slot.Completed = finished;
+                    slot.Dispose();
                 }
             }, _s._time);
             return _localSource;
@@ -634,6 +721,10 @@ public sealed partial class EdgeService
             {
                 await _gpuSource.DisposeAsync().ConfigureAwait(false);
             }
+
+            // Normally released by the local side when its answer ended; a slot granted to a request that then left
+            // before starting is released here. Release happens once whichever comes first.
+            _localSlot?.Dispose();
         }
     }
 
@@ -645,7 +736,50 @@ public sealed partial class EdgeService
 
         [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "GPU request for model {Model} failed: {Error}; answering locally")]
         public static partial void GpuFailed(ILogger logger, string model, string error);
+
+        [LoggerMessage(EventId = 4260, Level = LogLevel.Debug,
+            Message = "Request for model {Model} refused (429): the local runtime runs {Capacity} generations at once, {Queued} requests wait, {Why}; retry after about {RetryAfterSeconds:0.#} s")]
+        public static partial void LocalBusy(ILogger logger, string model, int capacity, int queued, string why, double retryAfterSeconds);
     }
+}
+
+/// <summary>The local runtime is serving all it can and the GPU pool cannot take the request: the request was not
+/// queued (the queue is full, or the wait would outlast its latency objective) or its wait ran out. Answered 429
+/// with <c>Retry-After</c> (<see cref="RetryAfter"/>, rounded up to whole seconds).</summary>
+public sealed class LocalBusyException : Exception
+{
+    public LocalBusyException()
+    {
+    }
+
+    public LocalBusyException(string message)
+        : base(message)
+    {
+    }
+
+    public LocalBusyException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    public LocalBusyException(LocalRefusal refusal, TimeSpan retryAfter, int capacity, int sloMs)
+        : base(refusal == LocalRefusal.QueueFull
+            ? $"This node's local model is serving all {capacity} generations it can at once, its queue is full and the GPU pool is not available; retry after {RetrySeconds(retryAfter)} s."
+            : $"This node's local model is serving all {capacity} generations it can at once and none would free within the request's {sloMs} ms latency objective; the GPU pool is not available. Retry after {RetrySeconds(retryAfter)} s.")
+    {
+        Refusal = refusal;
+        RetryAfter = retryAfter;
+    }
+
+    public LocalRefusal Refusal { get; }
+
+    /// <summary>Estimated time until a generation is free.</summary>
+    public TimeSpan RetryAfter { get; }
+
+    /// <summary><see cref="RetryAfter"/> in whole seconds, rounded up, at least 1 (the <c>Retry-After</c> header).</summary>
+    public int RetryAfterSeconds => RetrySeconds(RetryAfter);
+
+    private static int RetrySeconds(TimeSpan after) => (int)Math.Clamp(Math.Ceiling(after.TotalSeconds), 1, 86_400);
 }
 
 /// <summary>Neither the local runtime nor the GPU pool could answer.</summary>

@@ -41,6 +41,38 @@ public sealed class AgentBenchReportTests
     }
 
     [Fact]
+    public void Escalations_for_a_full_local_runtime_and_429s_are_counted_per_phase()
+    {
+        RequestSample[] samples =
+        [
+            Ok(0, 300, "local", "local") with { Reason = "classifier_confident_local" },
+            Ok(1, 60, "gpu", "gpu") with { Reason = "local_busy" },
+            Ok(2, 60, "gpu", "gpu") with { Reason = "local_busy" },
+            Failed(3, "429") with { RetryAfterSeconds = 3 },
+            Failed(4, "429") with { RetryAfterSeconds = 1 },
+            Failed(5, "429") with { RetryAfterSeconds = 5 },
+            Failed(6, "503"),
+            Ok(7, 60, "gpu", "gpu"),
+        ];
+        var phase = AgentBenchReport.SummarizePhase("agent", "http://x", new PhaseResult(samples, 0, TimeSpan.FromSeconds(1), 0, 0));
+
+        Assert.Equal(new Dictionary<string, long> { ["classifier_confident_local"] = 1, ["local_busy"] = 2 }, phase.OkByReason);
+        Assert.Equal(100.0 * 2 / 8, phase.LocalBusyPct!.Value, 9);
+        Assert.Equal(3, phase.Refused429);
+        Assert.Equal(3, phase.RetryAfterP50Seconds);
+        string row = AgentBenchCsv.Rows(new AgentBenchResult
+        {
+            Settings = new AgentBenchSettings { Target = new Uri("http://x") },
+            StartedUtc = DateTimeOffset.UnixEpoch,
+            Arguments = [],
+            Prompts = "built-in",
+            Agent = phase,
+        }).First();
+        Assert.EndsWith(",25.00,3,3.0", row);
+        Assert.EndsWith("local_busy_pct,refused_429,retry_after_p50_s", AgentBenchCsv.Header);
+    }
+
+    [Fact]
     public void A_phase_is_summarised_by_path_with_errors_by_status_and_exact_percentiles()
     {
         var samples = new List<RequestSample>();

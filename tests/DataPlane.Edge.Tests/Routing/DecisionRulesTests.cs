@@ -43,8 +43,34 @@ public class DecisionRulesTests
         [
             "gpu_only_model", "prompt_too_long", "max_tokens_over_local_budget", "classifier_confident_local",
             "classifier_escalate", "classifier_uncertain", "forced_local", "forced_gpu", "forced_speculative",
-            "gpu_unavailable", "low_token_confidence",
+            "gpu_unavailable", "low_token_confidence", "local_busy",
         ], RoutingReasons.All);
+    }
+
+    [Theory]
+    [InlineData(0.0001, ForcedMode.None, Route.Escalate, "local_busy")] // would be local
+    [InlineData(double.NaN, ForcedMode.None, Route.Escalate, "local_busy")] // would be speculative
+    [InlineData(0.9999, ForcedMode.None, Route.Escalate, "classifier_escalate")]
+    [InlineData(double.NaN, ForcedMode.Speculative, Route.Escalate, "local_busy")]
+    [InlineData(double.NaN, ForcedMode.Local, Route.Local, "forced_local")] // the client insists: queued or refused later
+    [InlineData(double.NaN, ForcedMode.Gpu, Route.Escalate, "forced_gpu")]
+    public void A_busy_local_runtime_escalates_what_the_gpu_can_take(double score, ForcedMode forced, Route route, string reason)
+    {
+        var decision = DecisionRules.Decide(new DecisionInput { Score = score, Forced = forced, LocalBusy = true }, new RoutingOptions());
+        Assert.Equal(route, decision.Route);
+        Assert.Equal(reason, decision.Reason);
+    }
+
+    [Theory]
+    [InlineData(0.0001, ForcedMode.None, "classifier_confident_local")]
+    [InlineData(double.NaN, ForcedMode.None, "gpu_unavailable")]
+    [InlineData(double.NaN, ForcedMode.Speculative, "gpu_unavailable")]
+    public void A_busy_local_runtime_stays_local_when_the_gpu_is_unavailable(double score, ForcedMode forced, string reason)
+    {
+        var decision = DecisionRules.Decide(new DecisionInput { Score = score, Forced = forced, LocalBusy = true, GpuUnavailable = true },
+            new RoutingOptions());
+        Assert.Equal(Route.Local, decision.Route);
+        Assert.Equal(reason, decision.Reason);
     }
 
     [Theory]

@@ -9,10 +9,12 @@ namespace DataPlane.Edge.Runtimes.Simulation;
 
 /// <summary>One completion request answered by the simulation, in the JSON shapes llama.cpp server
 /// writes: as an SSE stream (<c>data: {chunk}</c> events, then <c>data: [DONE]</c>) or as one JSON
-/// object. Tokens are paced against absolute due times from the request's arrival
-/// (<see cref="SimulatedLocalModel.DueAfter"/>) with <see cref="Task.Delay(TimeSpan, CancellationToken)"/>,
-/// so no thread sleeps and a late wake-up does not delay later tokens. Stops as soon as its token is
-/// cancelled or the client is gone.</summary>
+/// object. Tokens are paced against absolute due times counted from the moment the request got one of
+/// the runtime's slots (the constructor's start timestamp), with <see cref="Task.Delay(TimeSpan, CancellationToken)"/>,
+/// so no thread sleeps and a late wake-up does not delay later tokens. Alone, token i is due at
+/// <see cref="SimulatedLocalModel.DueAfter"/>(i); with others generating beside it, each step (the
+/// prefill, then each token interval) is stretched by the slowdown factor of the moment it starts
+/// (the constructor's slowdown function). Stops as soon as its token is cancelled or the client is gone.</summary>
 internal sealed class SimulatedExchange
 {
     private readonly HttpContext _context;
@@ -20,19 +22,24 @@ internal sealed class SimulatedExchange
     private readonly SimulatedAnswer _answer;
     private readonly SimulatedLocalModel _model;
     private readonly long _arrived;
+    private readonly Func<double> _slowdown;
+    private TimeSpan _due;
+    private int _scheduled = -1;
     private readonly string _id;
     private readonly long _created;
     private readonly int _promptTokens;
     private readonly PipeWriter _pipe;
     private readonly Utf8JsonWriter _json;
 
-    public SimulatedExchange(HttpContext context, SimulatedCompletionRequest request, SimulatedLocalModel model, long id, long arrivedTimestamp)
+    public SimulatedExchange(HttpContext context, SimulatedCompletionRequest request, SimulatedLocalModel model, long id, long startedTimestamp,
+        Func<double>? slowdown = null)
     {
+        _slowdown = slowdown ?? (() => 1);
         _context = context;
         _request = request;
         _model = model;
         _answer = model.Answer(request.Prompt, request.MaxTokens, request.Stop);
-        _arrived = arrivedTimestamp;
+        _arrived = startedTimestamp;
         _id = (request.Chat ? "chatcmpl-sim-" : "cmpl-sim-") + id.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         _promptTokens = SimulatedLocalModel.CountPromptTokens(request.FullText);
@@ -74,7 +81,7 @@ internal sealed class SimulatedExchange
         var tokens = _answer.Tokens;
         for (int i = 0; i < tokens.Count; i++)
         {
-            await DelayUntilAsync(_model.DueAfter(i), cancellationToken).ConfigureAwait(false);
+            await DelayUntilAsync(DueOf(i), cancellationToken).ConfigureAwait(false);
             BeginEvent();
             WriteChunkStart();
             if (_request.Chat)
@@ -105,7 +112,7 @@ internal sealed class SimulatedExchange
 
         if (tokens.Count == 0)
         {
-            await DelayUntilAsync(_model.DueAfter(0), cancellationToken).ConfigureAwait(false);
+            await DelayUntilAsync(DueOf(0), cancellationToken).ConfigureAwait(false);
         }
 
         BeginEvent();
@@ -157,7 +164,12 @@ internal sealed class SimulatedExchange
     public async Task RespondOnceAsync(CancellationToken cancellationToken)
     {
         var tokens = _answer.Tokens;
-        await DelayUntilAsync(_model.DueAfter(Math.Max(0, tokens.Count - 1)), cancellationToken).ConfigureAwait(false);
+        for (int i = 0; i < Math.Max(1, tokens.Count); i++)
+        {
+            // Token by token, so that the pace follows the generations running beside this one.
+            await DelayUntilAsync(DueOf(i), cancellationToken).ConfigureAwait(false);
+        }
+
         var text = new StringBuilder();
         foreach (var token in tokens)
         {
@@ -339,7 +351,23 @@ internal sealed class SimulatedExchange
         _json.WriteEndObject();
     }
 
-    /// <summary>Waits until <paramref name="due"/> after the request arrived. Timers may fire a
+    /// <summary>When token <paramref name="index"/> is due, counted from the start: the prefill and each token
+    /// interval of <see cref="SimulatedLocalModel.DueAfter"/>, stretched by the slowdown factor when each begins.
+    /// Called with 0, 1, 2, … in order.</summary>
+    private TimeSpan DueOf(int index)
+    {
+        while (_scheduled < index)
+        {
+            var step = _scheduled < 0 ? _model.DueAfter(0) : _model.DueAfter(_scheduled + 1) - _model.DueAfter(_scheduled);
+            double factor = _slowdown();
+            _due += factor == 1 ? step : TimeSpan.FromTicks((long)(step.Ticks * factor));
+            _scheduled++;
+        }
+
+        return _due;
+    }
+
+    /// <summary>Waits until <paramref name="due"/> after the request started. Timers may fire a
     /// little early, so it waits again until the stopwatch agrees.</summary>
     private async Task DelayUntilAsync(TimeSpan due, CancellationToken cancellationToken)
     {

@@ -23,7 +23,11 @@ namespace DataPlane.Edge.Runtimes.Simulation;
 /// chunks as llama.cpp emits them, with <c>logprobs</c> when asked, usage in a last chunk when
 /// <c>stream_options.include_usage</c>, then <c>data: [DONE]</c>) or <c>"stream": false</c> (one JSON
 /// object once the whole answer is "generated"). A malformed request gets 400 with llama.cpp's
-/// error shape. Any number of requests run at once (a real Pi serves one or a few).</para>
+/// error shape; <c>GET /props</c> answers <c>total_slots</c> (<see cref="SimulatedLocalOptions.Parallelism"/>) as
+/// llama.cpp does, so the agent learns the runtime's capacity the same way for both.</para>
+/// <para>Like a Pi, it generates <see cref="SimulatedLocalOptions.Parallelism"/> answers at once; later requests
+/// wait inside the runtime, first come first served, and their time to first token includes that wait.
+/// Generations running side by side slow each other down (<see cref="SimulatedLocalOptions.ConcurrencySlowdown"/>).</para>
 /// <para>Tokens are paced on timers against absolute due times; a client that disconnects stops
 /// its generation at once (<see cref="RequestsAborted"/>). Disposing the server ends open
 /// streams abruptly, as a runtime that dies would.</para>
@@ -45,6 +49,9 @@ public sealed partial class SimulatedLocalRuntimeServer : IAsyncDisposable
     private long _completed;
     private long _aborted;
     private long _active;
+    private long _waiting;
+    // Never disposed: a request still finishing after the server stopped releases its slot (it has no wait handle).
+    private readonly SemaphoreSlim _slots;
     private volatile bool _ready = true;
     private int _disposed;
 
@@ -53,6 +60,7 @@ public sealed partial class SimulatedLocalRuntimeServer : IAsyncDisposable
         _app = app;
         Model = model;
         _logger = logger;
+        _slots = new SemaphoreSlim(model.Options.Parallelism, model.Options.Parallelism);
     }
 
     /// <summary>Where the server answers (loopback when bound to every interface).</summary>
@@ -84,8 +92,11 @@ public sealed partial class SimulatedLocalRuntimeServer : IAsyncDisposable
     /// <summary>Completions stopped early because the client went away (or the server stopped).</summary>
     public long RequestsAborted => Interlocked.Read(ref _aborted);
 
-    /// <summary>Completions being generated now.</summary>
+    /// <summary>Completions being generated now (at most <see cref="SimulatedLocalOptions.Parallelism"/>).</summary>
     public long ActiveRequests => Interlocked.Read(ref _active);
+
+    /// <summary>Completions waiting inside the runtime for a free slot.</summary>
+    public long WaitingRequests => Interlocked.Read(ref _waiting);
 
     /// <summary>Starts the simulated runtime on <paramref name="endPoint"/> (port 0: a free port;
     /// <see cref="Address"/> tells which).</summary>
@@ -136,7 +147,8 @@ public sealed partial class SimulatedLocalRuntimeServer : IAsyncDisposable
         }
 
         server.Address = bound!.Url;
-        Log.Serving(logger, options.ModelName, server.Address, options.TimeToFirstToken.TotalMilliseconds, options.TokensPerSecond, options.MaxTokens);
+        Log.Serving(logger, options.ModelName, server.Address, options.TimeToFirstToken.TotalMilliseconds, options.TokensPerSecond, options.MaxTokens,
+            options.Parallelism);
         return server;
     }
 
@@ -165,11 +177,13 @@ public sealed partial class SimulatedLocalRuntimeServer : IAsyncDisposable
         });
         RequestDelegate health = HealthAsync;
         RequestDelegate models = ModelsAsync;
+        RequestDelegate props = PropsAsync;
         RequestDelegate chat = context => CompleteAsync(context, chat: true);
         RequestDelegate completion = context => CompleteAsync(context, chat: false);
         app.MapGet("/health", health);
         app.MapGet("/v1/health", health);
         app.MapGet("/v1/models", models);
+        app.MapGet("/props", props);
         app.MapPost("/v1/chat/completions", chat);
         app.MapPost("/v1/completions", completion);
     }
@@ -206,9 +220,25 @@ public sealed partial class SimulatedLocalRuntimeServer : IAsyncDisposable
             json.WriteNumber("time_to_first_token_ms"u8, Options.TimeToFirstToken.TotalMilliseconds);
             json.WriteNumber("tokens_per_second"u8, Options.TokensPerSecond);
             json.WriteNumber("max_tokens"u8, Options.MaxTokens);
+            json.WriteNumber("parallelism"u8, Options.Parallelism);
             json.WriteEndObject();
             json.WriteEndObject();
             json.WriteEndArray();
+            json.WriteEndObject();
+        });
+
+    /// <summary>llama.cpp's <c>GET /props</c>, the fields the agent reads: <c>total_slots</c>, and a few that say what
+    /// this is.</summary>
+    private Task PropsAsync(HttpContext context) =>
+        WriteJsonAsync(context, StatusCodes.Status200OK, json =>
+        {
+            json.WriteStartObject();
+            json.WriteNumber("total_slots"u8, Options.Parallelism);
+            json.WriteString("model_path"u8, Options.ModelName + " (simulation)");
+            json.WriteString("build_info"u8, SystemFingerprint);
+            json.WriteStartObject("default_generation_settings"u8);
+            json.WriteNumber("n_predict"u8, Options.MaxTokens);
+            json.WriteEndObject();
             json.WriteEndObject();
         });
 
@@ -233,8 +263,28 @@ public sealed partial class SimulatedLocalRuntimeServer : IAsyncDisposable
         }
 
         long id = Interlocked.Increment(ref _nextId);
-        var exchange = new SimulatedExchange(context, request, Model, id, arrived);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+        // A slot first, as llama.cpp's task queue: the wait counts in the client's time to first token.
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            await _slots.WaitAsync(cancel.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Interlocked.Increment(ref _aborted);
+            Log.ClientGone(_logger, id, 0, 0);
+            return;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+
+        long started = Stopwatch.GetTimestamp();
+        var options = Options;
+        var exchange = new SimulatedExchange(context, request, Model, id, started,
+            () => options.SlowdownFactor((int)Interlocked.Read(ref _active)));
         Interlocked.Increment(ref _active);
         try
         {
@@ -266,6 +316,7 @@ public sealed partial class SimulatedLocalRuntimeServer : IAsyncDisposable
         finally
         {
             Interlocked.Decrement(ref _active);
+            _slots.Release();
         }
     }
 
@@ -304,8 +355,8 @@ public sealed partial class SimulatedLocalRuntimeServer : IAsyncDisposable
     private static partial class Log
     {
         [LoggerMessage(EventId = 2201, Level = LogLevel.Warning,
-            Message = "Simulated local runtime (a simulation, not a model) serving {Model} at {Address} in llama.cpp's wire format: first token after {TtftMs} ms, {TokensPerSecond} tokens/s, at most {MaxTokens} tokens")]
-        public static partial void Serving(ILogger logger, string model, Uri address, double ttftMs, double tokensPerSecond, int maxTokens);
+            Message = "Simulated local runtime (a simulation, not a model) serving {Model} at {Address} in llama.cpp's wire format: first token after {TtftMs} ms, {TokensPerSecond} tokens/s, at most {MaxTokens} tokens, {Parallelism} generations at once")]
+        public static partial void Serving(ILogger logger, string model, Uri address, double ttftMs, double tokensPerSecond, int maxTokens, int parallelism);
 
         [LoggerMessage(EventId = 2202, Level = LogLevel.Debug,
             Message = "Simulated local runtime: request {Id} done, {Tokens} tokens ({FinishReason}) in {ElapsedMs:0} ms")]

@@ -273,7 +273,7 @@ public sealed class SimulatedLocalRuntimeServerTests : IDisposable
     [Fact]
     public async Task Concurrent_requests_are_served_side_by_side()
     {
-        await using var server = await StartAsync(new SimulatedLocalOptions { TokensPerSecond = 20 });
+        await using var server = await StartAsync(new SimulatedLocalOptions { TokensPerSecond = 20, Parallelism = 4 });
         var runtime = Runtime(server);
         var stopwatch = Stopwatch.StartNew();
 
@@ -283,6 +283,61 @@ public sealed class SimulatedLocalRuntimeServerTests : IDisposable
         Assert.All(results, r => Assert.Equal(5, r.Count));
         Assert.InRange(stopwatch.Elapsed.TotalSeconds, 0.25, 10);
         Assert.Equal(4, server.RequestsCompleted);
+    }
+
+    [Fact]
+    public async Task Props_reports_the_slots_and_the_llama_cpp_adapter_reads_them()
+    {
+        await using var server = await StartAsync(new SimulatedLocalOptions { Parallelism = 3 });
+        using var props = JsonDocument.Parse(await _http.GetStringAsync(new Uri(server.Address, "props")));
+        Assert.Equal(3, props.RootElement.GetProperty("total_slots").GetInt32());
+        var runtime = Assert.IsAssignableFrom<IReportsParallelism>(Runtime(server));
+        Assert.Equal(3, await runtime.ReadParallelismAsync(CancellationToken.None));
+
+        // No /props there (a 404): no figure, and no exception.
+        var elsewhere = new LlamaCppRuntime(new Uri(server.Address, "nothing/"), "m", _http, TimeSpan.FromSeconds(5));
+        Assert.Null(await elsewhere.ReadParallelismAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Requests_past_the_parallelism_wait_inside_the_runtime_for_a_free_slot()
+    {
+        await using var server = await StartAsync(new SimulatedLocalOptions
+        {
+            Parallelism = 2, TimeToFirstToken = TimeSpan.FromMilliseconds(200), TokensPerSecond = 50, ConcurrencySlowdown = 0,
+        });
+        var runtime = Runtime(server);
+        var stopwatch = Stopwatch.StartNew();
+        async Task<(TimeSpan FirstToken, TimeSpan End)> Run(int i)
+        {
+            TimeSpan? first = null;
+            await foreach (var chunk in runtime.StreamAsync(ChatRequest($"question {i}", 3), CancellationToken.None))
+            {
+                first ??= stopwatch.Elapsed;
+            }
+
+            return (first!.Value, stopwatch.Elapsed);
+        }
+
+        var runs = await Task.WhenAll(Enumerable.Range(0, 3).Select(Run));
+        var ordered = runs.OrderBy(r => r.FirstToken).ToArray();
+        // Two start at once; the third gets its first token only after one of them ended and its own prefill ran.
+        Assert.True(ordered[2].FirstToken >= ordered.Take(2).Min(r => r.End), $"third first token {ordered[2].FirstToken}, ends {ordered[0].End} {ordered[1].End}");
+        Assert.Equal(3, server.RequestsCompleted);
+        Assert.Equal(0, server.WaitingRequests);
+        Assert.Equal(0, server.ActiveRequests);
+    }
+
+    [Fact]
+    public void Concurrent_generations_slow_each_other_down()
+    {
+        var options = new SimulatedLocalOptions { ConcurrencySlowdown = 0.4 };
+        Assert.Equal(1, options.SlowdownFactor(0));
+        Assert.Equal(1, options.SlowdownFactor(1));
+        Assert.Equal(1.4, options.SlowdownFactor(2), 9);
+        Assert.Equal(2.2, options.SlowdownFactor(4), 9);
+        Assert.Throws<ArgumentException>(() => new SimulatedLocalOptions { Parallelism = 0 }.Validate());
+        Assert.Throws<ArgumentException>(() => new SimulatedLocalOptions { ConcurrencySlowdown = -1 }.Validate());
     }
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
