@@ -47,8 +47,9 @@ public class HybridProcessTests(GpuSide gpu) : IClassFixture<GpuSide>
     [Fact]
     public async Task Speculative_append_only_and_replace_modes()
     {
-        // Append-only, GPU finished (about 40 ms) before the first local token (300 ms): the GPU answers.
-        var slowLocal = await gpu.StartAgentAsync(gpu.GrpcPort, GpuSide.Fast, localTtftMs: 300, localTokensPerSecond: 50);
+        // Append-only, GPU finished (about 40 ms, plus its first connection on a busy machine) before the first local
+        // token (3 s): the GPU answers.
+        var slowLocal = await gpu.StartAgentAsync(gpu.GrpcPort, GpuSide.Fast, localTtftMs: 3000, localTokensPerSecond: 50);
         var gpuFirst = await slowLocal.AskAsync(AgentProcess.Chat(Short, maxTokens: 4, stream: true), ("X-DataPlane-Mode", "speculative"));
         Assert.Equal("speculative", gpuFirst.PathHeader);
         Assert.Equal("gpu", gpuFirst.AnsweredBy);
@@ -63,8 +64,8 @@ public class HybridProcessTests(GpuSide gpu) : IClassFixture<GpuSide>
         Assert.False(localFirst.Replaced);
         Assert.Contains("dataplane_agent_cancelled_total{side=\"gpu\"} 1\n", await fastLocal.MetricsAsync());
 
-        // Replace: local tokens stream from 50 ms for 400 ms; the GPU answer is complete at about 230 ms.
-        var replacing = await gpu.StartAgentAsync(gpu.GrpcPort, GpuSide.Mid, localTtftMs: 50, localTokensPerSecond: 20);
+        // Replace: local tokens stream from 50 ms for 1.6 s; the GPU answer is complete at about 230 ms.
+        var replacing = await gpu.StartAgentAsync(gpu.GrpcPort, GpuSide.Mid, localTtftMs: 50, localTokensPerSecond: 5);
         var replaced = await replacing.AskAsync(AgentProcess.Chat(Short, maxTokens: 8, stream: true),
             ("X-DataPlane-Mode", "speculative"), ("X-DataPlane-Replace", "true"));
         Assert.True(replaced.Replaced, replaced.Raw);
@@ -159,11 +160,11 @@ public class HybridProcessTests(GpuSide gpu) : IClassFixture<GpuSide>
             TlsRefusal.AssertRefused(e);
         }
 
-        // An agent holding a foreign certificate never reaches the pool: its escalations degrade to local answers.
+        // An agent holding a foreign certificate never reaches the pool: its escalations degrade to local answers —
+        // after a failed GPU call, or at once when its readiness probe has already marked the pool unavailable.
         var intruder = await gpu.StartAgentAsync(gpu.GrpcPort, GpuSide.Fast, localTtftMs: 10, localTokensPerSecond: 500, certificate: "foreign");
         var answer = await intruder.AskAsync(AgentProcess.Chat(Hard));
-        Assert.Equal("degraded", answer.Path);
-        Assert.Equal("gpu_failed", answer.Reason);
+        Assert.Contains((answer.Path, answer.Reason), new[] { ("degraded", "gpu_failed"), ("local", "gpu_unavailable") });
     }
 
     [Fact]
