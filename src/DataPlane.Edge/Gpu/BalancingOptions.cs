@@ -54,7 +54,7 @@ public sealed record BalancingOptions
     /// <summary>A reported queue wait older than this no longer counts. Default 5 s.</summary>
     public TimeSpan ReportMaxAge { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Without new samples, a host's latency estimate fades towards the pool's median with this time constant,
-    /// so a host once slow is tried again. Default 30 s.</summary>
+    /// <summary>Without new samples, a host's latency estimate above the pool's best falls linearly to the best within
+    /// this time, so a host once slow is tried again. Zero: never. Default 30 s.</summary>
     public TimeSpan LatencyDecay { get; init; } = TimeSpan.FromSeconds(30);
 }

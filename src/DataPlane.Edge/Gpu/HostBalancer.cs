@@ -6,7 +6,8 @@ namespace DataPlane.Edge.Gpu;
 /// <summary>Chooses a GPU host per request and keeps each host's health (the agent's side of load-aware balancing).
 /// <para>Load-aware: two different hosts at random among those not ejected, the one with the lower expected time to
 /// first token wins: its reported queue wait (while fresh) plus (its outstanding requests + 1) × its latency estimate
-/// (an exponentially weighted mean of its times to first token, fading towards the pool's median without new samples).
+/// (an exponentially weighted mean of its times to first token; above the pool's best, it falls to the best within
+/// <see cref="BalancingOptions.LatencyDecay"/> without new samples).
 /// Round-robin: the next host not ejected.</para>
 /// <para>A host is ejected after <see cref="BalancingOptions.ConsecutiveFailures"/> failures in a row or (load-aware)
 /// when its median time to first token is an outlier against the other hosts'; the n-th ejection lasts n × the base
@@ -103,8 +104,8 @@ public sealed partial class HostBalancer
 
                 var first = Nth(hosts, all, a);
                 var second = Nth(hosts, all, b);
-                double median = MedianLatency(hosts, now);
-                double ca = Cost(first, now, median), cb = Cost(second, now, median);
+                double best = BestLatency(hosts);
+                double ca = Cost(first, now, best), cb = Cost(second, now, best);
                 chosen = ca < cb || (ca == cb && _random.Next(2) == 0) ? first : second;
             }
 
@@ -122,7 +123,7 @@ public sealed partial class HostBalancer
         lock (_gate)
         {
             long now = _time.GetTimestamp();
-            return Cost(host, now, MedianLatency(_hosts, now));
+            return Cost(host, now, BestLatency(_hosts));
         }
     }
 
@@ -223,7 +224,7 @@ public sealed partial class HostBalancer
     }
 
     /// <summary>A probe's result: an ejected host returns when it answered ready (its samples forgotten, so that it
-    /// starts from the pool's median), or is ejected again for longer when it did not.</summary>
+    /// starts from the pool's best), or is ejected again for longer when it did not.</summary>
     public void OnProbe(GpuHost host, bool ready, double? waitSeconds)
     {
         ArgumentNullException.ThrowIfNull(host);
@@ -287,43 +288,45 @@ public sealed partial class HostBalancer
         return hosts[0];
     }
 
-    private double Cost(GpuHost host, long now, double median)
+    private double Cost(GpuHost host, long now, double best)
     {
         double wait = host.ReportedAt != long.MinValue && _time.GetElapsedTime(host.ReportedAt, now) <= _options.ReportMaxAge ? host.ReportedWait : 0;
-        return wait + ((host.Outstanding + 1) * Estimate(host, now, median));
+        return wait + ((host.Outstanding + 1) * Estimate(host, now, best));
     }
 
-    /// <summary>The host's latency estimate: its mean, fading towards the pool's median as it ages; the median when it has none.</summary>
-    private double Estimate(GpuHost host, long now, double median)
+    /// <summary>The host's latency estimate: its mean; above the pool's best, it falls linearly to the best over
+    /// <see cref="BalancingOptions.LatencyDecay"/> without new samples (so a host once slow is tried again); the best
+    /// when it has no samples yet (so a new or returning host is tried).</summary>
+    private double Estimate(GpuHost host, long now, double best)
     {
         if (double.IsNaN(host.LatencyEwma))
         {
-            return double.IsNaN(median) ? 0 : median;
+            return double.IsNaN(best) ? 0 : best;
         }
 
-        if (double.IsNaN(median) || _options.LatencyDecay <= TimeSpan.Zero)
+        if (double.IsNaN(best) || host.LatencyEwma <= best || _options.LatencyDecay <= TimeSpan.Zero)
         {
             return host.LatencyEwma;
         }
 
         double age = _time.GetElapsedTime(host.LatencyAt, now).TotalSeconds;
-        return median + ((host.LatencyEwma - median) * Math.Exp(-age / _options.LatencyDecay.TotalSeconds));
+        double weight = Math.Max(0, 1 - (age / _options.LatencyDecay.TotalSeconds));
+        return best + ((host.LatencyEwma - best) * weight);
     }
 
-    private static double MedianLatency(GpuHost[] hosts, long now)
+    /// <summary>The lowest latency mean among hosts not ejected (NaN when none has one).</summary>
+    private static double BestLatency(GpuHost[] hosts)
     {
-        _ = now;
-        Span<double> values = stackalloc double[Math.Min(hosts.Length, 256)];
-        int n = 0;
+        double best = double.NaN;
         foreach (var h in hosts)
         {
-            if (!h.Ejected && !double.IsNaN(h.LatencyEwma) && n < values.Length)
+            if (!h.Ejected && !double.IsNaN(h.LatencyEwma) && !(h.LatencyEwma >= best))
             {
-                values[n++] = h.LatencyEwma;
+                best = h.LatencyEwma;
             }
         }
 
-        return Median(values[..n]);
+        return best;
     }
 
     private static double Median(Span<double> values)
