@@ -5,7 +5,9 @@
 #   dataplane sim (x3)             simulated Triton; its `llm` model: 50 ms to first token, 50 tok/s; the third with
 #                                  --Simulation:SlowdownFactor=5 from SLOW_AFTER seconds after its start
 #   dataplane serve (x3)           one daemon in front of each
-#   dataplane-agent serve          the agent, --gpu host1,host2,host3, every request forced to the GPU (--mode gpu)
+#   dataplane-agent serve          the agent, --gpu host1,host2,host3, every request forced to the GPU (--mode gpu); its
+#                                  simulated local runtime takes 20 s to a first token, so a hedge never answers and
+#                                  every TTFT measured is a GPU host's
 #   dataplane bench-agent          open-loop Poisson load through the agent: a phase while all hosts are fast, then a
 #                                  phase while the third is slow
 # Per policy, the processes are started afresh. The agent's dataplane_agent_gpu_host_picks_total is scraped around
@@ -118,7 +120,7 @@ for policy in $POLICIES; do
   api_port="" agent_admin_port=""
   free_port api_port; free_port agent_admin_port
   start "$OUT/logs/$policy-agent.log" "${agent[@]}" serve --api "127.0.0.1:$api_port" --admin "127.0.0.1:$agent_admin_port" \
-    --gpu "$(IFS=,; echo "${hosts[*]}")" "--Gpu:Balancing:Policy=$policy"
+    --gpu "$(IFS=,; echo "${hosts[*]}")" "--Gpu:Balancing:Policy=$policy" --Local:Simulation:TimeToFirstTokenMs=20000
   agent_pid=$started
   wait_ready "the agent" "$agent_pid" "$OUT/logs/$policy-agent.log" 120 curl -sf "http://127.0.0.1:$api_port/readyz"
   slow_from=$(( sim_start + slow_after + 2 ))

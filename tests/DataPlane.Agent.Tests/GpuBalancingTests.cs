@@ -38,6 +38,7 @@ public sealed partial class GpuBalancingTests
                     ["Upstream:HealthIntervalMs"] = "100",
                     ["Listen:Grpc"] = "127.0.0.1:0",
                     ["Listen:Admin"] = "127.0.0.1:0",
+                    ["Listen:Http"] = "127.0.0.1:0",
                     ["Logging:LogLevel:Default"] = "Warning",
                 }).Build();
                 var daemon = await Daemon.StartAsync(DaemonConfiguration.Bind(config), config, Prometheus.Metrics.NewCustomRegistry());
@@ -50,6 +51,8 @@ public sealed partial class GpuBalancingTests
                 ["Listen:Api"] = "127.0.0.1:0",
                 ["Listen:Admin"] = "127.0.0.1:0",
                 ["Gpu:Balancing:Policy"] = policy,
+                // A local runtime far slower than any host, so that a hedge never answers: every answer is the GPU's.
+                ["Local:Simulation:TimeToFirstTokenMs"] = "20000",
                 ["Logging:LogLevel:Default"] = "Warning",
             };
             for (int i = 0; i < pool.Hosts.Count; i++)
