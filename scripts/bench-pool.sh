@@ -28,6 +28,7 @@
 #   SLOW_SECONDS     measured seconds while the third host is slow (default 30)
 #   MAX_TOKENS       tokens per answer (default 8)
 #   POLICIES         policies to run (default "round-robin load-aware")
+#   AGENT_ARGS       extra agent switches, e.g. "--Gpu:Balancing:LatencyDecaySeconds=60" (default none)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,6 +47,7 @@ FAST_SECONDS=${FAST_SECONDS:-10}
 SLOW_SECONDS=${SLOW_SECONDS:-30}
 MAX_TOKENS=${MAX_TOKENS:-8}
 POLICIES=${POLICIES:-round-robin load-aware}
+read -r -a agent_args <<<"${AGENT_ARGS:-}"
 for v in RATE FAST_SECONDS SLOW_SECONDS MAX_TOKENS; do
   [[ ${!v} =~ ^[0-9]+([.][0-9]+)?$ ]] && ! [[ ${!v} =~ ^0+([.]0+)?$ ]] || die "$v: '${!v}' is not a positive number"
 done
@@ -109,18 +111,20 @@ for policy in $POLICIES; do
     start "$OUT/logs/$policy-sim$i.log" "${dataplane[@]}" sim --listen "127.0.0.1:$sim_port" "${slow[@]}"
     sim_pids+=("$started")
     wait_ready "simulated Triton $i" "$started" "$OUT/logs/$policy-sim$i.log" 120 port_open "$sim_port"
-    [ "$i" -eq 1 ] && sim_start=$(date +%s)
+    # The slowdown counts from the third simulator's own start, which is before it answers: from its readiness on,
+    # slow_after seconds (+2) is certainly inside the slow window.
+    [ "$i" -eq 3 ] && sim_start=$(date +%s)
     start "$OUT/logs/$policy-daemon$i.log" "${dataplane[@]}" serve --upstream "http://127.0.0.1:$sim_port" --grpc "127.0.0.1:$grpc_port" \
       --http 127.0.0.1:0 --admin "127.0.0.1:$admin_port"
     daemon_pids+=("$started")
     wait_ready "daemon $i" "$started" "$OUT/logs/$policy-daemon$i.log" 120 curl -sf "http://127.0.0.1:$admin_port/readyz"
     hosts+=("127.0.0.1:$grpc_port")
   done
-  # The third simulator started last: its slowdown begins slow_after seconds after its own start, later than sim 1's.
   api_port="" agent_admin_port=""
   free_port api_port; free_port agent_admin_port
   start "$OUT/logs/$policy-agent.log" "${agent[@]}" serve --api "127.0.0.1:$api_port" --admin "127.0.0.1:$agent_admin_port" \
-    --gpu "$(IFS=,; echo "${hosts[*]}")" "--Gpu:Balancing:Policy=$policy" --Local:Simulation:TimeToFirstTokenMs=20000
+    --gpu "$(IFS=,; echo "${hosts[*]}")" "--Gpu:Balancing:Policy=$policy" --Local:Simulation:TimeToFirstTokenMs=20000 \
+    ${agent_args[@]+"${agent_args[@]}"}
   agent_pid=$started
   wait_ready "the agent" "$agent_pid" "$OUT/logs/$policy-agent.log" 120 curl -sf "http://127.0.0.1:$api_port/readyz"
   slow_from=$(( sim_start + slow_after + 2 ))

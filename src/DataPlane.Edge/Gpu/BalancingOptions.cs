@@ -7,7 +7,8 @@ public enum BalancingPolicy
     RoundRobin,
 
     /// <summary>Power of two choices over each host's expected time to first token (reported queue wait plus the
-    /// agent's own outstanding requests times its latency estimate), with failure and latency-outlier ejection.</summary>
+    /// agent's own requests awaiting their first token times its latency estimate), with failure and latency-outlier
+    /// ejection.</summary>
     LoadAware,
 }
 

@@ -23,6 +23,7 @@ public sealed class GpuHost
     internal int Ejections;
     internal long ReturnedAt;
     internal int OutstandingCount;
+    internal int AwaitingFirstCount;
     internal DataPlane.Hosting.Metrics.Counter.Child? PickCounter;
 
     /// <param name="name">"address:port" as shown in metrics and logs.</param>
@@ -45,6 +46,9 @@ public sealed class GpuHost
 
     /// <summary>Requests this agent has in flight on the host.</summary>
     public int Outstanding => Volatile.Read(ref OutstandingCount);
+
+    /// <summary>Requests this agent has in flight on the host that have not had their first response yet.</summary>
+    public int AwaitingFirstResponse => Volatile.Read(ref AwaitingFirstCount);
 
     /// <summary>True while the host is ejected.</summary>
     public bool IsEjected => Ejected;

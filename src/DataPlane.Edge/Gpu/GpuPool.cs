@@ -271,7 +271,7 @@ public sealed partial class GpuPool : IDisposable
         }
         finally
         {
-            Balancer.Release(host, !answered && cancellationToken.IsCancellationRequested ? _time.GetElapsedTime(started) : null);
+            Balancer.Release(host, answered, !answered && cancellationToken.IsCancellationRequested ? _time.GetElapsedTime(started) : null);
             if (host.Removed && host.Outstanding == 0)
             {
                 host.Channel?.Dispose();
@@ -332,9 +332,10 @@ public sealed partial class GpuPool : IDisposable
                 ready = (await call.ResponseAsync.ConfigureAwait(false)).IsReady;
                 wait = LoadReportText.PredictedWaitSeconds(call.GetTrailers().GetValue(LoadReportText.Name));
             }
-            catch (RpcException)
+            catch (RpcException e)
             {
-                ready = false;
+                // A host that answers at all, even PERMISSION_DENIED (a grant without the metadata group), is up.
+                ready = !HostBalancer.IsHostFailure(e.StatusCode);
             }
             finally
             {

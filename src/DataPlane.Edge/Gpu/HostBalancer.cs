@@ -5,8 +5,9 @@ namespace DataPlane.Edge.Gpu;
 
 /// <summary>Chooses a GPU host per request and keeps each host's health (the agent's side of load-aware balancing).
 /// <para>Load-aware: two different hosts at random among those not ejected, the one with the lower expected time to
-/// first token wins: its reported queue wait (while fresh) plus (its outstanding requests + 1) × its latency estimate
-/// (an exponentially weighted mean of its times to first token; above the pool's best, it falls to the best within
+/// first token wins: its reported queue wait (while fresh) plus (its outstanding requests still waiting for their first
+/// token + 1) × its latency estimate
+/// (a peak-sensitive exponentially weighted mean of its times to first token; above the pool's best, it falls to the best within
 /// <see cref="BalancingOptions.LatencyDecay"/> without new samples).
 /// Round-robin: the next host not ejected.</para>
 /// <para>A host is ejected after <see cref="BalancingOptions.ConsecutiveFailures"/> failures in a row or (load-aware)
@@ -110,6 +111,7 @@ public sealed partial class HostBalancer
             }
 
             Interlocked.Increment(ref chosen.OutstandingCount);
+            Interlocked.Increment(ref chosen.AwaitingFirstCount);
         }
 
         Picked?.Invoke(chosen);
@@ -131,6 +133,7 @@ public sealed partial class HostBalancer
     public void OnFirstResponse(GpuHost host, TimeSpan latency)
     {
         ArgumentNullException.ThrowIfNull(host);
+        DecrementToZero(ref host.AwaitingFirstCount);
         lock (_gate)
         {
             host.ConsecutiveFailures = 0;
@@ -139,13 +142,19 @@ public sealed partial class HostBalancer
         }
     }
 
-    /// <summary>The request ended. <paramref name="waited"/>: how long it had waited without a first response when it
-    /// was cancelled (our side gave up: the client left or the other side won); a wait longer than the host's estimate
-    /// counts as a sample, since its first token would have come later still.</summary>
-    public void Release(GpuHost host, TimeSpan? waited = null)
+    /// <summary>The request ended; <paramref name="answered"/>: <see cref="OnFirstResponse"/> was called for it.
+    /// <paramref name="waited"/>: how long it had waited without a first response when it was cancelled (our side gave
+    /// up: the client left or the other side won); a wait longer than the host's estimate counts as a sample, since its
+    /// first token would have come later still.</summary>
+    public void Release(GpuHost host, bool answered = false, TimeSpan? waited = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         Interlocked.Decrement(ref host.OutstandingCount);
+        if (!answered)
+        {
+            DecrementToZero(ref host.AwaitingFirstCount);
+        }
+
         if (waited is { } w)
         {
             lock (_gate)
@@ -223,8 +232,8 @@ public sealed partial class HostBalancer
         return due;
     }
 
-    /// <summary>A probe's result: an ejected host returns when it answered ready (its samples forgotten, so that it
-    /// starts from the pool's best), or is ejected again for longer when it did not.</summary>
+    /// <summary>A probe's result: an ejected host returns when it answered ready (its outlier window starts
+    /// afresh; its latency estimate is kept, fading with age), or is ejected again for longer when it did not.</summary>
     public void OnProbe(GpuHost host, bool ready, double? waitSeconds)
     {
         ArgumentNullException.ThrowIfNull(host);
@@ -243,11 +252,12 @@ public sealed partial class HostBalancer
             {
                 if (ready)
                 {
+                    // The outlier window starts afresh; the latency estimate is kept (fading as it ages), so a host that
+                    // was ejected for being slow comes back cautiously.
                     host.Ejected = false;
                     host.ConsecutiveFailures = 0;
                     host.SampleCount = 0;
                     host.SampleNext = 0;
-                    host.LatencyEwma = double.NaN;
                     host.ReturnedAt = now;
                     returned = true;
                 }
@@ -266,6 +276,22 @@ public sealed partial class HostBalancer
             }
 
             HostReturned?.Invoke(host);
+        }
+    }
+
+    /// <summary>A sample recorded without a pick (a test, a late report) never takes the count below zero.</summary>
+    private static void DecrementToZero(ref int count)
+    {
+        int seen = Volatile.Read(ref count);
+        while (seen > 0)
+        {
+            int was = Interlocked.CompareExchange(ref count, seen - 1, seen);
+            if (was == seen)
+            {
+                return;
+            }
+
+            seen = was;
         }
     }
 
@@ -291,7 +317,9 @@ public sealed partial class HostBalancer
     private double Cost(GpuHost host, long now, double best)
     {
         double wait = host.ReportedAt != long.MinValue && _time.GetElapsedTime(host.ReportedAt, now) <= _options.ReportMaxAge ? host.ReportedWait : 0;
-        return wait + ((host.Outstanding + 1) * Estimate(host, now, best));
+        // Requests still waiting for their first token are what a new request's first token waits behind; a stream past
+        // its first token shares the model's decode steps instead (and the host's own report covers its load).
+        return wait + ((host.AwaitingFirstResponse + 1) * Estimate(host, now, best));
     }
 
     /// <summary>The host's latency estimate: its mean; above the pool's best, it falls linearly to the best over
@@ -347,7 +375,9 @@ public sealed partial class HostBalancer
         host.Samples[host.SampleNext] = (now, seconds);
         host.SampleNext = (host.SampleNext + 1) % GpuHost.SampleCapacity;
         host.SampleCount = Math.Min(host.SampleCount + 1, GpuHost.SampleCapacity);
-        host.LatencyEwma = double.IsNaN(host.LatencyEwma) ? seconds : host.LatencyEwma + (0.3 * (seconds - host.LatencyEwma));
+        // Peak EWMA (as Finagle's and Linkerd's balancers): a slower sample is taken at once, faster ones are averaged in,
+        // so a host that turns slow is avoided from its first slow answer.
+        host.LatencyEwma = double.IsNaN(host.LatencyEwma) || seconds > host.LatencyEwma ? seconds : host.LatencyEwma + (0.3 * (seconds - host.LatencyEwma));
         host.LatencyAt = now;
     }
 

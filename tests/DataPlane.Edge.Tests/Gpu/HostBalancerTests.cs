@@ -95,6 +95,26 @@ public class HostBalancerTests
     }
 
     [Fact]
+    public void Streams_past_their_first_token_do_not_count_against_the_host()
+    {
+        var balancer = Balancer(2, out var h);
+        Samples(balancer, h[0], 0.1, 1);
+        Samples(balancer, h[1], 0.1, 1);
+        var streaming = Enumerable.Range(0, 4).Select(_ => balancer.Pick()!).ToList();
+        Assert.Equal(2, h[0].Outstanding);
+        foreach (var s in streaming.Where(s => s == h[0]))
+        {
+            balancer.OnFirstResponse(s, TimeSpan.FromSeconds(0.1));
+        }
+
+        // Host 0 still streams two answers but waits on no first token; host 1 has two waiting: host 0 gets the next two.
+        Assert.Equal(2, h[0].Outstanding);
+        Assert.Equal(0, h[0].AwaitingFirstResponse);
+        Assert.Same(h[0], balancer.Pick());
+        Assert.Same(h[0], balancer.Pick());
+    }
+
+    [Fact]
     public void A_host_is_ejected_after_consecutive_failures_and_returns_after_a_probe()
     {
         var balancer = Balancer(3, out var h);
@@ -222,7 +242,7 @@ public class HostBalancerTests
         Samples(balancer, h[0], 0.05, 2);
         Samples(balancer, h[1], 0.05, 2);
         var picked = balancer.Pick()!;
-        balancer.Release(picked, waited: TimeSpan.FromSeconds(1));
+        balancer.Release(picked, answered: false, waited: TimeSpan.FromSeconds(1));
         Assert.True(picked.LatencyEstimate > 0.2);
         var other = picked == h[0] ? h[1] : h[0];
         Assert.Equal(100, PickAndRelease(balancer, 100)[other]);
