@@ -12,7 +12,7 @@ public sealed class GpuHost
     internal readonly (long At, double Seconds)[] Samples = new (long, double)[SampleCapacity];
     internal int SampleCount;
     internal int SampleNext;
-    internal double LatencyEwma = double.NaN;
+    internal double Latency = double.NaN;
     internal long LatencyAt;
     internal double ReportedWait;
     internal long ReportedAt = long.MinValue;
@@ -59,8 +59,8 @@ public sealed class GpuHost
     /// <summary>The last queue wait the host reported, in seconds.</summary>
     public double LastReportedWait => ReportedWait;
 
-    /// <summary>The balancer's time-to-first-token estimate, in seconds (NaN before the first sample).</summary>
-    public double LatencyEstimate => LatencyEwma;
+    /// <summary>The balancer's time-to-first-token estimate, in seconds: the median of the last samples (NaN before the first).</summary>
+    public double LatencyEstimate => Latency;
 
     public override string ToString() => Name;
 }

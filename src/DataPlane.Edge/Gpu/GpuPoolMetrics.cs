@@ -23,7 +23,7 @@ public sealed class GpuPoolMetrics
             "The queue wait each host last reported (endpoint-load-metrics predicted_wait_ms).", "host");
         var outstanding = registry.CreateGauge("dataplane_agent_gpu_host_outstanding", "This agent's requests in flight on each host.", "host");
         var latency = registry.CreateGauge("dataplane_agent_gpu_host_latency_seconds",
-            "The balancer's estimate of each host's time to first token (exponentially weighted mean).", "host");
+            "The balancer's estimate of each host's time to first token (median of its last 5).", "host");
         var hosts = registry.CreateGauge("dataplane_agent_gpu_hosts", "GPU host addresses in the pool (after DNS resolution).");
         balancer.Picked = h => (h.PickCounter ??= _picks.WithLabels(h.Name)).Inc();
         balancer.HostEjected = (h, reason) => _ejections.WithLabels(h.Name, reason).Inc();

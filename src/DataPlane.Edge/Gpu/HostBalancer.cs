@@ -7,7 +7,7 @@ namespace DataPlane.Edge.Gpu;
 /// <para>Load-aware: two different hosts at random among those not ejected, the one with the lower expected time to
 /// first token wins: its reported queue wait (while fresh) plus (its outstanding requests still waiting for their first
 /// token + 1) × its latency estimate
-/// (a peak-sensitive exponentially weighted mean of its times to first token; above the pool's best, it falls to the best within
+/// (the median of its last <see cref="RecentSamples"/> times to first token; above the pool's best, it falls to the best within
 /// <see cref="BalancingOptions.LatencyDecay"/> without new samples).
 /// Round-robin: the next host not ejected.</para>
 /// <para>A host is ejected after <see cref="BalancingOptions.ConsecutiveFailures"/> failures in a row or (load-aware)
@@ -17,6 +17,9 @@ namespace DataPlane.Edge.Gpu;
 /// the last host is never ejected: its failures are left to the agent's circuit breaker.</para></summary>
 public sealed partial class HostBalancer
 {
+    /// <summary>Samples the latency estimate is the median of.</summary>
+    public const int RecentSamples = 5;
+
     private readonly BalancingOptions _options;
     private readonly TimeProvider _time;
     private readonly Random _random;
@@ -159,7 +162,7 @@ public sealed partial class HostBalancer
         {
             lock (_gate)
             {
-                if (double.IsNaN(host.LatencyEwma) || w.TotalSeconds > host.LatencyEwma)
+                if (double.IsNaN(host.Latency) || w.TotalSeconds > host.Latency)
                 {
                     AddSample(host, w.TotalSeconds);
                     CheckOutlier(host);
@@ -327,19 +330,19 @@ public sealed partial class HostBalancer
     /// when it has no samples yet (so a new or returning host is tried).</summary>
     private double Estimate(GpuHost host, long now, double best)
     {
-        if (double.IsNaN(host.LatencyEwma))
+        if (double.IsNaN(host.Latency))
         {
             return double.IsNaN(best) ? 0 : best;
         }
 
-        if (double.IsNaN(best) || host.LatencyEwma <= best || _options.LatencyDecay <= TimeSpan.Zero)
+        if (double.IsNaN(best) || host.Latency <= best || _options.LatencyDecay <= TimeSpan.Zero)
         {
-            return host.LatencyEwma;
+            return host.Latency;
         }
 
         double age = _time.GetElapsedTime(host.LatencyAt, now).TotalSeconds;
         double weight = Math.Max(0, 1 - (age / _options.LatencyDecay.TotalSeconds));
-        return best + ((host.LatencyEwma - best) * weight);
+        return best + ((host.Latency - best) * weight);
     }
 
     /// <summary>The lowest latency mean among hosts not ejected (NaN when none has one).</summary>
@@ -348,9 +351,9 @@ public sealed partial class HostBalancer
         double best = double.NaN;
         foreach (var h in hosts)
         {
-            if (!h.Ejected && !double.IsNaN(h.LatencyEwma) && !(h.LatencyEwma >= best))
+            if (!h.Ejected && !double.IsNaN(h.Latency) && !(h.Latency >= best))
             {
-                best = h.LatencyEwma;
+                best = h.Latency;
             }
         }
 
@@ -375,9 +378,17 @@ public sealed partial class HostBalancer
         host.Samples[host.SampleNext] = (now, seconds);
         host.SampleNext = (host.SampleNext + 1) % GpuHost.SampleCapacity;
         host.SampleCount = Math.Min(host.SampleCount + 1, GpuHost.SampleCapacity);
-        // Peak EWMA (as Finagle's and Linkerd's balancers): a slower sample is taken at once, faster ones are averaged in,
-        // so a host that turns slow is avoided from its first slow answer.
-        host.LatencyEwma = double.IsNaN(host.LatencyEwma) || seconds > host.LatencyEwma ? seconds : host.LatencyEwma + (0.3 * (seconds - host.LatencyEwma));
+        // The median of the last few samples: one answer slowed by a busy moment does not make a host look slow (an
+        // average or a peak-sensitive mean does, and then a host several times slower wins against it), while a host
+        // that turns slow is seen as such from its third slow answer.
+        Span<double> recent = stackalloc double[RecentSamples];
+        int n = Math.Min(host.SampleCount, RecentSamples);
+        for (int i = 0; i < n; i++)
+        {
+            recent[i] = host.Samples[(host.SampleNext - 1 - i + GpuHost.SampleCapacity) % GpuHost.SampleCapacity].Seconds;
+        }
+
+        host.Latency = Median(recent[..n]);
         host.LatencyAt = now;
     }
 

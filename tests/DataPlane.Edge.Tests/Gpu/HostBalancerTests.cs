@@ -243,9 +243,25 @@ public class HostBalancerTests
         Samples(balancer, h[1], 0.05, 2);
         var picked = balancer.Pick()!;
         balancer.Release(picked, answered: false, waited: TimeSpan.FromSeconds(1));
+        Assert.Equal(0.05, picked.LatencyEstimate, 9); // one sample does not move the median of three
+        for (int i = 0; i < 2; i++)
+        {
+            balancer.Release(balancer.Pick() is var p && p == picked ? p! : Swap(balancer, p!, picked), answered: false, waited: TimeSpan.FromSeconds(1));
+        }
+
         Assert.True(picked.LatencyEstimate > 0.2);
         var other = picked == h[0] ? h[1] : h[0];
         Assert.Equal(100, PickAndRelease(balancer, 100)[other]);
+    }
+
+    /// <summary>Releases a request picked on <paramref name="other"/> and returns <paramref name="wanted"/> with its
+    /// outstanding count raised, as if it had been picked.</summary>
+    private static GpuHost Swap(HostBalancer balancer, GpuHost other, GpuHost wanted)
+    {
+        balancer.Release(other);
+        Interlocked.Increment(ref wanted.OutstandingCount);
+        Interlocked.Increment(ref wanted.AwaitingFirstCount);
+        return wanted;
     }
 
     [Fact]
