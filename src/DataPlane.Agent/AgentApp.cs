@@ -97,7 +97,7 @@ public sealed partial class AgentApp : IAsyncDisposable
         var classifier = options.ClassifierPath != null ? PromptClassifier.Load(options.ClassifierPath) : PromptClassifier.Default;
         var service = new EdgeService(
             local,
-            new GpuPool(options.Gpu, loggers.CreateLogger("DataPlane.Edge.Gpu")),
+            new GpuPool(options.Gpu, loggers.CreateLogger("DataPlane.Edge.Gpu"), metrics),
             classifier,
             options.Routing,
             options.Serving,

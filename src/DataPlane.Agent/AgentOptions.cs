@@ -311,6 +311,40 @@ public sealed record AgentOptions
             KeepAlivePingDelay = b.Seconds("Gpu:KeepAliveSeconds", d.KeepAlivePingDelay, 1, 86_400),
             KeepAlivePingTimeout = b.Seconds("Gpu:KeepAliveTimeoutSeconds", d.KeepAlivePingTimeout, 1, 86_400),
             DnsRefreshInterval = b.Seconds("Gpu:DnsRefreshSeconds", d.DnsRefreshInterval, 1, 86_400),
+            Balancing = ReadBalancing(b),
+        };
+    }
+
+    private static BalancingOptions ReadBalancing(ConfigBinder b)
+    {
+        var d = new BalancingOptions();
+        string policy = b.String("Gpu:Balancing:Policy", "load-aware");
+        if (policy is not ("load-aware" or "round-robin"))
+        {
+            b.Error("Gpu:Balancing:Policy", $"'{policy}' is not load-aware or round-robin");
+        }
+
+        var baseEjection = b.Seconds("Gpu:Balancing:BaseEjectionSeconds", d.BaseEjectionTime, 0.01, 86_400);
+        var maxEjection = b.Seconds("Gpu:Balancing:MaxEjectionSeconds", d.MaxEjectionTime, 0.01, 86_400);
+        if (maxEjection < baseEjection)
+        {
+            b.Error("Gpu:Balancing:MaxEjectionSeconds", $"{maxEjection.TotalSeconds} s is shorter than BaseEjectionSeconds ({baseEjection.TotalSeconds} s)");
+        }
+
+        return new BalancingOptions
+        {
+            Policy = policy == "round-robin" ? BalancingPolicy.RoundRobin : BalancingPolicy.LoadAware,
+            ConsecutiveFailures = b.Int("Gpu:Balancing:ConsecutiveFailures", d.ConsecutiveFailures, 1, 1_000_000),
+            OutlierFactor = b.Double("Gpu:Balancing:OutlierFactor", d.OutlierFactor, 1.1, 1000),
+            OutlierMinGap = b.Milliseconds("Gpu:Balancing:OutlierMinGapMs", d.OutlierMinGap, 0, 600_000),
+            OutlierMinSamples = b.Int("Gpu:Balancing:OutlierMinSamples", d.OutlierMinSamples, 1, GpuHost.SampleCapacity),
+            OutlierWindow = b.Seconds("Gpu:Balancing:OutlierWindowSeconds", d.OutlierWindow, 0.1, 3600),
+            BaseEjectionTime = baseEjection,
+            MaxEjectionTime = maxEjection,
+            MaxEjectedPercent = b.Int("Gpu:Balancing:MaxEjectedPercent", d.MaxEjectedPercent, 0, 100),
+            ProbeInterval = b.Milliseconds("Gpu:Balancing:ProbeIntervalMs", d.ProbeInterval, 10, 3_600_000),
+            ReportMaxAge = b.Milliseconds("Gpu:Balancing:ReportMaxAgeMs", d.ReportMaxAge, 10, 3_600_000),
+            LatencyDecay = b.Seconds("Gpu:Balancing:LatencyDecaySeconds", d.LatencyDecay, 0, 86_400),
         };
     }
 }

@@ -41,6 +41,7 @@ public sealed partial class SimulatedTriton : IDisposable
         SharedMemory = new SharedMemoryRegions(options.SharedMemoryDirectory);
         Trace = new TraceSettings(options.TraceFile);
         Timer = new PreciseTimer("sim-token-timer");
+        StartedNs = PreciseTimer.Now;
         Log.Started(_logger, options.ServerVersion, options.Models.Count, string.Join(", ", Repository.ReadyModels().Select(m => m.Name)));
     }
 
@@ -77,6 +78,22 @@ public sealed partial class SimulatedTriton : IDisposable
     internal LogSettings Logs { get; } = new();
 
     internal PreciseTimer Timer { get; }
+
+    internal long StartedNs { get; }
+
+    /// <summary>The factor LLM latencies are multiplied by at <paramref name="nowNs"/> (<see cref="SimulationOptions.SlowdownFactor"/>
+    /// inside its window, else 1).</summary>
+    internal double SlowdownAt(long nowNs)
+    {
+        if (Options.SlowdownFactor == 1)
+        {
+            return 1;
+        }
+
+        long from = StartedNs + (Options.SlowdownAfter.Ticks * 100);
+        bool inside = nowNs >= from && (Options.SlowdownFor == TimeSpan.Zero || nowNs < from + (Options.SlowdownFor.Ticks * 100));
+        return inside ? Options.SlowdownFactor : 1;
+    }
 
     internal ILogger Logger => _logger;
 

@@ -298,10 +298,7 @@ public sealed partial class ModelBatcher : IDisposable
         }
 
         long maxRows = Math.Max(1, MaxRows);
-        int instances = Math.Max(1, _slots.Instances);
-        long freeAt = _slots.HasFreeInstance ? now : Math.Max(now, _slots.EarliestExecutingEnd);
-        long waves = ((rowsAhead / maxRows) + Math.Max(0, _slots.InFlight - instances)) / instances;
-        long wait = (freeAt - now) + (waves * (long)_latency.PredictNs(maxRows));
+        long wait = PredictedWaitNs(rowsAhead, now);
         long done = now + wait + (long)_latency.PredictNs(Math.Min(maxRows, (rowsAhead % maxRows) + request.Rows));
         string ahead = $"{_queue.Count} requests ({rowsAhead} rows) ahead, upstream {_latency.InterceptNs / 1e6:0.###} ms + {_latency.SlopeNs / 1e6:0.###} ms per row";
         if (done > request.ClientDeadlineNs)
@@ -318,6 +315,38 @@ public sealed partial class ModelBatcher : IDisposable
         }
 
         return null;
+    }
+
+    /// <summary>Under the lock: how long a request queued now behind <paramref name="rowsAhead"/> rows would wait for an
+    /// instance (the wait for the earliest executing batch, then the full batches ahead and those sent ahead, each from
+    /// the fitted latency model). The prediction deadline-aware admission refuses by, and the load report carries.</summary>
+    private long PredictedWaitNs(long rowsAhead, long now)
+    {
+        if (rowsAhead == 0 && _slots.HasFreeInstance)
+        {
+            return 0;
+        }
+
+        long maxRows = Math.Max(1, MaxRows);
+        int instances = Math.Max(1, _slots.Instances);
+        long freeAt = _slots.HasFreeInstance ? now : Math.Max(now, _slots.EarliestExecutingEnd);
+        long waves = ((rowsAhead / maxRows) + Math.Max(0, _slots.InFlight - instances)) / instances;
+        return (freeAt - now) + (waves * (long)_latency.PredictNs(maxRows));
+    }
+
+    /// <summary>The model's load as reported to callers (ORCA trailer, HTTP header, the ModelReady probe): requests
+    /// waiting, batches in flight upstream, streamed requests in flight, and the queue wait predicted for a request of
+    /// one row arriving now at the default priority (the admission prediction).</summary>
+    public ModelLoad Load()
+    {
+        int streams = Volatile.Read(ref _streaming);
+        lock (_gate)
+        {
+            long now = _clock.Now;
+            int level = Math.Clamp(_options.DefaultPriorityLevel, 1, _queue.Levels) - 1;
+            long wait = PredictedWaitNs(_queue.RowsThrough(level), now);
+            return new ModelLoad(_queue.Count + _sequenceWaiting, _slots.InFlight, streams, Math.Max(0, wait) / 1e6);
+        }
     }
 
     /// <summary>Admits one streamed request (ModelStreamInfer) against the same bound as the queue;

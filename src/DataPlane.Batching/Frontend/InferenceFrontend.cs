@@ -1,3 +1,4 @@
+using DataPlane.Batching.Frontend.Load;
 using DataPlane.Batching.Streaming;
 using DataPlane.Protocol.Inference;
 using Grpc.Core;
@@ -24,8 +25,16 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
     public override Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerReadyResponse { Ready = _server.IsReady });
 
-    public override async Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context) =>
-        new() { Ready = await _server.ModelReadyAsync(request.Name, request.Version, context.Deadline, context.CancellationToken).ConfigureAwait(false) };
+    /// <summary>ModelReady, with the model's load report in the <c>endpoint-load-metrics</c> trailer: the cheap probe
+    /// load-aware callers use between requests.</summary>
+    public override async Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var response = new ModelReadyResponse { Ready = await _server.ModelReadyAsync(request.Name, request.Version, context.Deadline, context.CancellationToken).ConfigureAwait(false) };
+        LoadReport.AddTo(context, _server, request.Name);
+        return response;
+    }
 
     public override async Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context)
     {
@@ -82,13 +91,54 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
     public override Task<LogSettingsResponse> LogSettings(LogSettingsRequest request, ServerCallContext context) =>
         _server.LogSettingsAsync(request, context.Deadline, context.CancellationToken);
 
-    public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    /// <summary>ModelInfer; the answer (or the error) carries the model's load report in its trailers.</summary>
+    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
+        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        return _server.InferAsync(request, context.Deadline, context.CancellationToken);
+        try
+        {
+            return await _server.InferAsync(request, context.Deadline, context.CancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            LoadReport.AddTo(context, _server, request.ModelName);
+        }
     }
 
-    public override Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream,
-        IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context) =>
-        _relay.RunAsync(requestStream, responseStream, context);
+    /// <summary>ModelStreamInfer through the relay; the stream's trailers carry the load report of the last model it
+    /// named.</summary>
+    public override async Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream,
+        IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var models = new ModelNoting(requestStream);
+        try
+        {
+            await _relay.RunAsync(models, responseStream, context).ConfigureAwait(false);
+        }
+        finally
+        {
+            LoadReport.AddTo(context, _server, models.LastModel);
+        }
+    }
+
+    /// <summary>Passes a stream's requests through, noting the model each one names.</summary>
+    private sealed class ModelNoting(IAsyncStreamReader<ModelInferRequest> inner) : IAsyncStreamReader<ModelInferRequest>
+    {
+        public string? LastModel { get; private set; }
+
+        public ModelInferRequest Current => inner.Current;
+
+        public async Task<bool> MoveNext(CancellationToken cancellationToken)
+        {
+            bool more = await inner.MoveNext(cancellationToken).ConfigureAwait(false);
+            if (more)
+            {
+                LastModel = inner.Current.ModelName;
+            }
+
+            return more;
+        }
+    }
 }

@@ -3,8 +3,9 @@ namespace DataPlane.Edge.Gpu;
 /// <summary>How the agent reaches the GPU pool: `dataplane` hosts speaking KServe v2 gRPC.</summary>
 public sealed record GpuOptions
 {
-    /// <summary>Hosts as "host:port" (a static list, balanced round-robin), or a single
-    /// "dns:///name:port" re-resolved periodically. Empty: no GPU pool (every request is local).</summary>
+    /// <summary>Hosts as "host:port" (a static list), or a single "dns:///name:port" re-resolved periodically, every
+    /// address it resolves to a host of its own. Balanced by <see cref="Balancing"/>. Empty: no GPU pool (every request
+    /// is local).</summary>
     public IReadOnlyList<string> Hosts { get; init; } = [];
 
     /// <summary>Mutual TLS to the hosts; null = cleartext h2c (tests and closed networks only).</summary>
@@ -33,6 +34,9 @@ public sealed record GpuOptions
 
     /// <summary>DSCP (0..63) of the agent's connections to the GPU hosts; null: the kernel's default.</summary>
     public int? Dscp { get; init; }
+
+    /// <summary>How requests are spread over the hosts and when a host is ejected (<c>Gpu:Balancing:*</c>).</summary>
+    public BalancingOptions Balancing { get; init; } = new();
 
     /// <summary>How often a dns:/// host name is re-resolved. Default 30 s.</summary>
     public TimeSpan DnsRefreshInterval { get; init; } = TimeSpan.FromSeconds(30);

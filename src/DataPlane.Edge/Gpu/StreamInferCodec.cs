@@ -38,6 +38,19 @@ public static class StreamInferCodec
         new Marshaller<ServerReadiness>(static (_, _) => throw new NotSupportedException("the agent never sends responses"),
             static context => DecodeServerReady(context.PayloadAsNewBuffer()) ? ServerReadiness.Ready : ServerReadiness.NotReady));
 
+    /// <summary>inference.GRPCInferenceService/ModelReady: the request's field 1 is the model name; the response's field 1
+    /// is <c>ready</c>. The balancer's probe: the daemon answers it with the model's load report in its trailers.</summary>
+    public static Method<string, ServerReadiness> ModelReady { get; } = new(
+        MethodType.Unary, "inference.GRPCInferenceService", "ModelReady",
+        new Marshaller<string>(static (name, context) =>
+        {
+            var w = new ArrayBufferWriter<byte>(64);
+            WriteString(w, 1, name);
+            context.Complete(w.WrittenSpan.ToArray());
+        }, static _ => throw new NotSupportedException("the agent never receives requests")),
+        new Marshaller<ServerReadiness>(static (_, _) => throw new NotSupportedException("the agent never sends responses"),
+            static context => DecodeServerReady(context.PayloadAsNewBuffer()) ? ServerReadiness.Ready : ServerReadiness.NotReady));
+
     public static bool DecodeServerReady(ReadOnlySpan<byte> message)
     {
         var r = new Reader(message);

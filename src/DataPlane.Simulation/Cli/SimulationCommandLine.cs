@@ -24,7 +24,9 @@ public sealed class SimulationCommandLine
           --load-model NAME               in explicit mode, a model to load at start (repeatable; '*' alone loads all)
           --allow-client-shm[=true|false] let clients register and unregister shared memory (default false)
           --Simulation:KEY=VALUE          any simulation setting: ServerVersion (default 2.70.0), ModelControl,
-                                          LoadModels, AllowClientShm, TraceFile, SharedMemoryDirectory, Models:N:…
+                                          LoadModels, AllowClientShm, TraceFile, SharedMemoryDirectory, Models:N:…,
+                                          SlowdownFactor with SlowdownAfterSeconds / SlowdownForSeconds (LLM models
+                                          that many times slower in that window after start, for benchmarks)
           -h, --help                      print this help and exit
 
         Environment variables DATAPLANE_<Section>__<Key> set the same keys.

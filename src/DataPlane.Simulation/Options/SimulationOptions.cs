@@ -42,6 +42,17 @@ public sealed record SimulationOptions
     /// Default <c>/dev/shm</c>.</summary>
     public string SharedMemoryDirectory { get; init; } = "/dev/shm";
 
+    /// <summary>A slowdown window for load-balancing benchmarks (no Triton counterpart): from
+    /// <see cref="SlowdownAfter"/> after start, for <see cref="SlowdownFor"/> (zero: until stopped), every LLM model's
+    /// time to first token and token period are multiplied by this. Default 1 (no slowdown).</summary>
+    public double SlowdownFactor { get; init; } = 1;
+
+    /// <summary>When the slowdown window opens, counted from the simulator's start. Default zero.</summary>
+    public TimeSpan SlowdownAfter { get; init; }
+
+    /// <summary>How long the slowdown window lasts; zero: until the simulator stops. Default zero.</summary>
+    public TimeSpan SlowdownFor { get; init; }
+
     /// <summary>The default model set:
     /// <list type="bullet">
     /// <item><c>simple</c>: INPUT0 FP32 [16] → OUTPUT0 FP32 [16], max_batch_size 32, 1 instance,

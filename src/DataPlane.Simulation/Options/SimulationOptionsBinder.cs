@@ -12,6 +12,7 @@ internal static class SimulationOptionsBinder
     private static readonly string[] s_topKeys =
     [
         "Models", "ServerVersion", "ModelControl", "LoadModels", "AllowClientShm", "TraceFile", "SharedMemoryDirectory",
+        "SlowdownFactor", "SlowdownAfterSeconds", "SlowdownForSeconds",
     ];
 
     private static readonly string[] s_modelKeys =
@@ -55,6 +56,9 @@ internal static class SimulationOptionsBinder
             AllowClientShm = Bool(section, prefix, "AllowClientShm", defaults.AllowClientShm),
             TraceFile = section["TraceFile"] ?? defaults.TraceFile,
             SharedMemoryDirectory = section["SharedMemoryDirectory"]?.Trim() ?? defaults.SharedMemoryDirectory,
+            SlowdownFactor = Positive(section, prefix, "SlowdownFactor", defaults.SlowdownFactor, 1000),
+            SlowdownAfter = TimeSpan.FromSeconds(Positive(section, prefix, "SlowdownAfterSeconds", 0, 86_400, zero: true)),
+            SlowdownFor = TimeSpan.FromSeconds(Positive(section, prefix, "SlowdownForSeconds", 0, 86_400, zero: true)),
         };
         options.Validate(prefix);
         return options;
@@ -324,5 +328,23 @@ internal static class SimulationOptionsBinder
         }
 
         return result;
+    }
+
+    /// <summary>A number in (0, max] (or [0, max] with <paramref name="zero"/>), else an error naming the key.</summary>
+    private static double Positive(IConfiguration section, string prefix, string key, double fallback, double max, bool zero = false)
+    {
+        string? text = section[key];
+        if (text == null)
+        {
+            return fallback;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value)
+            || value > max || value < 0 || (value == 0 && !zero))
+        {
+            throw new SimulationConfigException(prefix + key, $"'{text}' is not a number in {(zero ? "[0" : "(0")}, {max.ToString(CultureInfo.InvariantCulture)}]");
+        }
+
+        return value;
     }
 }

@@ -176,8 +176,9 @@ public sealed partial class SimulatedTritonService
 
                     bool emptyFinal = admission.Parameters.EmptyFinalResponse;
                     ulong hash = SimulatedLlm.Fnv1a64(prompt.Span);
-                    long firstNs = arrival + (model.Options.TimeToFirstToken.Ticks * 100);
-                    double periodNs = 1e9 / model.Options.TokensPerSecond;
+                    double slowdown = service._triton.SlowdownAt(arrival);
+                    long firstNs = arrival + (long)(model.Options.TimeToFirstToken.Ticks * 100 * slowdown);
+                    double periodNs = 1e9 * slowdown / model.Options.TokensPerSecond;
                     var timer = service._triton.Timer;
                     long previous = arrival;
                     for (int i = 0; i < maxTokens; i++)

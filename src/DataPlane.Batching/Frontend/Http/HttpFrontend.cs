@@ -1,4 +1,5 @@
 using DataPlane.Batching.Frontend.Authorization;
+using DataPlane.Batching.Frontend.Load;
 using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Json;
@@ -141,6 +142,7 @@ public sealed partial class HttpFrontend
 
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentLength = 0;
+        LoadReport.AddTo(context.Response, _server, route.Model);
     }
 
     /// <summary>GET <c>/v2/models/&lt;m&gt;[/versions/&lt;v&gt;]/config</c>: the configuration as Triton prints it (proto
@@ -205,7 +207,16 @@ public sealed partial class HttpFrontend
             : await RequestBody.DecompressAsync(request.Body, _maxInput, cancellationToken).ConfigureAwait(false);
         var plan = await InferRequestReader.ReadAsync(First(request.Headers[InferRequestReader.HeaderLengthHeader]), body, model,
             route.Model, route.Version, _maxInput, cancellationToken).ConfigureAwait(false);
-        var response = await _server.InferAsync(plan.Request, DateTime.MaxValue, cancellationToken).ConfigureAwait(false);
+        ModelInferResponse response;
+        try
+        {
+            response = await _server.InferAsync(plan.Request, DateTime.MaxValue, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            LoadReport.AddTo(context.Response, _server, route.Model);
+        }
+
         var answer = InferResponseWriter.Write(response, plan, model.Version);
 
         var http = context.Response;
