@@ -1,4 +1,5 @@
 using DataPlane.Batching.Streaming;
+using DataPlane.Batching.Tracing;
 using DataPlane.Protocol.Inference;
 using Grpc.Core;
 
@@ -82,10 +83,32 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
     public override Task<LogSettingsResponse> LogSettings(LogSettingsRequest request, ServerCallContext context) =>
         _server.LogSettingsAsync(request, context.Deadline, context.CancellationToken);
 
-    public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return _server.InferAsync(request, context.Deadline, context.CancellationToken);
+        var span = DaemonTracing.StartGrpcServer("ModelInfer", context);
+        if (span == null)
+        {
+            return await _server.InferAsync(request, context.Deadline, context.CancellationToken).ConfigureAwait(false);
+        }
+
+        span.SetTag("dataplane.model", request.ModelName);
+        try
+        {
+            var response = await _server.InferAsync(request, context.Deadline, context.CancellationToken).ConfigureAwait(false);
+            DaemonTracing.EndServer(span, StatusCode.OK);
+            return response;
+        }
+        catch (RpcException e)
+        {
+            DaemonTracing.EndServer(span, e.StatusCode, e.Status.Detail);
+            throw;
+        }
+        catch (Exception e) when (e is OperationCanceledException)
+        {
+            DaemonTracing.EndServer(span, StatusCode.Cancelled, e.Message);
+            throw;
+        }
     }
 
     public override Task ModelStreamInfer(IAsyncStreamReader<ModelInferRequest> requestStream,

@@ -3,6 +3,7 @@ using DataPlane.Edge.Api;
 using DataPlane.Edge.Gpu;
 using DataPlane.Edge.Routing;
 using DataPlane.Edge.Runtimes;
+using DataPlane.Edge.Tracing;
 using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Edge.Serving;
@@ -116,21 +117,27 @@ public sealed partial class EdgeService
         CancellationToken cancellationToken)
     {
         _metrics.Inflight.Inc();
+        var span = AgentTracing.StartRequest(request, decision);
+        request = span == null ? request : request with { TraceParent = span.Id };
         var call = new Call(this, request, decision, sink, arrivedAt, cancellationToken);
         string path = "none";
+        int status = 499;
         try
         {
             path = await call.RunAsync().ConfigureAwait(false);
             _metrics.Requests.WithLabels(path, "ok").Inc();
+            status = 200;
             return path;
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
             _metrics.Requests.WithLabels(call.Path ?? path, "error").Inc();
+            status = 503;
             throw;
         }
         finally
         {
+            AgentTracing.EndRequest(span, call.Path ?? path, status, call.Reason);
             _metrics.Inflight.Dec();
             _metrics.Duration.WithLabels(call.Path ?? path).Observe(_time.GetElapsedTime(arrivedAt).TotalSeconds);
             await call.DisposeAsync().ConfigureAwait(false);
@@ -174,6 +181,9 @@ public sealed partial class EdgeService
         }
 
         public string? Path { get; private set; }
+
+        /// <summary>Why the answering path was taken (the decision's reason, or what changed it).</summary>
+        public string Reason => _reason;
 
         private TimeSpan Slo => _request.Slo ?? _s._options.DefaultSlo;
 
@@ -274,6 +284,7 @@ public sealed partial class EdgeService
             }
 
             // Hedge: the GPU is late. Start locally and take whichever produces a token first.
+            AgentTracing.Event("hedge");
             var local = StartLocal();
             var winner = await Task.WhenAny(gpu.FirstToken, local.FirstToken).ConfigureAwait(false);
             if (winner == gpu.FirstToken && gpu.HasToken)
@@ -409,6 +420,7 @@ public sealed partial class EdgeService
 
             Cancel(local);
             _replaced = true;
+            AgentTracing.Event("replace", "gpu");
             await _sink.ReplaceAsync("gpu", _ct).ConfigureAwait(false);
             await SendAsync(gpu.Text).ConfigureAwait(false);
             await FinishAsync(gpu, "speculative", "gpu").ConfigureAwait(false);
@@ -484,6 +496,7 @@ public sealed partial class EdgeService
         {
             if (_firstSent == 0)
             {
+                AgentTracing.Event("first token");
                 _firstSent = _s._time.GetTimestamp();
             }
 
@@ -532,7 +545,7 @@ public sealed partial class EdgeService
             };
             var confidence = _confidence;
             var s = _s;
-            _localSource = TokenSource.Start("local", _ct, async (source, ct) =>
+            _localSource = TokenSource.Start("local", _ct, AgentTracing.InLeg("local", request.Model ?? "", async (source, ct) =>
             {
                 try
                 {
@@ -563,7 +576,7 @@ public sealed partial class EdgeService
                     s._metrics.LocalFailures.Inc();
                     throw;
                 }
-            }, _s._time);
+            }), _s._time);
             return _localSource;
         }
 
@@ -574,7 +587,7 @@ public sealed partial class EdgeService
             int maxTokens = _maxTokens;
             var deadline = DateTime.UtcNow + s._gpu.RequestTimeout;
             bool acquired = s._breaker.TryAcquire();
-            _gpuSource = TokenSource.Start("gpu", _ct, async (source, ct) =>
+            _gpuSource = TokenSource.Start("gpu", _ct, AgentTracing.InLeg("gpu", s._gpu.TritonModel(request.Model), async (source, ct) =>
             {
                 if (!acquired)
                 {
@@ -619,7 +632,7 @@ public sealed partial class EdgeService
                     s._breaker.OnAbandoned();
                     throw;
                 }
-            }, _s._time);
+            }), _s._time);
             return _gpuSource;
         }
 
