@@ -93,21 +93,27 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
         }
 
         span.SetTag("dataplane.model", request.ModelName);
+        var code = StatusCode.Unknown;
+        string? detail = null;
         try
         {
             var response = await _server.InferAsync(request, context.Deadline, context.CancellationToken).ConfigureAwait(false);
-            DaemonTracing.EndServer(span, StatusCode.OK);
+            code = StatusCode.OK;
             return response;
         }
         catch (RpcException e)
         {
-            DaemonTracing.EndServer(span, e.StatusCode, e.Status.Detail);
+            (code, detail) = (e.StatusCode, e.Status.Detail);
             throw;
         }
-        catch (Exception e) when (e is OperationCanceledException)
+        catch (OperationCanceledException e)
         {
-            DaemonTracing.EndServer(span, StatusCode.Cancelled, e.Message);
+            (code, detail) = (StatusCode.Cancelled, e.Message);
             throw;
+        }
+        finally
+        {
+            DaemonTracing.EndServer(span, code, detail);
         }
     }
 

@@ -4,9 +4,10 @@ using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace DataPlane.Agent.Tests;
+namespace DataPlane.Tests.Shared;
 
 /// <summary>One span as an OTLP receiver sees it.</summary>
 public sealed record ReceivedSpan(string Scope, string Service, string TraceId, string SpanId, string ParentSpanId, string Name, int Kind,
@@ -17,9 +18,10 @@ public sealed record ReceivedSpan(string Scope, string Service, string TraceId, 
     public const int Client = 3;
 }
 
-/// <summary>A minimal OTLP/HTTP receiver (<c>POST /v1/traces</c>, protobuf bodies): decodes
-/// <c>ExportTraceServiceRequest</c> by the field numbers of opentelemetry-proto (trace/v1/trace.proto,
-/// common/v1/common.proto, resource/v1/resource.proto) and answers an empty <c>ExportTraceServiceResponse</c>.</summary>
+/// <summary>A minimal OTLP receiver: OTLP/HTTP (<c>POST /v1/traces</c>, protobuf bodies) on one port and OTLP/gRPC
+/// (<c>TraceService/Export</c>, HTTP/2 without TLS) on another. Decodes <c>ExportTraceServiceRequest</c> by the field
+/// numbers of opentelemetry-proto (trace/v1/trace.proto, common/v1/common.proto, resource/v1/resource.proto) and
+/// answers an empty <c>ExportTraceServiceResponse</c>.</summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -30,6 +32,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
     /// <summary>The full traces URL, for <c>Tracing:OtlpEndpoint</c> with <c>Tracing:Protocol=http/protobuf</c>.</summary>
     public Uri TracesUrl { get; private set; } = null!;
 
+    /// <summary>The OTLP/gRPC base URL, for <c>Tracing:OtlpEndpoint</c> with <c>Tracing:Protocol=grpc</c>.</summary>
+    public Uri GrpcUrl { get; private set; } = null!;
+
     /// <summary>Export requests received (each batch of spans is one).</summary>
     public int Exports;
 
@@ -37,12 +42,20 @@ public sealed class OtlpReceiver : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, 0);
+            k.Listen(IPAddress.Loopback, 0, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+        });
         var app = builder.Build();
         var receiver = new OtlpReceiver(app);
         app.MapPost("/v1/traces", receiver.ExportAsync);
+        app.MapPost("/opentelemetry.proto.collector.trace.v1.TraceService/Export", receiver.ExportGrpcAsync);
         await app.StartAsync();
-        receiver.TracesUrl = new Uri(app.Urls.First() + "/v1/traces");
+        var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+            .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.ToList();
+        receiver.TracesUrl = new Uri(addresses[0] + "/v1/traces");
+        receiver.GrpcUrl = new Uri(addresses[1]);
         return receiver;
     }
 
@@ -70,6 +83,30 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
         context.Response.ContentType = "application/x-protobuf";
         context.Response.StatusCode = 200;
+    }
+
+    /// <summary>One unary gRPC call: a length-prefixed message in, an empty message and grpc-status 0 out.</summary>
+    private async Task ExportGrpcAsync(HttpContext context)
+    {
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body);
+        byte[] frame = body.ToArray();
+        int length = frame.Length >= 5 ? System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(1)) : -1;
+        if (frame.Length < 5 || frame[0] != 0 || length != frame.Length - 5)
+        {
+            context.Response.StatusCode = 400;
+            return;
+        }
+
+        Interlocked.Increment(ref Exports);
+        foreach (var span in Decode(frame[5..]))
+        {
+            _spans.Writer.TryWrite(span);
+        }
+
+        context.Response.ContentType = "application/grpc";
+        context.Response.AppendTrailer("grpc-status", "0");
+        await context.Response.Body.WriteAsync(new byte[5]);
     }
 
     private static List<ReceivedSpan> Decode(byte[] request)
