@@ -20,7 +20,9 @@ public class TracingProcessTests
         int api = Binaries.FreePort(), agentAdmin = Binaries.FreePort();
         using var agent = new ChildProcess(Binaries.Agent, "serve", "--api", $"127.0.0.1:{api}", "--admin", $"127.0.0.1:{agentAdmin}",
             "--gpu", $"127.0.0.1:{grpc}", "--Gpu:DefaultModel=llm", "--Gpu:Models:0=big-70b",
-            $"--Tracing:OtlpEndpoint={receiver.TracesUrl}", "--Tracing:Protocol=http/protobuf");
+            $"--Tracing:OtlpEndpoint={receiver.TracesUrl}", "--Tracing:Protocol=http/protobuf",
+            // No hedge on a busy machine: the GPU answers, however late its first token is.
+            "--Serving:SloMs=120000", "--Hedge:InitialMs=60000", "--Hedge:MinMs=60000", "--Hedge:MaxMs=60000");
         await agent.WaitForHttpAsync($"http://127.0.0.1:{api}/readyz", TimeSpan.FromSeconds(30));
         await agent.WaitForOutputAsync("GPU pool", TimeSpan.FromSeconds(30), after: "serving the API");
 
