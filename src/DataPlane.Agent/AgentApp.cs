@@ -4,10 +4,12 @@ using DataPlane.Edge.Routing;
 using DataPlane.Edge.Runtimes;
 using DataPlane.Edge.Runtimes.Simulation;
 using DataPlane.Edge.Serving;
+using DataPlane.Edge.Tracing;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Hosting.Metrics;
 using DataPlane.Hosting.Logging;
 using DataPlane.Hosting.Systemd;
+using DataPlane.Hosting.Tracing;
 
 namespace DataPlane.Agent;
 
@@ -17,6 +19,7 @@ namespace DataPlane.Agent;
 public sealed partial class AgentApp : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private IDisposable? _tracing;
     private readonly SimulatedLocalRuntimeServer? _simulation;
     private readonly BoundListener _api;
     private readonly BoundListener _admin;
@@ -135,7 +138,10 @@ public sealed partial class AgentApp : IAsyncDisposable
 
         await health.CheckNowAsync(cancellationToken).ConfigureAwait(false);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var agent = new AgentApp(app, simulation, api!, admin!, http, service, connections);
+        var agent = new AgentApp(app, simulation, api!, admin!, http, service, connections)
+        {
+            _tracing = TracingSetup.Start(options.Tracing, "dataplane-agent", [AgentTracing.SourceName], app.Logger),
+        };
         if (simulation != null)
         {
             Log.EmbeddedSimulation(app.Logger, simulation.Address);
@@ -251,6 +257,8 @@ public sealed partial class AgentApp : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        // Flushes the spans of the last requests.
+        Interlocked.Exchange(ref _tracing, null)?.Dispose();
         Service.Gpu.Dispose();
         _http.Dispose();
         if (_simulation != null)

@@ -48,6 +48,9 @@ public sealed record AgentOptions
 
     public HedgeDelayOptions Hedge { get; init; } = new();
 
+    /// <summary>Traces over OTLP (Tracing section): off unless an endpoint is set.</summary>
+    public DataPlane.Hosting.Tracing.TracingOptions Tracing { get; init; } = DataPlane.Hosting.Tracing.TracingOptions.Off;
+
     /// <summary>Short switches and the keys they set.</summary>
     public static readonly IReadOnlyDictionary<string, string> Switches = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -139,6 +142,7 @@ public sealed record AgentOptions
         }
 
         LoggingBinding.Read(b);
+        var tracing = DataPlane.Hosting.Tracing.TracingOptions.Read(b);
         b.RejectUnknownKeys();
         b.ThrowIfInvalid();
         return new AgentOptions
@@ -153,6 +157,7 @@ public sealed record AgentOptions
             Serving = serving,
             Breaker = breaker,
             Hedge = hedge,
+            Tracing = tracing,
         };
     }
 

@@ -22,6 +22,9 @@ public sealed partial class SimulatedTriton : IDisposable
 
     private readonly ILogger _logger;
     private volatile bool _ready = true;
+
+    /// <summary>The <c>traceparent</c> values received, which Triton would continue in its own traces.</summary>
+    public TraceParents TraceParents { get; } = new();
     private int _disposed;
 
     /// <summary>Starts the simulated repository of <paramref name="options"/>: every model in model control

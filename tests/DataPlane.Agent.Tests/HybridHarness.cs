@@ -44,9 +44,10 @@ public sealed class HybridHarness : IAsyncDisposable
     /// <param name="mutualTls">Daemon requires client certificates; the agent presents <paramref name="agentCertificate"/>.</param>
     /// <param name="agentCertificate">"valid", "none" or "foreign" (issued by another CA).</param>
     /// <param name="agentSettings">Extra agent configuration keys.</param>
+    /// <param name="daemonSettings">Extra daemon configuration keys.</param>
     public static async Task<HybridHarness> StartAsync(double gpuTtftMs = 50, double gpuTokensPerSecond = 200, double localTtftMs = 100,
         double localTokensPerSecond = 50, bool mutualTls = false, string agentCertificate = "valid",
-        IDictionary<string, string?>? agentSettings = null)
+        IDictionary<string, string?>? agentSettings = null, IDictionary<string, string?>? daemonSettings = null)
     {
         var quiet = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" }).Build();
         var llm = SimulatedModelOptions.LlmModel("llm") with
@@ -71,6 +72,11 @@ public sealed class HybridHarness : IAsyncDisposable
             daemonValues["Listen:Tls:Certificate"] = pki.ServerCertificate;
             daemonValues["Listen:Tls:Key"] = pki.ServerKey;
             daemonValues["Listen:Tls:ClientCa"] = pki.Ca;
+        }
+
+        foreach (var (k, v) in daemonSettings ?? new Dictionary<string, string?>())
+        {
+            daemonValues[k] = v;
         }
 
         var daemonConfig = new ConfigurationBuilder().AddInMemoryCollection(daemonValues).Build();

@@ -585,6 +585,9 @@ public sealed partial class ModelBatcher : IDisposable
         long started = _clock.Now;
         long built = started;
         string? peer = null;
+        var (batchSpan, callSpan) = Tracing.DaemonTracing.Enabled
+            ? Tracing.DaemonTracing.StartBatch(batch.Requests, _model.Name, batch.Rows, started, batch.Slot == SpilledSlot ? null : (_upstream as TritonUpstream)?.Address)
+            : default;
         try
         {
             var request = BatchAssembler.Build(batch.Requests, batch.Rows, rented);
@@ -609,6 +612,7 @@ public sealed partial class ModelBatcher : IDisposable
         }
 
         long finished = _clock.Now;
+        Tracing.DaemonTracing.EndUpstream(batchSpan, callSpan, failure);
         if (failure == null)
         {
             // The call completed, so the request was fully written: the buffers can be reused.

@@ -1,5 +1,6 @@
 using DataPlane.Batching.Frontend.Load;
 using DataPlane.Batching.Streaming;
+using DataPlane.Batching.Tracing;
 using DataPlane.Protocol.Inference;
 using Grpc.Core;
 
@@ -96,13 +97,33 @@ public sealed class InferenceFrontend : GRPCInferenceService.GRPCInferenceServic
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        var span = DaemonTracing.StartGrpcServer("ModelInfer", context);
+        span?.SetTag("dataplane.model", request.ModelName);
+        var code = StatusCode.Unknown;
+        string? detail = null;
         try
         {
-            return await _server.InferAsync(request, context.Deadline, context.CancellationToken).ConfigureAwait(false);
+            var response = await _server.InferAsync(request, context.Deadline, context.CancellationToken).ConfigureAwait(false);
+            code = StatusCode.OK;
+            return response;
+        }
+        catch (RpcException e) when (span != null)
+        {
+            (code, detail) = (e.StatusCode, e.Status.Detail);
+            throw;
+        }
+        catch (OperationCanceledException e) when (span != null)
+        {
+            (code, detail) = (StatusCode.Cancelled, e.Message);
+            throw;
         }
         finally
         {
             LoadReport.AddTo(context, _server, request.ModelName);
+            if (span != null)
+            {
+                DaemonTracing.EndServer(span, code, detail);
+            }
         }
     }
 

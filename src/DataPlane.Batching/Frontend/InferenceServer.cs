@@ -296,6 +296,7 @@ public sealed class InferenceServer
         return new PendingRequest(message, inputs, rows, signature, level, arrival, queueDeadline, grpcDeadline, fromPeer)
         {
             ClientDeadlineNs = deadline,
+            Trace = Tracing.DaemonTracing.CurrentContext,
             Sequence = sequence,
             Sequenced = sequenced,
             SharedMemoryOutputs = shmOutputs,

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using DataPlane.Batching.Metrics;
 using DataPlane.Batching.SharedMemory;
 using DataPlane.Protocol.Inference;
@@ -40,6 +41,10 @@ public sealed class PendingRequest
 
     /// <summary>True when the request goes upstream through its sequence's lane instead of the batch queue.</summary>
     public bool Sequenced { get; init; }
+
+    /// <summary>The context of the request's span when tracing records it (default otherwise): its queue wait is
+    /// recorded under it, and its batch links to it.</summary>
+    public ActivityContext Trace { get; init; }
 
     /// <summary>Outputs to write into the client's shared-memory regions before answering, or null.</summary>
     public SharedMemoryOutputs? SharedMemoryOutputs { get; init; }

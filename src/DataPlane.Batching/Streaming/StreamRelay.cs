@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using DataPlane.Batching.Batching;
 using DataPlane.Batching.Frontend;
 using DataPlane.Batching.Frontend.Authorization;
 using DataPlane.Batching.Metrics;
 using DataPlane.Batching.Models;
 using DataPlane.Batching.SharedMemory;
+using DataPlane.Batching.Tracing;
 using DataPlane.Batching.Upstream;
 using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
@@ -149,6 +151,8 @@ public sealed partial class StreamRelay
         private AsyncDuplexStreamingCall<ModelInferRequest, ModelStreamInferResponse>? _upstream;
         private Task? _pump;
         private RpcException? _fatal;
+        private readonly Activity? _span;
+        private Activity? _upstreamSpan;
 
         /// <summary>Cancelled when the client goes away or, in triton_grpc_error mode, at the first error.</summary>
         public CancellationToken Token => _cts.Token;
@@ -166,6 +170,7 @@ public sealed partial class StreamRelay
             _timing = timing;
             _cts = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
             _caller = relay._authorizer?.Identify(context.GetHttpContext()) ?? Caller.Anyone;
+            _span = DaemonTracing.StartGrpcServer("ModelStreamInfer", context);
         }
 
         public async Task ForwardAsync(ModelInferRequest request)
@@ -240,6 +245,11 @@ public sealed partial class StreamRelay
             // The message is ours once received: rename it in place rather than copying its tensors.
             request.Id = relayId;
 
+            _span?.AddEvent(new ActivityEvent("request forwarded", tags: new ActivityTagsCollection
+            {
+                ["dataplane.model"] = batcher.Model.Name,
+                ["dataplane.relay_id"] = relayId,
+            }));
             try
             {
                 var upstream = EnsureUpstream();
@@ -265,9 +275,16 @@ public sealed partial class StreamRelay
                 var deadline = _context.Deadline == DateTime.MaxValue ? (DateTime?)null : _context.Deadline;
                 // Trace context travels on to Triton, which records it when tracing is on.
                 Metadata? headers = null;
-                if (_context.RequestHeaders.GetValue("traceparent") is { } traceParent)
+                _upstreamSpan = DaemonTracing.StartUpstreamStream(_span, _relay._registry.Upstream.Address);
+                if (_upstreamSpan != null)
                 {
-                    (headers ??= []).Add("traceparent", traceParent);
+                    // Traced: Triton continues the upstream call's span.
+                    (headers ??= []).Add(DaemonTracing.TraceParentHeader, _upstreamSpan.Id!);
+                    Activity.Current = _span;
+                }
+                else if (_context.RequestHeaders.GetValue(DaemonTracing.TraceParentHeader) is { } traceParent)
+                {
+                    (headers ??= []).Add(DaemonTracing.TraceParentHeader, traceParent);
                 }
 
                 if (_grpcErrors)
@@ -345,6 +362,7 @@ public sealed partial class StreamRelay
             int index = Interlocked.Increment(ref entry.Responses) - 1;
             if (index == 0)
             {
+                _span?.AddEvent(new ActivityEvent("first response", tags: new ActivityTagsCollection { ["dataplane.relay_id"] = id }));
                 model.Metrics.StreamFirstResponse.Observe((now - entry.ArrivalNs) / 1e9);
                 if (_timing)
                 {
@@ -429,6 +447,8 @@ public sealed partial class StreamRelay
             // The next request opens a fresh upstream stream.
             _upstream?.Dispose();
             _upstream = null;
+            DaemonTracing.EndUpstream(null, _upstreamSpan, e);
+            _upstreamSpan = null;
         }
 
         /// <summary>A streamed request is done: its statistics (once per request, like a decoupled Triton backend:
@@ -563,6 +583,8 @@ public sealed partial class StreamRelay
 
             _cts.Cancel();
             _upstream?.Dispose();
+            DaemonTracing.EndUpstream(null, _upstreamSpan, null);
+            DaemonTracing.EndServer(_span, _fatal?.StatusCode ?? StatusCode.OK, _fatal?.Status.Detail);
             _cts.Dispose();
             _writeLock.Dispose();
         }

@@ -63,7 +63,8 @@ public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
     {
         try
         {
-            return await Client.ModelInferAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
+            // The upstream call's span (when traced) goes to Triton as traceparent.
+            return await Client.ModelInferAsync(request, Tracing.DaemonTracing.Propagate(null), deadline, cancellationToken).ConfigureAwait(false);
         }
         catch (RpcException e) when (IsTransportFailure(e))
         {

@@ -55,6 +55,9 @@ public sealed record EdgeRequest
     /// <summary>W3C traceparent from the client, or one the agent generated.</summary>
     public string? TraceParent { get; init; }
 
+    /// <summary>True when <see cref="TraceParent"/> came from the client (a trace then continues the client's).</summary>
+    public bool ClientTraceParent { get; init; }
+
     /// <summary>The text the routing decision looks at: the last user message of a chat (the turn being
     /// answered), or the whole completion prompt.</summary>
     public string RoutingText

@@ -225,6 +225,7 @@ public static class RequestParser
             Replace = replace,
             Slo = sloMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
             TraceParent = TraceContext.IsValid(headers.TraceParent) ? headers.TraceParent : TraceContext.NewTraceParent(),
+            ClientTraceParent = TraceContext.IsValid(headers.TraceParent),
         };
         return null;
     }

@@ -206,7 +206,7 @@ public sealed partial class GpuPool : IDisposable
             var headers = new Metadata { { "dataplane-timing", "1" } };
             if (request.TraceParent != null)
             {
-                headers.Add("traceparent", TraceContext.Child(request.TraceParent));
+                headers.Add("traceparent", Tracing.AgentTracing.GpuTraceParent ?? TraceContext.Child(request.TraceParent));
             }
 
             AsyncDuplexStreamingCall<GpuInferRequest, GpuStreamResponse> call;

@@ -3,6 +3,7 @@ using DataPlane.Edge.Api;
 using DataPlane.Edge.Gpu;
 using DataPlane.Edge.Routing;
 using DataPlane.Edge.Runtimes;
+using DataPlane.Edge.Tracing;
 using Microsoft.Extensions.Logging;
 
 namespace DataPlane.Edge.Serving;
@@ -129,12 +130,16 @@ public sealed partial class EdgeService
         CancellationToken cancellationToken)
     {
         _metrics.Inflight.Inc();
+        var span = AgentTracing.StartRequest(request, decision);
+        request = span == null ? request : request with { TraceParent = span.Id };
         var call = new Call(this, request, decision, sink, arrivedAt, cancellationToken);
         string path = "none";
+        int status = 499;
         try
         {
             path = await call.RunAsync().ConfigureAwait(false);
             _metrics.Requests.WithLabels(path, "ok").Inc();
+            status = 200;
             return path;
         }
         catch (LocalBusyException) when (!cancellationToken.IsCancellationRequested)
@@ -145,10 +150,12 @@ public sealed partial class EdgeService
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
             _metrics.Requests.WithLabels(call.Path ?? path, "error").Inc();
+            status = 503;
             throw;
         }
         finally
         {
+            AgentTracing.EndRequest(span, call.Path ?? path, status, call.Reason);
             _metrics.Inflight.Dec();
             _metrics.Duration.WithLabels(call.Path ?? path).Observe(_time.GetElapsedTime(arrivedAt).TotalSeconds);
             await call.DisposeAsync().ConfigureAwait(false);
@@ -193,6 +200,9 @@ public sealed partial class EdgeService
         }
 
         public string? Path { get; private set; }
+
+        /// <summary>Why the answering path was taken (the decision's reason, or what changed it).</summary>
+        public string Reason => _reason;
 
         private TimeSpan Slo => _request.Slo ?? _s._options.DefaultSlo;
 
@@ -333,6 +343,7 @@ public sealed partial class EdgeService
 
             // Hedge: the GPU is late. Start locally, if the runtime has a free slot, and take whichever produces a
             // token first; a full runtime's answer would be later still, so then the GPU answers alone.
+            AgentTracing.Event("hedge");
             if (!_s._capacity.TryAcquire(out var slot))
             {
                 await Task.WhenAny(gpu.FirstToken).ConfigureAwait(false);
@@ -486,6 +497,7 @@ public sealed partial class EdgeService
 
             Cancel(local);
             _replaced = true;
+            AgentTracing.Event("replace", "gpu");
             await _sink.ReplaceAsync("gpu", _ct).ConfigureAwait(false);
             await SendAsync(gpu.Text).ConfigureAwait(false);
             await FinishAsync(gpu, "speculative", "gpu").ConfigureAwait(false);
@@ -561,6 +573,7 @@ public sealed partial class EdgeService
         {
             if (_firstSent == 0)
             {
+                AgentTracing.Event("first token");
                 _firstSent = _s._time.GetTimestamp();
             }
 
@@ -611,7 +624,7 @@ public sealed partial class EdgeService
             };
             var confidence = _confidence;
             var s = _s;
-            _localSource = TokenSource.Start("local", _ct, async (source, ct) =>
+            _localSource = TokenSource.Start("local", _ct, AgentTracing.InLeg("local", request.Model ?? "", async (source, ct) =>
             {
                 bool finished = false;
                 try
@@ -650,7 +663,7 @@ public sealed partial class EdgeService
                     slot.Completed = finished;
                     slot.Dispose();
                 }
-            }, _s._time);
+            }), _s._time);
             return _localSource;
         }
 
@@ -661,7 +674,7 @@ public sealed partial class EdgeService
             int maxTokens = _maxTokens;
             var deadline = DateTime.UtcNow + s._gpu.RequestTimeout;
             bool acquired = s._breaker.TryAcquire();
-            _gpuSource = TokenSource.Start("gpu", _ct, async (source, ct) =>
+            _gpuSource = TokenSource.Start("gpu", _ct, AgentTracing.InLeg("gpu", s._gpu.TritonModel(request.Model), async (source, ct) =>
             {
                 if (!acquired)
                 {
@@ -706,7 +719,7 @@ public sealed partial class EdgeService
                     s._breaker.OnAbandoned();
                     throw;
                 }
-            }, _s._time);
+            }), _s._time);
             return _gpuSource;
         }
 

@@ -115,6 +115,7 @@ public static class DaemonConfiguration
         var authorization = AuthorizationSettings.Bind(b, config, grpc?.Tls?.RequireClientCertificate == true);
 
         LoggingBinding.Read(b);
+        var tracing = DataPlane.Hosting.Tracing.TracingOptions.Read(b);
         CheckDistinct(b, ("Listen:Grpc", grpc?.EndPoint), ("Listen:Http", http?.EndPoint), ("Listen:Admin", admin?.EndPoint), ("Transfer:Listen", transfer.Listen));
         b.RejectUnknownKeys();
         b.ThrowIfInvalid();
@@ -134,6 +135,7 @@ public static class DaemonConfiguration
             HostControl = hostControl,
             Transfer = transfer,
             Authorization = authorization,
+            Tracing = tracing,
         };
     }
 

@@ -44,6 +44,9 @@ public sealed record DaemonOptions
     /// <summary>The transfer engine and spillover to peer hosts (Transfer section); off by default.</summary>
     public TransferSettings Transfer { get; init; } = new();
 
+    /// <summary>Traces over OTLP (Tracing section): off unless an endpoint is set.</summary>
+    public DataPlane.Hosting.Tracing.TracingOptions Tracing { get; init; } = DataPlane.Hosting.Tracing.TracingOptions.Off;
+
     /// <summary>Per-client authorization (Authorization section): on with mutual TLS, off without.</summary>
     public AuthorizationOptions Authorization { get; init; } = AuthorizationOptions.Off;
 

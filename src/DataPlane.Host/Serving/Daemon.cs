@@ -1,15 +1,17 @@
-using DataPlane.Batching.Frontend;
 using DataPlane.Batching.Frontend.Authorization;
 using DataPlane.Batching.Frontend.Http;
+using DataPlane.Batching.Frontend;
 using DataPlane.Batching.Metrics;
 using DataPlane.Batching.Models;
 using DataPlane.Batching.Streaming;
+using DataPlane.Batching.Tracing;
 using DataPlane.Batching.Upstream;
 using DataPlane.Host.Configuration;
 using DataPlane.Host.Spillover;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Hosting.Logging;
 using DataPlane.Hosting.Systemd;
+using DataPlane.Hosting.Tracing;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Serving;
 using DataPlane.Protocol.SharedMemory;
@@ -46,6 +48,8 @@ public sealed partial class Daemon : IAsyncDisposable
         _admin = admin;
         Registry = registry;
     }
+
+    private IDisposable? _tracing;
 
     /// <summary>Where the gRPC front end answers.</summary>
     public Uri GrpcAddress => _grpc.Url;
@@ -194,7 +198,10 @@ public sealed partial class Daemon : IAsyncDisposable
         // Learn the models before taking traffic; a down upstream is retried by the health loop.
         await registry.ProbeAsync(cancellationToken).ConfigureAwait(false);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var daemon = new Daemon(app, simulator, grpc!, http!, admin!, registry, spillHolder.Service, connections);
+        var daemon = new Daemon(app, simulator, grpc!, http!, admin!, registry, spillHolder.Service, connections)
+        {
+            _tracing = TracingSetup.Start(options.Tracing, "dataplane", [DaemonTracing.SourceName], log),
+        };
         if (simulator != null)
         {
             Log.EmbeddedSimulation(log, simulator.Address);
@@ -291,6 +298,8 @@ public sealed partial class Daemon : IAsyncDisposable
 
     private async Task StopCompanionsAsync()
     {
+        // Flushes the spans of the last requests.
+        Interlocked.Exchange(ref _tracing, null)?.Dispose();
         if (_spill is not null)
         {
             await _spill.DisposeAsync().ConfigureAwait(false);

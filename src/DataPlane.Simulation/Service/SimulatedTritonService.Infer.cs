@@ -23,6 +23,7 @@ public sealed partial class SimulatedTritonService
     public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
         long arrival = PreciseTimer.Now;
+        _triton.TraceParents.Record(context.RequestHeaders.GetValue("traceparent"));
         var error = Admit(request, streaming: false, arrival, out var admission, out _);
         if (error is { } e)
         {

@@ -22,6 +22,7 @@ public sealed partial class SimulatedTritonService
         IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
     {
         bool grpcErrors = context.RequestHeaders.GetValue(GrpcErrorHeader) == "true";
+        _triton.TraceParents.Record(context.RequestHeaders.GetValue("traceparent"));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var stream = new StreamCall(this, responseStream, grpcErrors, stop);
         var running = new List<Task>();

@@ -208,13 +208,25 @@ public sealed partial class HttpFrontend
         var plan = await InferRequestReader.ReadAsync(First(request.Headers[InferRequestReader.HeaderLengthHeader]), body, model,
             route.Model, route.Version, _maxInput, cancellationToken).ConfigureAwait(false);
         ModelInferResponse response;
-        try
+        using (var span = Tracing.DaemonTracing.StartHttpServer(HttpMethods.Post, "/v2/models/{model}/infer",
+            First(request.Headers[Tracing.DaemonTracing.TraceParentHeader]), First(request.Headers["tracestate"])))
         {
-            response = await _server.InferAsync(plan.Request, DateTime.MaxValue, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            LoadReport.AddTo(context.Response, _server, route.Model);
+            span?.SetTag("dataplane.model", route.Model);
+            try
+            {
+                response = await _server.InferAsync(plan.Request, DateTime.MaxValue, cancellationToken).ConfigureAwait(false);
+                span?.SetTag("http.response.status_code", StatusCodes.Status200OK);
+            }
+            catch (RpcException e) when (span != null)
+            {
+                span.SetTag("http.response.status_code", InferenceServer.HttpStatusOf(e.StatusCode));
+                span.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Status.Detail);
+                throw;
+            }
+            finally
+            {
+                LoadReport.AddTo(context.Response, _server, route.Model);
+            }
         }
 
         var answer = InferResponseWriter.Write(response, plan, model.Version);
