@@ -31,7 +31,10 @@
 #   CONCURRENCY      closed-loop load with this many clients instead of RATE (e.g. 8: four times the simulated
 #                    Pi's 2 generations at once)
 #   SHORT_SHARE      share of short everyday prompts in the built-in mix (default 0.7; 1: every prompt local)
-#   SIM_PARALLELISM  generations the simulated Pi runtime serves at once (default 2, as its own default)
+#   SIM_PARALLELISM  generations the simulated Pi runtime serves at once (default 64: a runtime that is not the
+#                    bottleneck, so the agent-vs-direct overhead compares like with like; 2 is a Pi's own, as the
+#                    runtime's default: use it with SIM_SLOWDOWN=0.4 to measure local capacity)
+#   SIM_SLOWDOWN     how much each running generation slows the others (default 0; the runtime's own default 0.4)
 #   GPU              on (default) or off: off starts the agent without a GPU pool (the pool "down"), so that a
 #                    full local runtime queues or refuses (429 with Retry-After) instead of escalating
 #
@@ -174,7 +177,8 @@ RATE=${RATE:-4}
 MODEL=${MODEL:-local-small}
 CONCURRENCY=${CONCURRENCY:-}
 SHORT_SHARE=${SHORT_SHARE:-}
-SIM_PARALLELISM=${SIM_PARALLELISM:-2}
+SIM_PARALLELISM=${SIM_PARALLELISM:-64}
+SIM_SLOWDOWN=${SIM_SLOWDOWN:-0}
 GPU=${GPU:-on}
 positive() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]] && ! [[ $1 =~ ^0+([.]0+)?$ ]]; }
 positive "$SECONDS_PER_RUN" || die "SECONDS_PER_RUN: '$SECONDS_PER_RUN' is not a positive number"
@@ -184,6 +188,7 @@ positive "$RATE" || die "RATE: '$RATE' is not a positive number"
 [ -z "$CONCURRENCY" ] || [[ $CONCURRENCY =~ ^[1-9][0-9]*$ ]] || die "CONCURRENCY: '$CONCURRENCY' is not a positive integer"
 [ -z "$SHORT_SHARE" ] || [[ $SHORT_SHARE =~ ^(0([.][0-9]+)?|1([.]0+)?)$ ]] || die "SHORT_SHARE: '$SHORT_SHARE' is not between 0 and 1"
 [[ $SIM_PARALLELISM =~ ^[1-9][0-9]*$ ]] || die "SIM_PARALLELISM: '$SIM_PARALLELISM' is not a positive integer"
+[[ $SIM_SLOWDOWN =~ ^[0-9]+([.][0-9]+)?$ ]] || die "SIM_SLOWDOWN: '$SIM_SLOWDOWN' is not a number"
 [[ $GPU == on || $GPU == off ]] || die "GPU: '$GPU' is not on or off"
 load_args=(--rate "$RATE")
 [ -z "$CONCURRENCY" ] || load_args=(--concurrency "$CONCURRENCY")
@@ -234,7 +239,7 @@ echo "bench-agent: output in $OUT; ${CONCURRENCY:+$CONCURRENCY clients, closed l
 
 start "$OUT/logs/sim.log" "${dataplane[@]}" sim --listen "127.0.0.1:$sim_port"
 sim_pid=$started
-start "$OUT/logs/sim-local.log" "${agent[@]}" sim-local --listen "127.0.0.1:$local_port" --Simulation:Parallelism="$SIM_PARALLELISM"
+start "$OUT/logs/sim-local.log" "${agent[@]}" sim-local --listen "127.0.0.1:$local_port" --Simulation:Parallelism="$SIM_PARALLELISM" --Simulation:ConcurrencySlowdown="$SIM_SLOWDOWN"
 local_pid=$started
 wait_ready "the simulated Triton (dataplane sim)" "$sim_pid" "$OUT/logs/sim.log" 120 port_open "$sim_port"
 wait_ready "the simulated Pi runtime (dataplane-agent sim-local)" "$local_pid" "$OUT/logs/sim-local.log" 120 \
