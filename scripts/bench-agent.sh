@@ -197,34 +197,16 @@ gpu_args=()
 cd "$repo_root"
 command -v curl >/dev/null 2>&1 || die "curl is required"
 
-if [ -x "$DATAPLANE" ]; then
-  dataplane=("$DATAPLANE")
-elif [ -n "$dataplane_given" ]; then
-  die "DATAPLANE=$DATAPLANE is not an executable file"
-else
-  echo "bench-agent: $DATAPLANE not found; building src/DataPlane.Host (Release)"
-  dotnet build src/DataPlane.Host -c Release -nologo -v quiet
-  dataplane=(dotnet run --no-build --no-launch-profile --project src/DataPlane.Host -c Release --)
-fi
-
-if [ -x "$DATAPLANE_AGENT" ]; then
-  agent=("$DATAPLANE_AGENT")
-elif [ -n "$agent_given" ]; then
-  die "DATAPLANE_AGENT=$DATAPLANE_AGENT is not an executable file"
-else
-  # Built here, before anything runs, so that two `dotnet run`s never build the same projects at once.
-  echo "bench-agent: $DATAPLANE_AGENT not found; building src/DataPlane.Agent (Release)"
-  dotnet build src/DataPlane.Agent -c Release -nologo -v quiet
-  agent=(dotnet run --no-build --no-launch-profile --project src/DataPlane.Agent -c Release --)
-fi
+BENCH_NAME=bench-agent
+# shellcheck source=scripts/lib/processes.sh
+. "$repo_root/scripts/lib/processes.sh"
+resolve_executable dataplane DATAPLANE "$DATAPLANE" "$dataplane_given" src/DataPlane.Host
+resolve_executable agent DATAPLANE_AGENT "$DATAPLANE_AGENT" "$agent_given" src/DataPlane.Agent
 
 mkdir -p "$OUT/logs"
 rm -f "$OUT/results.csv" "$OUT/results.jsonl" "$OUT/summary.md"
 
 # Child processes, readiness checks and free ports (shared with the other benchmark script).
-BENCH_NAME=bench-agent
-# shellcheck source=scripts/lib/processes.sh
-. "$repo_root/scripts/lib/processes.sh"
 
 sim_port="" grpc_port="" admin_port="" local_port="" api_port="" agent_admin_port=""
 free_port sim_port

@@ -243,23 +243,15 @@ cd "$repo_root"
 "$repo_root/scripts/bootstrap.sh" --bench
 command -v curl >/dev/null 2>&1 || die "curl is required"
 
-if [ -x "$DATAPLANE" ]; then
-  dataplane=("$DATAPLANE")
-elif [ -n "$dataplane_given" ]; then
-  die "DATAPLANE=$DATAPLANE is not an executable file"
-else
-  echo "bench-batching: $DATAPLANE not found; building src/DataPlane.Host (Release)"
-  dotnet build src/DataPlane.Host -c Release -nologo -v quiet
-  dataplane=(dotnet run --no-build --no-launch-profile --project src/DataPlane.Host -c Release --)
-fi
+BENCH_NAME=bench-batching
+# shellcheck source=scripts/lib/processes.sh
+. "$repo_root/scripts/lib/processes.sh"
+resolve_executable dataplane DATAPLANE "$DATAPLANE" "$dataplane_given" src/DataPlane.Host
 
 mkdir -p "$OUT/logs"
 rm -f "$OUT/results.csv" "$OUT/runs.jsonl" "$OUT/summary.md" "$OUT/latency-vs-throughput.png"
 
 # Child processes, readiness checks and free ports (shared with the other benchmark script).
-BENCH_NAME=bench-batching
-# shellcheck source=scripts/lib/processes.sh
-. "$repo_root/scripts/lib/processes.sh"
 
 sim_port="" grpc_port="" http_port="" admin_port=""
 

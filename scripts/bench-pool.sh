@@ -57,30 +57,14 @@ done
 cd "$repo_root"
 command -v curl >/dev/null 2>&1 || die "curl is required"
 
-if [ -x "$DATAPLANE" ]; then
-  dataplane=("$DATAPLANE")
-elif [ -n "$dataplane_given" ]; then
-  die "DATAPLANE=$DATAPLANE is not an executable file"
-else
-  echo "bench-pool: $DATAPLANE not found; building src/DataPlane.Host (Release)"
-  dotnet build src/DataPlane.Host -c Release -nologo -v quiet
-  dataplane=(dotnet run --no-build --no-launch-profile --project src/DataPlane.Host -c Release --)
-fi
-if [ -x "$DATAPLANE_AGENT" ]; then
-  agent=("$DATAPLANE_AGENT")
-elif [ -n "$agent_given" ]; then
-  die "DATAPLANE_AGENT=$DATAPLANE_AGENT is not an executable file"
-else
-  echo "bench-pool: $DATAPLANE_AGENT not found; building src/DataPlane.Agent (Release)"
-  dotnet build src/DataPlane.Agent -c Release -nologo -v quiet
-  agent=(dotnet run --no-build --no-launch-profile --project src/DataPlane.Agent -c Release --)
-fi
-
-mkdir -p "$OUT/logs"
-rm -f "$OUT"/*.csv "$OUT"/*.jsonl "$OUT/summary.md"
 BENCH_NAME=bench-pool
 # shellcheck source=scripts/lib/processes.sh
 . "$repo_root/scripts/lib/processes.sh"
+resolve_executable dataplane DATAPLANE "$DATAPLANE" "$dataplane_given" src/DataPlane.Host
+resolve_executable agent DATAPLANE_AGENT "$DATAPLANE_AGENT" "$agent_given" src/DataPlane.Agent
+
+mkdir -p "$OUT/logs"
+rm -f "$OUT"/*.csv "$OUT"/*.jsonl "$OUT/summary.md"
 
 # picks HOST_PORT...: the agent's pick counter of each host, space separated (0 when absent).
 picks() {

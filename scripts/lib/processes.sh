@@ -89,3 +89,20 @@ free_port() {
 require_alive() {
   alive "$2" || fail_with_log "$1 died during the run" "$3"
 }
+
+# resolve_executable ARRAY VAR PATH GIVEN PROJECT: sets the array named ARRAY to the command that runs PATH when it is
+# an executable file; when the caller named it (GIVEN non-empty, from environment variable VAR) and it is not, stops;
+# otherwise builds PROJECT (Release) now, before anything runs, so that two `dotnet run`s never build it at once.
+resolve_executable() {
+  local -n command_=$1
+  local var=$2 path=$3 given=$4 project=$5
+  if [ -x "$path" ]; then
+    command_=("$path")
+  elif [ -n "$given" ]; then
+    die "$var=$path is not an executable file"
+  else
+    echo "$BENCH_NAME: $path not found; building $project (Release)"
+    dotnet build "$project" -c Release -nologo -v quiet
+    command_=(dotnet run --no-build --no-launch-profile --project "$project" -c Release --)
+  fi
+}
