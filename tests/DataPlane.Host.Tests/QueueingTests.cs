@@ -8,6 +8,10 @@ namespace DataPlane.Host.Tests;
 /// <summary>Deadlines, the bounded queue and priorities, against a deliberately slow model.</summary>
 public class QueueingTests
 {
+    // Requests queued behind a one-second model wait about as long as the default queue-time bound (1 s); tests of
+    // other bounds switch it off so that a busy machine cannot answer them "Request timeout expired" first.
+    private static readonly Dictionary<string, string?> NoQueueTimeBound = new() { ["Batching:Models:slow:MaxQueueTimeMs"] = "0" };
+
     private static async Task<ModelStatistics> SimulatorStatsAsync(DaemonHarness h, string model)
     {
         using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(h.Simulator.Address);
@@ -32,7 +36,7 @@ public class QueueingTests
     {
         // A model slow enough that "answered at the deadline" and "answered when the model got round to it"
         // (about two seconds) stay far apart even when a busy machine stalls the test for a while.
-        await using var h = await DaemonHarness.StartAsync(simulation: SlowModels.With(1000));
+        await using var h = await DaemonHarness.StartAsync(NoQueueTimeBound, SlowModels.With(1000));
         var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
         await SlowModelHoldsAsync(h, inflight: 1, queued: 0);
         var second = h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync;
@@ -57,7 +61,7 @@ public class QueueingTests
     [Fact]
     public async Task Grpc_deadline_is_honoured_while_queued()
     {
-        await using var h = await DaemonHarness.StartAsync(simulation: SlowModels.With(1000));
+        await using var h = await DaemonHarness.StartAsync(NoQueueTimeBound, SlowModels.With(1000));
         var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
         var second = h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync;
         await SlowModelHoldsAsync(h, inflight: 2, queued: null);
@@ -188,6 +192,7 @@ public class QueueingTests
         {
             ["Batching:Models:slow:Policy"] = "none",
             ["Batching:Models:slow:PipelineDepth"] = "0",
+            ["Batching:Models:slow:MaxQueueTimeMs"] = "0", // the last request waits three model calls on a busy machine
         }, SlowModels.With(300));
         var order = new List<string>();
         async Task Run(ModelInferRequest r)
