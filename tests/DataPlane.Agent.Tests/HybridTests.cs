@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using static DataPlane.Tests.Shared.HybridPrompts;
+using static DataPlane.Testing.HybridPrompts;
 
 namespace DataPlane.Agent.Tests;
 

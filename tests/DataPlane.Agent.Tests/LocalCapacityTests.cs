@@ -1,7 +1,7 @@
 using System.Text.Json;
 using DataPlane.Edge.Serving;
 using Microsoft.Extensions.Configuration;
-using static DataPlane.Tests.Shared.HybridPrompts;
+using static DataPlane.Testing.HybridPrompts;
 
 namespace DataPlane.Agent.Tests;
 

@@ -158,24 +158,17 @@ public partial class ConnectionLimitProcessTests
     /// <summary>Polls /metrics until the sample <paramref name="series"/> satisfies <paramref name="condition"/>.</summary>
     private static async Task WaitForMetricAsync(HttpClient http, int admin, string series, Func<double, bool> condition, string what)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        double? last = null;
-        while (DateTime.UtcNow < deadline)
+        await Eventually.SatisfiedAsync(async () =>
         {
             string text = await http.GetStringAsync($"http://127.0.0.1:{admin}/metrics");
             var match = Regex.Match(text, "^" + Regex.Escape(series) + " (\\S+)$", RegexOptions.Multiline);
-            if (match.Success)
+            if (!match.Success)
             {
-                last = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-                if (condition(last.Value))
-                {
-                    return;
-                }
+                return $"{series} is absent";
             }
 
-            await Task.Delay(50);
-        }
-
-        Assert.Fail($"timed out waiting for {what}: {series} is {last?.ToString(CultureInfo.InvariantCulture) ?? "absent"}");
+            double value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+            return condition(value) ? null : $"{series} is {value.ToString(CultureInfo.InvariantCulture)}";
+        }, TimeSpan.FromSeconds(30), what, interval: TimeSpan.FromMilliseconds(50));
     }
 }

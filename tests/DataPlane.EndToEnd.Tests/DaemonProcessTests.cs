@@ -63,12 +63,9 @@ public class DaemonProcessTests
 
             // 240 requests are 30 batches of 8 at 25 ms each: once all are admitted, most are still queued.
             using var http = new HttpClient();
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (!(await http.GetStringAsync($"http://127.0.0.1:{admin}/metrics")).Contains("dataplane_inflight_requests{model=\"slow\"} 240"))
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the daemon did not admit all 240 requests");
-                await Task.Delay(10);
-            }
+            await Eventually.TrueAsync(
+                async () => (await http.GetStringAsync($"http://127.0.0.1:{admin}/metrics")).Contains("dataplane_inflight_requests{model=\"slow\"} 240"),
+                TimeSpan.FromSeconds(20), "the daemon to admit all 240 requests");
 
             string status = await http.GetStringAsync($"http://127.0.0.1:{admin}/status");
             daemon.Terminate();

@@ -5,7 +5,7 @@ using System.Text;
 using DataPlane.Protocol.Inference;
 using Grpc.Core;
 using Grpc.Net.Client;
-using static DataPlane.Tests.Shared.HybridPrompts;
+using static DataPlane.Testing.HybridPrompts;
 
 namespace DataPlane.EndToEnd.Tests;
 

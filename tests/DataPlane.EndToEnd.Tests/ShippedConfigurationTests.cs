@@ -11,7 +11,7 @@ public class ShippedConfigurationTests
     [Fact]
     public async Task Shipped_files_with_make_pki_certificates_carry_escalations_over_mutual_tls()
     {
-        string root = Binaries.RepoRoot();
+        string root = RepoFiles.Root;
         string pki = Directory.CreateTempSubdirectory("dataplane-e2e-pki-").FullName;
         try
         {

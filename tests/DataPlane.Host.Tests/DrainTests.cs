@@ -22,7 +22,7 @@ public class DrainTests
             // queued: 150 ms per batch of 8 is about 4.7 s of work, so none is answered before the last one is admitted,
             // even on a busy machine.
             Assert.True(h.Daemon.Registry.TryGet("slow", out var slow));
-            await DaemonHarness.EventuallyAsync(() => Task.FromResult(slow.Metrics.Inflight.Value >= 250),
+            await Eventually.TrueAsync(() => Task.FromResult(slow.Metrics.Inflight.Value >= 250),
                 TimeSpan.FromSeconds(10), "all requests to be admitted");
             Assert.True(slow.Snapshot().QueuedRequests > 100);
 
@@ -50,10 +50,10 @@ public class DrainTests
         try
         {
             var running = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
-            await DaemonHarness.EventuallyAsync(() => Task.FromResult(h.Daemon.Registry.TryGet("slow", out var b) && b.Snapshot().BatchesInFlight > 0),
+            await Eventually.TrueAsync(() => Task.FromResult(h.Daemon.Registry.TryGet("slow", out var b) && b.Snapshot().BatchesInFlight > 0),
                 TimeSpan.FromSeconds(10), "the request to go upstream");
             var stopping = h.Daemon.StopAsync();
-            await DaemonHarness.EventuallyAsync(async () =>
+            await Eventually.TrueAsync(async () =>
             {
                 try
                 {

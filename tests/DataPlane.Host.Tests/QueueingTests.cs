@@ -23,7 +23,7 @@ public class QueueingTests
     /// of them still in its queue (any number when null): the order of arrival the test relies on, without
     /// guessing with sleeps.</summary>
     private static Task SlowModelHoldsAsync(DaemonHarness h, int inflight, int? queued) =>
-        DaemonHarness.EventuallyAsync(async () =>
+        Eventually.TrueAsync(async () =>
             {
                 string text = await h.MetricsTextAsync();
                 return text.Contains($"dataplane_inflight_requests{{model=\"slow\"}} {inflight}\n", StringComparison.Ordinal)
@@ -72,7 +72,7 @@ public class QueueingTests
         Assert.InRange(watch.ElapsedMilliseconds, 50, 1000);
         await Task.WhenAll(first, second);
 
-        await DaemonHarness.EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async () =>
             (await h.MetricsTextAsync()).Contains("dataplane_requests_total{model=\"slow\",outcome=\"deadline_exceeded\"} 1"),
             TimeSpan.FromSeconds(5), "the deadline to be counted");
         Assert.Equal(2UL, (await SimulatorStatsAsync(h, "slow")).InferenceCount);
@@ -235,7 +235,7 @@ public class QueueingTests
         var e = await Assert.ThrowsAsync<RpcException>(() => cancelled);
         Assert.Equal(StatusCode.Cancelled, e.StatusCode);
         await first;
-        await DaemonHarness.EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async () =>
             (await h.MetricsTextAsync()).Contains("dataplane_requests_total{model=\"slow\",outcome=\"cancelled\"} 1"),
             TimeSpan.FromSeconds(5), "the cancellation to be counted");
         Assert.Equal(1UL, (await SimulatorStatsAsync(h, "slow")).InferenceCount);

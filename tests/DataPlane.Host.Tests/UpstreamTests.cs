@@ -26,7 +26,7 @@ public class UpstreamTests
         Assert.True(watch.ElapsedMilliseconds < 3000, $"took {watch.ElapsedMilliseconds} ms to fail");
 
         // Once the health loop has noticed, requests are refused without trying the upstream at all.
-        await DaemonHarness.EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async () =>
             (await health.CheckAsync(new HealthCheckRequest())).Status == HealthCheckResponse.Types.ServingStatus.NotServing,
             TimeSpan.FromSeconds(5), "health to report NOT_SERVING");
         Assert.False((await h.Client.ServerReadyAsync(new ServerReadyRequest())).Ready);
@@ -45,7 +45,7 @@ public class UpstreamTests
         Assert.Contains("dataplane_upstream_up 0", await h.MetricsTextAsync());
 
         await h.RestartSimulatorAsync();
-        await DaemonHarness.EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             try
             {
@@ -97,13 +97,13 @@ public class UpstreamTests
     {
         await using var h = await DaemonHarness.StartAsync();
         h.Triton.Ready = false;
-        await DaemonHarness.EventuallyAsync(async () => !(await h.Client.ServerReadyAsync(new ServerReadyRequest())).Ready,
+        await Eventually.TrueAsync(async () => !(await h.Client.ServerReadyAsync(new ServerReadyRequest())).Ready,
             TimeSpan.FromSeconds(5), "the daemon to see the upstream as not ready");
         var e = await Assert.ThrowsAsync<RpcException>(() => h.Client.ModelInferAsync(Tensors.Simple(1, 1)).ResponseAsync);
         Assert.Equal(StatusCode.Unavailable, e.StatusCode);
         Assert.Contains("not ready", e.Status.Detail);
         h.Triton.Ready = true;
-        await DaemonHarness.EventuallyAsync(async () => (await h.Client.ServerReadyAsync(new ServerReadyRequest())).Ready,
+        await Eventually.TrueAsync(async () => (await h.Client.ServerReadyAsync(new ServerReadyRequest())).Ready,
             TimeSpan.FromSeconds(5), "the daemon to see the upstream ready again");
         Assert.NotNull(await h.Client.ModelInferAsync(Tensors.Simple(1, 1)));
     }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 
 namespace DataPlane.Interop.Tests;
 
@@ -20,7 +20,7 @@ internal sealed class NativeLayout
 
     private static Dictionary<string, long> CompileAndRun(string program)
     {
-        string source = Path.Combine(NativeBuild.RepoRoot, "native", "layout", program);
+        string source = Path.Combine(RepoFiles.Root, "native", "layout", program);
         string exe = Path.Combine(Path.GetTempPath(), $"dataplane-{Path.GetFileNameWithoutExtension(program)}-{Environment.ProcessId}");
         NativeBuild.Compile(program, ["-std=c11", "-Wall", "-Wextra", "-Werror", "-o", exe, source]);
         try

@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Xunit.Abstractions;
 using DataPlane.Bench;
-using DataPlane.EndToEnd.Tests;
 using DataPlane.Host.Configuration;
 using DataPlane.Host.Serving;
 using DataPlane.Planning.Inputs;
@@ -56,20 +55,20 @@ public sealed partial class SimulatedPoolTests(ITestOutputHelper output)
                 string url = $"http://127.0.0.1:{web}";
 
                 // Prometheus scrapes once its target discovery has run (a few seconds after it is ready): wait for the first scrape.
-                await EventuallyAsync(async () =>
+                await Eventually.SatisfiedAsync(async () =>
                 {
                     using var http = new HttpClient();
                     using var doc = JsonDocument.Parse(await http.GetStringAsync($"{url}/api/v1/targets?state=active"));
                     var targets = doc.RootElement.GetProperty("data").GetProperty("activeTargets");
                     return targets.GetArrayLength() == 1 && targets[0].GetProperty("health").GetString() == "up" ? null : $"targets: {targets}";
-                }, prometheus);
+                }, TimeSpan.FromSeconds(60), "the daemon's target to be up", () => "prometheus output:\n" + prometheus.Output, TimeSpan.FromMilliseconds(200));
 
                 var calibration = await pool.DriveAsync(150, TimeSpan.FromSeconds(6));
                 Assert.True(calibration.Errors == 0, $"calibration: {calibration.Errors} errors");
 
                 // Prometheus has the whole run once its last scrape shows the daemon's final count.
                 string final = OkCount().Match(await pool.MetricsAsync()).Groups[1].Value;
-                await EventuallyAsync(async () =>
+                await Eventually.SatisfiedAsync(async () =>
                 {
                     using var http = new HttpClient();
                     using var doc = JsonDocument.Parse(await http.GetStringAsync(
@@ -77,7 +76,7 @@ public sealed partial class SimulatedPoolTests(ITestOutputHelper output)
                     var result = doc.RootElement.GetProperty("data").GetProperty("result");
                     return result.GetArrayLength() == 1 && result[0].GetProperty("value")[1].GetString() == final
                         ? null : $"prometheus has not scraped the final count {final} yet: {result}";
-                }, prometheus);
+                }, TimeSpan.FromSeconds(60), "Prometheus to hold the final value", () => "prometheus output:\n" + prometheus.Output, TimeSpan.FromMilliseconds(200));
 
                 var (code, _, err) = await PlanCommandTests.RunAsync("--prometheus", url, "--window", "2m", "--rate-interval", "5s",
                     "--save-input", saved, "--slo-ms", "400", "--json");
@@ -136,24 +135,6 @@ public sealed partial class SimulatedPoolTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task EventuallyAsync(Func<Task<string?>> check, ChildProcess prometheus)
-    {
-        string? why = "not tried";
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            why = await check();
-            if (why == null)
-            {
-                return;
-            }
-
-            await Task.Delay(200);
-        }
-
-        Assert.Fail($"{why}; prometheus output:\n{prometheus.Output}");
-    }
-
     /// <summary>The simulated Triton with the planned model at an instance count, and the daemon in front of it.</summary>
     private sealed class Pool : IAsyncDisposable
     {
@@ -196,12 +177,8 @@ public sealed partial class SimulatedPoolTests(ITestOutputHelper output)
             var daemon = await Daemon.StartAsync(DaemonConfiguration.Bind(configuration), configuration, Prometheus.Metrics.NewCustomRegistry());
             var pool = new Pool(simulator, daemon);
             using var http = new HttpClient { BaseAddress = daemon.AdminAddress };
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (!(await http.GetAsync("/readyz")).IsSuccessStatusCode)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the daemon did not become ready");
-                await Task.Delay(50);
-            }
+            await Eventually.TrueAsync(async () => (await http.GetAsync("/readyz")).IsSuccessStatusCode, TimeSpan.FromSeconds(30),
+                "the daemon to become ready");
 
             return pool;
         }

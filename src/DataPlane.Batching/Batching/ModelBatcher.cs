@@ -932,14 +932,14 @@ public sealed partial class ModelBatcher : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Batch timer of model {Model} failed")]
+        [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "Batch timer of model {Model} failed")]
         public static partial void TimerFailed(ILogger logger, string model, Exception exception);
 
-        [LoggerMessage(EventId = 2002, Level = LogLevel.Error,
+        [LoggerMessage(EventId = 1102, Level = LogLevel.Error,
             Message = "Upstream answer for model {Model} does not fit its batch of {Requests} requests / {Rows} rows: {Error}")]
         public static partial void UpstreamMismatch(ILogger logger, string model, int requests, long rows, string error);
 
-        [LoggerMessage(EventId = 2003, Level = LogLevel.Warning,
+        [LoggerMessage(EventId = 1103, Level = LogLevel.Warning,
             Message = "A spilled batch of model {Model} ({Requests} requests) came back from its peer ({Reason}); it runs here")]
         public static partial void SpillReturned(ILogger logger, string model, int requests, string reason);
     }

@@ -257,10 +257,10 @@ public static partial class EdgeEndpoints
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Request for model {Model} failed: {Error}")]
+        [LoggerMessage(EventId = 4263, Level = LogLevel.Warning, Message = "Request for model {Model} failed: {Error}")]
         public static partial void ServeFailed(ILogger logger, string model, string error);
 
-        [LoggerMessage(EventId = 6510, Level = LogLevel.Error, Message = "Unexpected failure while handling an API request; answered 500")]
+        [LoggerMessage(EventId = 4264, Level = LogLevel.Error, Message = "Unexpected failure while handling an API request; answered 500")]
         public static partial void Unexpected(ILogger logger, Exception exception);
     }
 }

@@ -743,11 +743,11 @@ public sealed partial class EdgeService
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4001, Level = LogLevel.Debug,
+        [LoggerMessage(EventId = 4250, Level = LogLevel.Debug,
             Message = "Routing decision for model {Model}: route {Route}, reason {Reason}, classifier score {Score:0.000}, prompt {Chars} chars")]
         public static partial void Decided(ILogger logger, string model, string route, string reason, double score, int chars);
 
-        [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "GPU request for model {Model} failed: {Error}; answering locally")]
+        [LoggerMessage(EventId = 4251, Level = LogLevel.Warning, Message = "GPU request for model {Model} failed: {Error}; answering locally")]
         public static partial void GpuFailed(ILogger logger, string model, string error);
 
         [LoggerMessage(EventId = 4260, Level = LogLevel.Debug,

@@ -338,7 +338,7 @@ public sealed partial class Daemon : IAsyncDisposable
             Message = "Stopping: draining, refusing new requests, sending {Queued} queued request(s) at once")]
         public static partial void Draining(ILogger logger, int queued);
 
-        [LoggerMessage(EventId = 8511, Level = LogLevel.Information,
+        [LoggerMessage(EventId = 103, Level = LogLevel.Information,
             Message = "Per-client authorization on (mutual TLS): {Rules} client rule(s); clients without a rule may use {Default}")]
         public static partial void Authorization(ILogger logger, int rules, string @default);
     }

@@ -1,4 +1,3 @@
-using DataPlane.Edge.Tests.Routing;
 using DataPlane.Bench.Agent;
 
 namespace DataPlane.Bench.Tests.Agent;

@@ -5,8 +5,6 @@ using DataPlane.Edge.Api;
 using DataPlane.Bench.Agent;
 using DataPlane.Edge.Runtimes.Simulation;
 using DataPlane.Edge.Serving;
-using DataPlane.Edge.Tests.Routing;
-using DataPlane.Edge.Tests.Runtimes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -181,7 +179,7 @@ public sealed class AgentBenchRunTests
         Assert.All(agent.Received, r => Assert.Equal(3, r.MaxTokens));
     }
 
-    private static int FreePort() => DataPlane.Tests.Shared.FreePorts.Next();
+    private static int FreePort() => FreePorts.Next();
 
     /// <summary>What the fake agent received.</summary>
     private sealed record Received(string Mode, string Slo, int MaxTokens);

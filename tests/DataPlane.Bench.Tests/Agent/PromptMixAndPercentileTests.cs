@@ -1,7 +1,6 @@
 using System.Text.Json;
 using DataPlane.Bench.Agent;
 using DataPlane.Edge.Routing;
-using DataPlane.Edge.Tests.Routing;
 
 namespace DataPlane.Bench.Tests.Agent;
 

@@ -1,5 +1,4 @@
 using DataPlane.Edge.Gpu;
-using DataPlane.Edge.Tests.Routing;
 using Grpc.Core;
 
 namespace DataPlane.Edge.Tests.Gpu;

@@ -34,7 +34,7 @@ public sealed class RevocationTests
         string next = h.CrlPath + ".new";
         File.WriteAllText(next, h.Ca.CrlPem(stolen));
         File.Move(next, h.CrlPath, overwrite: true);
-        await DaemonHarness.EventuallyAsync(async () => Gauge(await h.MetricsTextAsync(), "dataplane_tls_crl_revoked_certificates{tls=\"grpc\"}") == "1",
+        await Eventually.TrueAsync(async () => Gauge(await h.MetricsTextAsync(), "dataplane_tls_crl_revoked_certificates{tls=\"grpc\"}") == "1",
             TimeSpan.FromSeconds(30), "the daemon to load the new revocation list");
 
         var e = await Assert.ThrowsAsync<RpcException>(() => h.Grpc(stolen).ServerLiveAsync(new ServerLiveRequest()).ResponseAsync);
@@ -48,7 +48,7 @@ public sealed class RevocationTests
         using var foreign = TestCa.Create("Someone Else's CA");
         File.WriteAllText(next, foreign.CrlPem());
         File.Move(next, h.CrlPath, overwrite: true);
-        await DaemonHarness.EventuallyAsync(async () => Gauge(await h.MetricsTextAsync(), "dataplane_tls_crl_reload_failures_total{tls=\"grpc\"}") == "1",
+        await Eventually.TrueAsync(async () => Gauge(await h.MetricsTextAsync(), "dataplane_tls_crl_reload_failures_total{tls=\"grpc\"}") == "1",
             TimeSpan.FromSeconds(30), "the daemon to try the foreign list");
         e = await Assert.ThrowsAsync<RpcException>(() => h.Grpc(stolen).ServerLiveAsync(new ServerLiveRequest()).ResponseAsync);
         TlsRefusal.AssertRefused(e);

@@ -101,7 +101,7 @@ public sealed class ConnectionLimiterTests : IDisposable
         // Two connections that never start TLS hold both places (a handshake-timeout flood).
         var first = await raw.OpenAsync(endPoint);
         await raw.OpenAsync(endPoint);
-        await DaemonHarness.EventuallyAsync(() => Task.FromResult(limiter.Open == 2), TimeSpan.FromSeconds(10), "two connections accepted");
+        await Eventually.TrueAsync(() => Task.FromResult(limiter.Open == 2), TimeSpan.FromSeconds(10), "two connections accepted");
 
         // A third is closed at once, although it sent nothing: a server that ran TLS first would wait for its ClientHello.
         var third = await raw.OpenAsync(endPoint);
@@ -111,7 +111,7 @@ public sealed class ConnectionLimiterTests : IDisposable
 
         // The place comes back when a held connection goes; a real TLS client then gets through.
         raw.Close(first);
-        await DaemonHarness.EventuallyAsync(() => Task.FromResult(limiter.Open == 1), TimeSpan.FromSeconds(10), "the closed connection released");
+        await Eventually.TrueAsync(() => Task.FromResult(limiter.Open == 1), TimeSpan.FromSeconds(10), "the closed connection released");
         using var http = new HttpClient(new SocketsHttpHandler
         {
             SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, _, _, _) => true },
@@ -127,7 +127,7 @@ public sealed class ConnectionLimiterTests : IDisposable
         await using var app = await StartAsync(null, limiter);
         using var raw = new RawConnections();
         await raw.OpenAsync(new IPEndPoint(IPAddress.Loopback, app.Port));
-        await DaemonHarness.EventuallyAsync(() => Task.FromResult(limiter.Open == 1), TimeSpan.FromSeconds(10), "the connection accepted");
+        await Eventually.TrueAsync(() => Task.FromResult(limiter.Open == 1), TimeSpan.FromSeconds(10), "the connection accepted");
 
         // A plain HTTP client is refused (closed before any answer) while the cap is held.
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };

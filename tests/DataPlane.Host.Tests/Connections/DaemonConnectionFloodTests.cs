@@ -34,7 +34,7 @@ public class DaemonConnectionFloodTests
             await flood.OpenAsync(endPoint, RawConnections.Http2Preface);
         }
 
-        await DaemonHarness.EventuallyAsync(() => Task.FromResult(grpc.Open == Cap), TimeSpan.FromSeconds(20), $"{Cap} connections held");
+        await Eventually.TrueAsync(() => Task.FromResult(grpc.Open == Cap), TimeSpan.FromSeconds(20), $"{Cap} connections held");
         Assert.Equal(0, grpc.Refused);
 
         // One more: closed at once, counted.
@@ -79,7 +79,7 @@ public class DaemonConnectionFloodTests
 
         // The flood goes: its places come back and a new client gets in.
         flood.Dispose();
-        await DaemonHarness.EventuallyAsync(() => Task.FromResult(grpc.Open == established), TimeSpan.FromSeconds(20), "the flood's places released");
+        await Eventually.TrueAsync(() => Task.FromResult(grpc.Open == established), TimeSpan.FromSeconds(20), "the flood's places released");
         using var after = GrpcChannel.ForAddress(h.Daemon.GrpcAddress);
         var live = await new GRPCInferenceService.GRPCInferenceServiceClient(after)
             .ServerLiveAsync(new ServerLiveRequest(), deadline: DateTime.UtcNow.AddSeconds(20));

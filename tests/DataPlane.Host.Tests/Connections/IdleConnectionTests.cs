@@ -34,7 +34,7 @@ public class IdleConnectionTests
 
         // The harness's own gRPC connection idles out too; its next call opens a new one without an error.
         long acceptedBefore = h.Daemon.Connections["grpc"].Accepted; // the harness's connection and the two above
-        await DaemonHarness.EventuallyAsync(() => Task.FromResult(h.Daemon.Connections["grpc"].Open == 0), TimeSpan.FromSeconds(20),
+        await Eventually.TrueAsync(() => Task.FromResult(h.Daemon.Connections["grpc"].Open == 0), TimeSpan.FromSeconds(20),
             "every gRPC connection closed as idle");
         var reply = await h.Client.ModelInferAsync(Tensors.Simple(1, 2f), deadline: DateTime.UtcNow.AddSeconds(20));
         Assert.Single(reply.Outputs);

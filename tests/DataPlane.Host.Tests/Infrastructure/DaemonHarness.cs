@@ -95,7 +95,7 @@ public sealed class DaemonHarness : IAsyncDisposable
         var harness = new DaemonHarness(daemon, simulator, metrics, port, simulation, quiet);
 
         // Ready means the models are known; one call opens the client's connection.
-        await EventuallyAsync(async () => (await harness.Client.ServerReadyAsync(new ServerReadyRequest())).Ready,
+        await Eventually.TrueAsync(async () => (await harness.Client.ServerReadyAsync(new ServerReadyRequest())).Ready,
             TimeSpan.FromSeconds(20), "the daemon to become ready");
         return harness;
     }
@@ -109,17 +109,6 @@ public sealed class DaemonHarness : IAsyncDisposable
 
     /// <summary>The admin listener's /metrics text.</summary>
     public Task<string> MetricsTextAsync() => Admin.GetStringAsync("/metrics");
-
-    /// <summary>Waits until <paramref name="condition"/> holds, polling every 20 ms.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out after {timeout} waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using DataPlane.Interop.Nvml;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 using static DataPlane.Interop.Interop.Nvml;
 
 namespace DataPlane.Interop.Tests.Nvml;

@@ -1,6 +1,6 @@
 using System.Text;
 using DataPlane.Interop.Nvml;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 
 namespace DataPlane.Interop.Tests.Nvml;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using DataPlane.Interop.Verbs;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 
 namespace DataPlane.Interop.Tests.Verbs;
 

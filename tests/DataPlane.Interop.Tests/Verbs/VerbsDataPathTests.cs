@@ -1,5 +1,5 @@
 using DataPlane.Interop.Verbs;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 
 namespace DataPlane.Interop.Tests.Verbs;
 

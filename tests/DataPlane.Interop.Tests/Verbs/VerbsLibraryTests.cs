@@ -1,6 +1,6 @@
 using System.Net;
 using DataPlane.Interop.Verbs;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 
 namespace DataPlane.Interop.Tests.Verbs;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using DataPlane.EndToEnd.Tests;
 using DataPlane.Ops.Tests.Install;
 
 namespace DataPlane.Ops.Tests.Ansible;
@@ -12,7 +11,7 @@ namespace DataPlane.Ops.Tests.Ansible;
 public sealed partial class AnsibleReleaseTests(ReleaseFixture release) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dataplane-ansible-release-").FullName;
-    private readonly string _playbookDir = Path.Combine(Binaries.RepoRoot(), "scripts/ansible");
+    private readonly string _playbookDir = Path.Combine(RepoFiles.Root, "scripts/ansible");
 
     private string Root => Path.Combine(_dir, "root");
 

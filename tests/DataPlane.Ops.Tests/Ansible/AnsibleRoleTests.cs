@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using DataPlane.EndToEnd.Tests;
 using DataPlane.Ops.Tests.Install;
 
 namespace DataPlane.Ops.Tests.Ansible;
@@ -11,7 +10,7 @@ namespace DataPlane.Ops.Tests.Ansible;
 public sealed partial class AnsibleRoleTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dataplane-ansible-").FullName;
-    private readonly string _playbookDir = Path.Combine(Binaries.RepoRoot(), "scripts/ansible");
+    private readonly string _playbookDir = Path.Combine(RepoFiles.Root, "scripts/ansible");
     private readonly string _root;
     private readonly string _binary;
 
@@ -71,14 +70,14 @@ public sealed partial class AnsibleRoleTests : IDisposable
         Assert.Equal("755", ScriptRun.Mode(Path.Combine(_root, "usr/local/bin", binary)));
         Assert.Equal("644", ScriptRun.Mode(Path.Combine(_root, "etc/systemd/system", binary + ".service")));
         Assert.Equal("700", ScriptRun.Mode(Path.Combine(_root, "etc/dataplane/tls")));
-        Assert.Equal(File.ReadAllText(Path.Combine(Binaries.RepoRoot(), "sysctl", sysctl)),
+        Assert.Equal(File.ReadAllText(Path.Combine(RepoFiles.Root, "sysctl", sysctl)),
             File.ReadAllText(Path.Combine(_root, "etc/sysctl.d", sysctl)));
         Assert.Contains($"ExecStart=/usr/local/bin/{binary} serve --config /etc/dataplane/{config}",
             File.ReadAllText(Path.Combine(_root, "etc/systemd/system", binary + ".service")));
 
         // With the defaults the template renders the shipped configuration, key for key.
         using var rendered = JsonDocument.Parse(File.ReadAllText(Path.Combine(_root, "etc/dataplane", config)));
-        using var shipped = JsonDocument.Parse(File.ReadAllText(Path.Combine(Binaries.RepoRoot(), "config", config)));
+        using var shipped = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoFiles.Root, "config", config)));
         Assert.True(JsonElement.DeepEquals(shipped.RootElement, rendered.RootElement),
             $"rendered {config} differs from config/{config}:\n{rendered.RootElement}");
 

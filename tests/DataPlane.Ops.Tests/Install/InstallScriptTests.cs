@@ -1,4 +1,3 @@
-using DataPlane.EndToEnd.Tests;
 
 namespace DataPlane.Ops.Tests.Install;
 
@@ -9,7 +8,7 @@ public sealed class InstallScriptTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dataplane-install-").FullName;
     private readonly string _root;
-    private readonly string _script = Path.Combine(Binaries.RepoRoot(), "scripts/install.sh");
+    private readonly string _script = Path.Combine(RepoFiles.Root, "scripts/install.sh");
 
     public InstallScriptTests()
     {
@@ -48,8 +47,8 @@ public sealed class InstallScriptTests : IDisposable
         Assert.Equal("644", ScriptRun.Mode(profile));
         Assert.Equal("700", ScriptRun.Mode(Path.Combine(_root, "etc/dataplane/tls")));
         Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "bin")), File.ReadAllBytes(bin));
-        Assert.Equal(File.ReadAllText(Path.Combine(Binaries.RepoRoot(), "config", config)), File.ReadAllText(conf));
-        Assert.Equal(File.ReadAllText(Path.Combine(Binaries.RepoRoot(), "sysctl", sysctl)), File.ReadAllText(profile));
+        Assert.Equal(File.ReadAllText(Path.Combine(RepoFiles.Root, "config", config)), File.ReadAllText(conf));
+        Assert.Equal(File.ReadAllText(Path.Combine(RepoFiles.Root, "sysctl", sysctl)), File.ReadAllText(profile));
 
         var stamp = File.GetLastWriteTimeUtc(bin);
         var second = Install(role);
@@ -81,7 +80,7 @@ public sealed class InstallScriptTests : IDisposable
         var again = Install("gpu-host");
         Assert.True(again.ExitCode == 0, again.Output);
         Assert.Equal(Edited, File.ReadAllText(conf));
-        Assert.Equal(File.ReadAllText(Path.Combine(Binaries.RepoRoot(), "config/dataplane.json")), File.ReadAllText(conf + ".new"));
+        Assert.Equal(File.ReadAllText(Path.Combine(RepoFiles.Root, "config/dataplane.json")), File.ReadAllText(conf + ".new"));
         Assert.Contains($"kept {conf}", again.Stdout);
         Assert.Contains(".json.new", again.Stdout);
 

@@ -1,4 +1,3 @@
-using DataPlane.EndToEnd.Tests;
 
 namespace DataPlane.Ops.Tests.Install;
 
@@ -43,7 +42,7 @@ public sealed class ReleaseFixture : IDisposable
 
     /// <summary>Runs scripts/release.sh --out <paramref name="output"/> --no-build over the published executables.</summary>
     internal ScriptResult Build(string output, params string[] extra) =>
-        ScriptRun.Run("bash", [Path.Combine(Binaries.RepoRoot(), "scripts/release.sh"), "--out", output, "--no-build",
+        ScriptRun.Run("bash", [Path.Combine(RepoFiles.Root, "scripts/release.sh"), "--out", output, "--no-build",
             "--publish-dir", PublishDir, "--builder-id", "urn:dataplane:builder:test", .. extra]);
 
     /// <summary>A copy of the release under <paramref name="destination"/>, with hard links (cheap); a test that

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using DataPlane.EndToEnd.Tests;
 
 namespace DataPlane.Ops.Tests.Install;
 
@@ -12,7 +11,7 @@ namespace DataPlane.Ops.Tests.Install;
 public sealed class ReleaseInstallTests(ReleaseFixture release) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dataplane-release-install-").FullName;
-    private readonly string _script = Path.Combine(Binaries.RepoRoot(), "scripts/install.sh");
+    private readonly string _script = Path.Combine(RepoFiles.Root, "scripts/install.sh");
 
     private string Root => Path.Combine(_dir, "root");
 
@@ -56,8 +55,8 @@ public sealed class ReleaseInstallTests(ReleaseFixture release) : IDisposable
         Assert.Equal(File.ReadAllBytes(published), File.ReadAllBytes(bin));
         Assert.Equal("755", ScriptRun.Mode(bin));
         string unit = Path.Combine(Root, "etc/systemd/system", name + ".service");
-        Assert.Equal(File.ReadAllText(Path.Combine(Binaries.RepoRoot(), "scripts/systemd", name + ".service")), File.ReadAllText(unit));
-        Assert.Equal(File.ReadAllText(Path.Combine(Binaries.RepoRoot(), "config", name + ".json")),
+        Assert.Equal(File.ReadAllText(Path.Combine(RepoFiles.Root, "scripts/systemd", name + ".service")), File.ReadAllText(unit));
+        Assert.Equal(File.ReadAllText(Path.Combine(RepoFiles.Root, "config", name + ".json")),
             File.ReadAllText(Path.Combine(Root, "etc/dataplane", name + ".json")));
         Assert.Equal("700", ScriptRun.Mode(Path.Combine(Root, "etc/dataplane/tls")));
 
@@ -185,7 +184,7 @@ public sealed class ReleaseInstallTests(ReleaseFixture release) : IDisposable
         var predicate = root.GetProperty("predicate");
         var build = predicate.GetProperty("buildDefinition");
         Assert.StartsWith("urn:", build.GetProperty("buildType").GetString());
-        string head = ScriptRun.Run("git", ["rev-parse", "HEAD"], Binaries.RepoRoot()).Stdout.Trim();
+        string head = ScriptRun.Run("git", ["rev-parse", "HEAD"], RepoFiles.Root).Stdout.Trim();
         var source = build.GetProperty("externalParameters").GetProperty("source");
         Assert.Equal(head, source.GetProperty("commit").GetString());
         Assert.Contains(source.GetProperty("treeState").GetString(), new[] { "clean", "dirty" });
@@ -343,7 +342,7 @@ public sealed class ReleaseInstallTests(ReleaseFixture release) : IDisposable
         ];
         foreach (var (args, message) in cases)
         {
-            var r = ScriptRun.Run("bash", [Path.Combine(Binaries.RepoRoot(), "scripts/release.sh"), "--out", output, "--no-build", .. args]);
+            var r = ScriptRun.Run("bash", [Path.Combine(RepoFiles.Root, "scripts/release.sh"), "--out", output, "--no-build", .. args]);
             Assert.True(r.ExitCode == 2, $"{string.Join(' ', args)}: exit {r.ExitCode}\n{r.Output}");
             Assert.Contains(message, Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
             Assert.False(Directory.Exists(output), string.Join(' ', args));

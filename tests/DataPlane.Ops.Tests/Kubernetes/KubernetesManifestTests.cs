@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using DataPlane.EndToEnd.Tests;
 
 namespace DataPlane.Ops.Tests.Kubernetes;
 
@@ -11,7 +10,7 @@ namespace DataPlane.Ops.Tests.Kubernetes;
 /// each kind of mistake is caught; the others read the rendered objects and check what the design promises.</summary>
 public class KubernetesManifestTests
 {
-    private static readonly string Root = Binaries.RepoRoot();
+    private static readonly string Root = RepoFiles.Root;
     private static readonly string Cli = Path.Combine(Root, "deploy/kubernetes/validate/cli.mjs");
 
     [Fact]

@@ -4,7 +4,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using DataPlane.Edge.Gpu;
-using DataPlane.EndToEnd.Tests;
 using DataPlane.Ops.Tests.Install;
 
 namespace DataPlane.Ops.Tests.Pki;
@@ -15,7 +14,7 @@ namespace DataPlane.Ops.Tests.Pki;
 public sealed class ClientCertificateReloadTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Directory.CreateTempSubdirectory("dataplane-reload-").FullName, "pki");
-    private readonly string _script = Path.Combine(Binaries.RepoRoot(), "scripts/pki.sh");
+    private readonly string _script = Path.Combine(RepoFiles.Root, "scripts/pki.sh");
     private readonly ConcurrentQueue<string> _seen = new();
     private readonly CancellationTokenSource _stop = new();
 

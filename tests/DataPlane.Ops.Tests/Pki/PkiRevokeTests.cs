@@ -4,7 +4,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using DataPlane.Edge.Gpu;
-using DataPlane.EndToEnd.Tests;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Ops.Tests.Install;
 
@@ -17,7 +16,7 @@ namespace DataPlane.Ops.Tests.Pki;
 public sealed class PkiRevokeTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Directory.CreateTempSubdirectory("dataplane-revoke-").FullName, "pki");
-    private readonly string _script = Path.Combine(Binaries.RepoRoot(), "scripts/pki.sh");
+    private readonly string _script = Path.Combine(RepoFiles.Root, "scripts/pki.sh");
 
     public void Dispose() => Directory.Delete(Path.GetDirectoryName(_dir)!, recursive: true);
 

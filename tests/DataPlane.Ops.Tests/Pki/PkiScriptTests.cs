@@ -1,5 +1,4 @@
 using System.Security.Cryptography.X509Certificates;
-using DataPlane.EndToEnd.Tests;
 using DataPlane.Ops.Tests.Install;
 
 namespace DataPlane.Ops.Tests.Pki;
@@ -10,7 +9,7 @@ namespace DataPlane.Ops.Tests.Pki;
 public sealed class PkiScriptTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Directory.CreateTempSubdirectory("dataplane-pki-").FullName, "pki");
-    private readonly string _script = Path.Combine(Binaries.RepoRoot(), "scripts/pki.sh");
+    private readonly string _script = Path.Combine(RepoFiles.Root, "scripts/pki.sh");
 
     public void Dispose() => Directory.Delete(Path.GetDirectoryName(_dir)!, recursive: true);
 
@@ -136,7 +135,7 @@ public sealed class PkiScriptTests : IDisposable
     [Fact]
     public void The_make_pki_front_end_still_issues_the_old_layout()
     {
-        Ok(ScriptRun.Run("bash", [Path.Combine(Binaries.RepoRoot(), "scripts/make-pki.sh"), _dir, "--host", "localhost,127.0.0.1", "--agent", "pi-01"]));
+        Ok(ScriptRun.Run("bash", [Path.Combine(RepoFiles.Root, "scripts/make-pki.sh"), _dir, "--host", "localhost,127.0.0.1", "--agent", "pi-01"]));
         using var server = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(_dir, "hosts/localhost.pem"));
         var san = server.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
         Assert.Equal(["localhost"], san.EnumerateDnsNames());

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using DataPlane.EndToEnd.Tests;
 
 namespace DataPlane.Ops.Tests.Prometheus;
 
@@ -17,7 +16,7 @@ public class PrometheusTests
     [Fact]
     public async Task Check_script_passes_config_rules_rule_tests_and_dashboard()
     {
-        var (code, output) = await RunAsync("/bin/bash", null, Path.Combine(Binaries.RepoRoot(), "scripts/prometheus/check.sh"));
+        var (code, output) = await RunAsync("/bin/bash", null, Path.Combine(RepoFiles.Root, "scripts/prometheus/check.sh"));
         Assert.True(code == 0, $"scripts/prometheus/check.sh exited {code}:\n{output}");
         Assert.Contains("dashboard: 13 panels", output);
     }
@@ -29,7 +28,7 @@ public class PrometheusTests
         string dir = Directory.CreateTempSubdirectory("dataplane-promtool-").FullName;
         try
         {
-            string rules = Path.Combine(Binaries.RepoRoot(), "scripts/prometheus/rules/dataplane.rules.yml");
+            string rules = Path.Combine(RepoFiles.Root, "scripts/prometheus/rules/dataplane.rules.yml");
             string test = Path.Combine(dir, "wrong.test.yml");
             await File.WriteAllTextAsync(test, $$"""
                 rule_files: ['{{rules}}']
@@ -115,7 +114,7 @@ public class PrometheusTests
             await prometheus.WaitForHttpAsync($"http://127.0.0.1:{web}/-/ready", TimeSpan.FromSeconds(60));
             string baseUrl = $"http://127.0.0.1:{web}";
 
-            await Eventually(async () =>
+            await Eventually.SatisfiedAsync(async () =>
             {
                 using var doc = JsonDocument.Parse(await http.GetStringAsync($"{baseUrl}/api/v1/targets?state=active"));
                 var up = doc.RootElement.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
@@ -123,7 +122,7 @@ public class PrometheusTests
                     .Select(t => t.GetProperty("labels").GetProperty("job").GetString())
                     .ToHashSet();
                 return up.SetEquals(["dataplane", "dataplane-agent"]) ? null : $"targets up: [{string.Join(", ", up)}]";
-            }, prometheus);
+            }, TimeSpan.FromSeconds(60), "both targets to be up", () => "prometheus output:\n" + prometheus.Output, TimeSpan.FromMilliseconds(250));
 
             string[] queries =
             [
@@ -141,13 +140,13 @@ public class PrometheusTests
             ];
             foreach (string query in queries)
             {
-                await Eventually(async () =>
+                await Eventually.SatisfiedAsync(async () =>
                 {
                     using var doc = JsonDocument.Parse(await http.GetStringAsync($"{baseUrl}/api/v1/query?query={Uri.EscapeDataString(query)}"));
                     Assert.Equal("success", doc.RootElement.GetProperty("status").GetString());
                     int n = doc.RootElement.GetProperty("data").GetProperty("result").GetArrayLength();
                     return n > 0 ? null : $"no series for {query}";
-                }, prometheus);
+                }, TimeSpan.FromSeconds(60), $"a series for {query}", () => "prometheus output:\n" + prometheus.Output, TimeSpan.FromMilliseconds(250));
             }
 
             prometheus.Terminate();
@@ -157,25 +156,6 @@ public class PrometheusTests
         {
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    /// <summary>Retries <paramref name="check"/> (null = satisfied, else why not) until it holds; scrapes run every second.</summary>
-    private static async Task Eventually(Func<Task<string?>> check, ChildProcess prometheus)
-    {
-        string? why = "not tried";
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            why = await check();
-            if (why == null)
-            {
-                return;
-            }
-
-            await Task.Delay(250);
-        }
-
-        Assert.Fail($"{why}; prometheus output:\n{prometheus.Output}");
     }
 
     private static async Task<(int Code, string Output)> RunAsync(string file, string? stdin, params string[] args)

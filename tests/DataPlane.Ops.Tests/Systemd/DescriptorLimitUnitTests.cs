@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using DataPlane.EndToEnd.Tests;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Interop.Resources;
 
@@ -11,7 +10,7 @@ namespace DataPlane.Ops.Tests.Systemd;
 /// in <see cref="UnitFileTests"/>.</summary>
 public partial class DescriptorLimitUnitTests
 {
-    private static string Unit(string name) => File.ReadAllText(Path.Combine(Binaries.RepoRoot(), "scripts", "systemd", name + ".service"));
+    private static string Unit(string name) => File.ReadAllText(Path.Combine(RepoFiles.Root, "scripts", "systemd", name + ".service"));
 
     [Theory]
     [InlineData("dataplane", 65_536)]

@@ -1,5 +1,4 @@
 using System.Net;
-using DataPlane.EndToEnd.Tests;
 
 namespace DataPlane.Ops.Tests.Systemd;
 

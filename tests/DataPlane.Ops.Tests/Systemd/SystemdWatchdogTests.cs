@@ -19,34 +19,24 @@ public class SystemdWatchdogTests
         // At a 100 ms cadence four pings take about 400 ms; a busy machine may be slower, but never faster than one
         // ping per 50 ms (that would be pinging at a quarter of the interval, not half).
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        await Eventually(() => socket.Count("WATCHDOG=1") >= 4, "four pings");
+        await Eventually.TrueAsync(() => socket.Count("WATCHDOG=1") >= 4, "four pings");
         Assert.InRange(socket.Count("WATCHDOG=1"), 4, (watch.ElapsedMilliseconds / 50) + 2);
 
         Volatile.Write(ref alive, false);
         // The loop checks, then pings, then waits: once a check has failed, no earlier ping is still being sent.
-        await Eventually(() => watchdog.Misses >= 1, "the first failed check");
+        await Eventually.TrueAsync(() => watchdog.Misses >= 1, "the first failed check");
         long sentAtFailure = watchdog.Pings;
-        await Eventually(() => watchdog.Misses >= 4, "three more failed checks");
+        await Eventually.TrueAsync(() => watchdog.Misses >= 4, "three more failed checks");
         Assert.Equal(sentAtFailure, watchdog.Pings);
-        await Eventually(() => socket.Count("WATCHDOG=1") == sentAtFailure, "every ping sent to arrive");
+        await Eventually.TrueAsync(() => socket.Count("WATCHDOG=1") == sentAtFailure, "every ping sent to arrive");
         int atFailure = socket.Count("WATCHDOG=1");
 
         Volatile.Write(ref alive, true);
-        await Eventually(() => socket.Count("WATCHDOG=1") >= atFailure + 4, "pings to resume");
+        await Eventually.TrueAsync(() => socket.Count("WATCHDOG=1") >= atFailure + 4, "pings to resume");
 
         cts.Cancel();
         await run;
         Assert.All(socket.Snapshot(), m => Assert.Equal("WATCHDOG=1", m));
-    }
-
-    private static async Task Eventually(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
     }
 
     [Fact]
@@ -61,7 +51,7 @@ public class SystemdWatchdogTests
 
         // Each check is given up after the interval and counted as a miss; wait for two rather than for a fixed
         // time, which a busy machine may stretch.
-        await Eventually(() => watchdog.Misses >= 2, "two failed checks");
+        await Eventually.TrueAsync(() => watchdog.Misses >= 2, "two failed checks");
         Assert.Equal(0, socket.Count("WATCHDOG=1"));
         cts.Cancel();
         await run;

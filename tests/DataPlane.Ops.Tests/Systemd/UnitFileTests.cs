@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using DataPlane.EndToEnd.Tests;
 
 namespace DataPlane.Ops.Tests.Systemd;
 
@@ -7,7 +6,7 @@ namespace DataPlane.Ops.Tests.Systemd;
 /// properties the daemon depends on.</summary>
 public class UnitFileTests
 {
-    private static string UnitDir => Path.Combine(Binaries.RepoRoot(), "scripts", "systemd");
+    private static string UnitDir => Path.Combine(RepoFiles.Root, "scripts", "systemd");
 
     private static Dictionary<string, List<string>> Settings(string file)
     {

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 using DataPlane.Topology.Matrix;
 using DataPlane.Topology.Model;
 

@@ -1,4 +1,4 @@
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 using DataPlane.Topology.Matrix;
 using DataPlane.Topology.Model;
 

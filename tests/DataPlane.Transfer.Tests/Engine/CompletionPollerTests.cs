@@ -1,3 +1,4 @@
+using DataPlane.Testing;
 using DataPlane.Transfer.Engine;
 
 namespace DataPlane.Transfer.Tests.Engine;
@@ -11,11 +12,11 @@ public class CompletionPollerTests
         using (var poller = new CompletionPoller(queue, TimeSpan.FromMicroseconds(100), batch: 4))
         {
             queue.Add(10);
-            await WaitUntil(() => poller.Completions == 10);
-            await WaitUntil(() => poller.Sleeps > 0 && queue.Armed);
+            await Eventually.TrueAsync(() => poller.Completions == 10, TestSupport.Patience, "poller.Completions == 10");
+            await Eventually.TrueAsync(() => poller.Sleeps > 0 && queue.Armed, TestSupport.Patience, "poller.Sleeps > 0 && queue.Armed");
 
             queue.Add(3);
-            await WaitUntil(() => poller.Completions == 13);
+            await Eventually.TrueAsync(() => poller.Completions == 13, TestSupport.Patience, "poller.Completions == 13");
             Assert.True(queue.MaxBatch <= 4);
             Assert.Null(poller.LastError);
         }
@@ -28,19 +29,9 @@ public class CompletionPollerTests
     {
         var queue = new FakeQueue { FailNextPoll = true };
         using var poller = new CompletionPoller(queue, TimeSpan.Zero);
-        await WaitUntil(() => poller.LastError is not null);
+        await Eventually.TrueAsync(() => poller.LastError is not null, TestSupport.Patience, "poller.LastError is not null");
         queue.Add(1);
-        await WaitUntil(() => poller.Completions == 1);
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TestSupport.Patience;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
-            await Task.Delay(5);
-        }
+        await Eventually.TrueAsync(() => poller.Completions == 1, TestSupport.Patience, "poller.Completions == 1");
     }
 
     private sealed class FakeQueue : ICompletionQueue

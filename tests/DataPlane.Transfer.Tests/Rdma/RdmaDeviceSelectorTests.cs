@@ -1,5 +1,5 @@
 using DataPlane.Interop.Verbs;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 using DataPlane.Transfer.Rdma;
 
 namespace DataPlane.Transfer.Tests.Rdma;

@@ -1,6 +1,6 @@
 using System.Net;
 using DataPlane.Interop.Verbs;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Bench;
 using DataPlane.Transfer.Buffers;
@@ -239,10 +239,9 @@ public sealed class RdmaTransportTests
         var error = await Assert.ThrowsAsync<TransferException>(() => client.ConnectAsync(listener.LocalEndPoint, new ConnectionSettings()).Within());
         Assert.Equal(TransferStatus.HandshakeFailed, error.Status);
         double counted = 0;
-        for (var deadline = DateTime.UtcNow + TestSupport.Patience; counted == 0 && DateTime.UtcNow < deadline; await Task.Delay(10))
-        {
-            counted = await TestSupport.SampleAsync(registry, "dataplane_transfer_handshake_failures_total", ("stage", stage));
-        }
+        await Eventually.TrueAsync(
+            async () => (counted = await TestSupport.SampleAsync(registry, "dataplane_transfer_handshake_failures_total", ("stage", stage))) != 0,
+            TestSupport.Patience, $"a handshake failure at stage {stage} to be counted");
 
         Assert.Equal(1, counted);
 

@@ -1,6 +1,6 @@
 using System.Net;
 using DataPlane.Interop.Verbs;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Engine;
 using DataPlane.Transfer.Rdma;

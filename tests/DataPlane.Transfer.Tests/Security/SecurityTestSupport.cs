@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 using DataPlane.Transfer.Security;
 using Microsoft.Extensions.Logging;
 

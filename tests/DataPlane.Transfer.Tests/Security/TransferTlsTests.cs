@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Engine;
 using DataPlane.Transfer.Handshake;

@@ -1,5 +1,5 @@
 using System.Net;
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 using DataPlane.Transfer.Bench;
 
 namespace DataPlane.Transfer.Tests.Security;

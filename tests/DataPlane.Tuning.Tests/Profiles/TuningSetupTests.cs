@@ -1,4 +1,4 @@
-using DataPlane.Tests.Shared;
+using DataPlane.Testing;
 using DataPlane.Topology;
 using DataPlane.Topology.Model;
 using DataPlane.Tuning.Irq;

@@ -1,3 +1,4 @@
+using DataPlane.Testing;
 using DataPlane.Tuning.Profiles;
 using DataPlane.Tuning.Sysctl;
 
@@ -42,7 +43,7 @@ public class SysctlFileTests
     {
         var gpu = TuningProfile.GpuHost.LoadSysctls();
         var pi = TuningProfile.PiEdge.LoadSysctls();
-        string repo = RepoRoot();
+        string repo = RepoFiles.Root;
 
         Assert.Equal(SysctlFile.Parse(File.ReadAllText(Path.Combine(repo, "sysctl", "90-dataplane-gpu-host.conf")), "gpu"), gpu);
         Assert.Equal(SysctlFile.Parse(File.ReadAllText(Path.Combine(repo, "sysctl", "90-dataplane-pi-edge.conf")), "pi"), pi);
@@ -51,16 +52,5 @@ public class SysctlFileTests
         Assert.Equal("gpu-host", TuningProfile.Named("gpu-host").Name);
         var e = Assert.Throws<ArgumentException>(() => TuningProfile.Named("laptop"));
         Assert.Contains("gpu-host, pi-edge", e.Message, StringComparison.Ordinal);
-    }
-
-    internal static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "DataPlane.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("DataPlane.sln not found above the test directory");
     }
 }

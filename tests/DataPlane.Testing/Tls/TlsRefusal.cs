@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Xunit;
 
-namespace DataPlane.Tests.Shared;
+namespace DataPlane.Testing;
 
 /// <summary>How a gRPC call looks from a client whose certificate a mutual-TLS server refused.</summary>
 public static class TlsRefusal

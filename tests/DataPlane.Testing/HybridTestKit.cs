@@ -6,7 +6,7 @@ using System.Text.Json;
 using DataPlane.Edge.Runtimes.Simulation;
 using DataPlane.Simulation.Llm;
 
-namespace DataPlane.Tests.Shared;
+namespace DataPlane.Testing;
 
 /// <summary>Prompts the hybrid tests send, and what each simulated side answers to them.</summary>
 public static class HybridPrompts

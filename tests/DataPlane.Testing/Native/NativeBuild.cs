@@ -1,13 +1,10 @@
 using System.Diagnostics;
 
-namespace DataPlane.Tests.Shared;
+namespace DataPlane.Testing;
 
-/// <summary>Builds the C code of native/ for tests with the system compiler (cc, else clang), and finds the repository.</summary>
+/// <summary>Builds the C code of native/ for tests with the system compiler (cc, else clang).</summary>
 public static class NativeBuild
 {
-    /// <summary>The repository root: the first directory above the test binaries that holds DataPlane.sln.</summary>
-    public static string RepoRoot { get; } = FindRepoRoot();
-
     /// <summary>Runs the compiler with <paramref name="arguments"/> (which name the output); throws with the compiler's
     /// messages when it fails.</summary>
     public static void Compile(string what, IEnumerable<string> arguments)
@@ -26,18 +23,5 @@ public static class NativeBuild
         {
             throw new InvalidOperationException($"{compiler} could not build {what} ({p.ExitCode}): {text}");
         }
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "DataPlane.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("repository root (DataPlane.sln) not found above " + AppContext.BaseDirectory);
     }
 }

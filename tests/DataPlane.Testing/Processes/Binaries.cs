@@ -1,13 +1,11 @@
 using System.Diagnostics;
 using System.Text;
 
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
-
-namespace DataPlane.EndToEnd.Tests;
+namespace DataPlane.Testing;
 
 /// <summary>Locates the published binaries (DATAPLANE_BIN, DATAPLANE_AGENT_BIN, DATAPLANE_AGENT_ARM64_BIN,
 /// or their places under artifacts/publish) and runs them as child processes.</summary>
-internal static class Binaries
+public static class Binaries
 {
     public static string Dataplane => Find("DATAPLANE_BIN", "artifacts/publish/dataplane/linux-x64/dataplane");
 
@@ -17,22 +15,9 @@ internal static class Binaries
 
     private static string Find(string variable, string relative)
     {
-        string path = Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : Path.Combine(RepoRoot(), relative);
+        string path = Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : RepoFiles.Path(relative);
         Assert.True(File.Exists(path), $"{path} does not exist: run scripts/publish.sh (scripts/test.sh does) or set {variable}");
         return path;
-    }
-
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "DataPlane.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("repository root not found");
     }
 
     /// <summary>A free TCP port on loopback for a child process to listen on (see <see cref="FreePorts.Next"/>).</summary>

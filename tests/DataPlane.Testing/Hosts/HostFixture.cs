@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using DataPlane.Topology.Model;
 
-namespace DataPlane.Tests.Shared;
+namespace DataPlane.Testing;
 
 /// <summary>A throw-away <c>/sys</c> and <c>/proc</c> for one described host, shaped like the kernel's where DataPlane reads
 /// or writes them. Point code at <see cref="Roots"/>; change or delete files under <see cref="Sys"/>/<see cref="Proc"/> to

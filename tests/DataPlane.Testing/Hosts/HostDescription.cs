@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using DataPlane.Topology.Model;
 
-namespace DataPlane.Tests.Shared;
+namespace DataPlane.Testing;
 
 /// <summary>A GPU host as a <c>tests/fixtures/hosts/*.host</c> file describes it (see the README there for the format).
 /// <see cref="HostFixture"/> writes a sysfs/procfs tree from it; <see cref="ToGpuInventory"/> gives the GPU facts NVML

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace DataPlane.Tests.Shared;
+namespace DataPlane.Testing;
 
 /// <summary>A certificate issued by <see cref="PeerPki"/>: its identity, its PEM files and the certificate with its key.</summary>
 public sealed record PeerIdentity(string Name, string CertificatePath, string KeyPath, X509Certificate2 Certificate);

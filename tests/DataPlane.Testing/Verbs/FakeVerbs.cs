@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using DataPlane.Interop.Verbs;
 
-namespace DataPlane.Tests.Shared;
+namespace DataPlane.Testing;
 
 /// <summary>The fake RDMA verbs library (<c>native/fake_verbs/fake_verbs.c</c>), compiled once per test run into a
 /// temporary directory as <c>libibverbs.so.1</c>, and its peer program for cross-process tests.
@@ -26,9 +26,6 @@ public static unsafe class FakeVerbs
     });
 
     private static readonly Lazy<nint> s_handle = new(() => NativeLibrary.Load(LibraryPath));
-
-    /// <summary>The repository root (the directory holding DataPlane.sln).</summary>
-    public static string RepoRoot => NativeBuild.RepoRoot;
 
     /// <summary>Path of the compiled fake; compiles it on first use.</summary>
     public static string LibraryPath => s_library.Value;
@@ -74,7 +71,7 @@ public static unsafe class FakeVerbs
         setFailModify((int)failModifyInto); // Reset (0): none
     }
 
-    private static string Source(string name) => Path.Combine(RepoRoot, "native", "fake_verbs", name);
+    private static string Source(string name) => Path.Combine(RepoFiles.Root, "native", "fake_verbs", name);
 
     private static string CreateDirectory()
     {

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace DataPlane.Tests.Shared;
+namespace DataPlane.Testing;
 
 /// <summary>One span as an OTLP receiver sees it.</summary>
 public sealed record ReceivedSpan(string Scope, string Service, string TraceId, string SpanId, string ParentSpanId, string Name, int Kind,

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace DataPlane.Edge.Tests.Runtimes;
+namespace DataPlane.Testing;
 
 /// <summary>What a fake runtime received.</summary>
 public sealed record CapturedRequest(string Method, string Path, string Body, string Accept, string ContentType, string TraceParent)

@@ -3,7 +3,7 @@ using System.Numerics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace DataPlane.Tests.Shared;
+namespace DataPlane.Testing;
 
 /// <summary>A throw-away certificate authority for tests (EC P-256, fast to make): client and server certificates with
 /// chosen names, PEM files of them, and revocation lists signed by the CA.</summary>

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace DataPlane.Tests.Shared;
+namespace DataPlane.Testing;
 
 /// <summary>The fake NVML library (<c>native/fake_nvml/fake_nvml.c</c>), compiled once per test run into a temporary
 /// directory as <c>libnvidia-ml.so.1</c>, and the host descriptions it answers from.
@@ -16,16 +16,13 @@ public static unsafe class FakeNvml
     private static readonly Lazy<string> s_library = new(Compile);
     private static readonly Lazy<nint> s_handle = new(() => NativeLibrary.Load(LibraryPath));
 
-    /// <summary>The repository root (the directory holding DataPlane.sln).</summary>
-    public static string RepoRoot => NativeBuild.RepoRoot;
-
     /// <summary>Path of the compiled fake; compiles it on first use.</summary>
     public static string LibraryPath => s_library.Value;
 
     /// <summary>A host description, e.g. <c>HostFile("dgx-h100")</c> for <c>tests/fixtures/hosts/dgx-h100.host</c>.</summary>
     public static string HostFile(string name)
     {
-        string path = Path.Combine(RepoRoot, "tests", "fixtures", "hosts", name + ".host");
+        string path = Path.Combine(RepoFiles.Root, "tests", "fixtures", "hosts", name + ".host");
         return File.Exists(path) ? path : throw new FileNotFoundException("no such host description", path);
     }
 
@@ -66,7 +63,7 @@ public static unsafe class FakeNvml
 
     private static string Compile()
     {
-        string source = Path.Combine(RepoRoot, "native", "fake_nvml", "fake_nvml.c");
+        string source = Path.Combine(RepoFiles.Root, "native", "fake_nvml", "fake_nvml.c");
         string dir = Path.Combine(Path.GetTempPath(), $"dataplane-fake-nvml-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
