@@ -33,15 +33,16 @@ namespace DataPlane.Transfer.Rdma;
 /// moves the QP to ERR and fails every other pending operation, and any submitted later, as flushed; closing the
 /// control connection tells the peer, whose connection faults with <see cref="TransferStatus.ConnectionLost"/>.
 /// A timeout also faults the connection, because only a QP in ERR guarantees that a late READ never writes its
-/// destination.</para></summary>
-internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
+/// destination.</para>
+///
+/// <para>The fault latch, the timeout sweep's timer and the wording of failures are <see cref="TransferConnectionBase"/>'s;
+/// this class adds the verbs, the credits and what a fault or a timeout means for a queue pair.</para></summary>
+internal sealed class RdmaConnection : TransferConnectionBase, ICompletionQueue
 {
     private const ulong ReceiveFlag = 1UL << 63;
-    private const int NoFault = -1;
     private const int MaxPollChunk = 64;
 
     private readonly RdmaTransport _transport;
-    private readonly ConnectionSettings _settings;
     private readonly RdmaOptions _options;
     private readonly CompletionChannel _channel;
     private readonly CompletionQueue _cq;
@@ -52,20 +53,14 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
     private readonly Queue<WorkItem> _waiting = new();
     private readonly Queue<WorkItem> _inflight = new();
     private readonly Stack<int> _freeSendSlots = new();
-    private readonly Channel<TransferMessage> _in = Channel.CreateUnbounded<TransferMessage>(new UnboundedChannelOptions { SingleWriter = true });
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _shutdown = new();
     private readonly SemaphoreSlim _creditSignal = new(0);
-    private readonly long _timeoutTicks;
     private readonly int _maxSendWr;
     private PinnedBuffer? _sendMemory;
     private MemoryRegion? _sendRegion;
     private int _sendSlotBytes;
-    private TransferMetrics.PeerMetrics? _metrics;
     private Socket? _control;
     private Stream? _controlStream;
     private CompletionPoller? _poller;
-    private ITimer? _sweeper;
     private Task _controlLoop = Task.CompletedTask;
     private Task _creditLoop = Task.CompletedTask;
     private ulong _nextSeq;
@@ -73,23 +68,17 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
     private int _sqUsed;
     private int _sendCredits;
     private int _creditsToReturn;
-    private int _fault = NoFault;
-    private string _faultReason = "";
     private int _destroyed;
 
     /// <summary>Creates the QP and moves it to INIT with every receive posted (handshake stage Init).</summary>
     public RdmaConnection(RdmaTransport transport, ConnectionSettings settings, FlowClass flowClass)
+        : base(TransportKind.Rdma, settings, flowClass,
+            Channel.CreateUnbounded<TransferMessage>(new UnboundedChannelOptions { SingleWriter = true }),
+            transport.Time, transport.Metrics, transport.Logger)
     {
         _transport = transport;
-        _settings = settings;
         _options = transport.Options;
-        FlowClass = flowClass;
-        Generation = settings.Generation;
-        PeerName = "unknown";
         SendPsn = HandshakeNegotiation.RandomPacketSequenceNumber();
-        _timeoutTicks = settings.OperationTimeout == Timeout.InfiniteTimeSpan
-            ? long.MaxValue
-            : (long)(settings.OperationTimeout.TotalSeconds * transport.Time.TimestampFrequency);
         _receiveSlotBytes = settings.MaxMessageBytes;
         try
         {
@@ -119,34 +108,6 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         }
     }
 
-    public string PeerName { get; private set; }
-
-    public EndPoint? RemoteEndPoint { get; private set; }
-
-    public TransportKind Kind => TransportKind.Rdma;
-
-    /// <summary>Authenticated when the control connection ran mutual TLS (RDMA payloads are never encrypted).</summary>
-    public ConnectionProtection Protection { get; private set; }
-
-    public FlowClass FlowClass { get; }
-
-    public uint Generation { get; }
-
-    public RemoteRegion? PeerRegion { get; private set; }
-
-    public int PeerMaxMessageBytes { get; private set; }
-
-    public TransferStatus? Fault
-    {
-        get
-        {
-            int fault = Volatile.Read(ref _fault);
-            return fault == NoFault ? null : (TransferStatus)fault;
-        }
-    }
-
-    public Task Completion => _completion.Task;
-
     /// <summary>The queue pair (tests read its state).</summary>
     internal QueuePair QueuePair { get; } = null!;
 
@@ -169,7 +130,7 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         PeerName = peer.NodeName.Length > 0 ? peer.NodeName : "unknown";
         PeerRegion = peer.Region;
         PeerMaxMessageBytes = (int)Math.Min(peer.MaxMessageBytes, ConnectionSettings.MaxMessageLimit);
-        _metrics = _transport.Metrics?.ForPeer(TransportKind.Rdma, PeerName);
+        PeerMetrics = _transport.Metrics?.ForPeer(TransportKind.Rdma, PeerName);
         byte mtu;
         try
         {
@@ -186,7 +147,7 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         }
 
         _sendSlotBytes = Math.Max(1, PeerMaxMessageBytes);
-        int slots = Math.Clamp(_options.SendBufferBytes / _sendSlotBytes, 1, Math.Max(1, _settings.ReceiveDepth));
+        int slots = Math.Clamp(_options.SendBufferBytes / _sendSlotBytes, 1, Math.Max(1, Settings.ReceiveDepth));
         try
         {
             _sendMemory = PinnedBuffer.Allocate(checked(slots * _sendSlotBytes));
@@ -247,43 +208,26 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         }
 
         _poller = new CompletionPoller(this, _options.BusyPollBudget, _options.PollBatch, "rdma-poller");
-        _creditsToReturn = _settings.ReceiveDepth;
+        _creditsToReturn = Settings.ReceiveDepth;
         _creditSignal.Release();
         _controlLoop = Task.Run(ControlLoopAsync);
         _creditLoop = Task.Run(CreditLoopAsync);
         // The TLS session (and its native state) goes once neither loop can touch it any more.
         _ = Task.WhenAll(_controlLoop, _creditLoop).ContinueWith(static (_, c) => ((ControlChannel)c!).Dispose(), channel,
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        if (_timeoutTicks != long.MaxValue)
-        {
-            var period = TimeSpan.FromTicks(Math.Clamp(_settings.OperationTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 5, TimeSpan.TicksPerSecond));
-            _sweeper = _transport.Time.CreateTimer(static s => ((RdmaConnection)s!).SweepTimeouts(), this, period, period);
-        }
+        StartTimeoutSweep();
     }
 
-    public Task WriteAsync(RegisteredSlice source, RemoteRegion destination, ulong remoteOffset, CancellationToken cancellationToken = default) =>
+    public override Task WriteAsync(RegisteredSlice source, RemoteRegion destination, ulong remoteOffset, CancellationToken cancellationToken = default) =>
         Submit([TransferRequest.Write(source, destination, remoteOffset)], cancellationToken)[0];
 
-    public Task ReadAsync(RegisteredSlice destination, RemoteRegion source, ulong remoteOffset, CancellationToken cancellationToken = default) =>
+    public override Task ReadAsync(RegisteredSlice destination, RemoteRegion source, ulong remoteOffset, CancellationToken cancellationToken = default) =>
         Submit([TransferRequest.Read(destination, source, remoteOffset)], cancellationToken)[0];
 
-    public Task SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default) =>
+    public override Task SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default) =>
         Submit([TransferRequest.Send(message)], cancellationToken)[0];
 
-    public async ValueTask<TransferMessage> ReceiveAsync(CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            return await _in.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException e)
-        {
-            var status = Fault ?? TransferStatus.Closed;
-            throw new TransferException(status, $"connection to {PeerName} ended ({status.Name()}): {_faultReason}", e);
-        }
-    }
-
-    public async Task SubmitAsync(IReadOnlyList<TransferRequest> chain, CancellationToken cancellationToken = default)
+    public override async Task SubmitAsync(IReadOnlyList<TransferRequest> chain, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(chain);
         if (chain.Count == 0)
@@ -295,20 +239,12 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         await TransferChain.WhenAllAsync(tasks, chain, cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        Fail(TransferStatus.Closed, "closed locally", null);
-        try
-        {
-            await Task.WhenAll(_controlLoop, _creditLoop).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
-        {
-            // The loops end by their socket closing.
-        }
+    protected override Task WhenLoopsEnded() => Task.WhenAll(_controlLoop, _creditLoop);
 
+    protected override void OnDisposed()
+    {
         _poller?.Dispose();
-        while (_in.Reader.TryRead(out var orphan))
+        while (Incoming.Reader.TryRead(out var orphan))
         {
             orphan.Dispose();
         }
@@ -331,7 +267,7 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         _sendRegion?.Dispose();
         _receiveMemory?.Dispose();
         _sendMemory?.Dispose();
-        _shutdown.Dispose();
+        DisposeShutdown();
         _creditSignal.Dispose();
     }
 
@@ -373,9 +309,9 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
                 CheckLocal(r.Local);
             }
 
-            if (Fault is { } fault)
+            if (Unusable() is { } failed)
             {
-                tasks[i] = Failed(TransferStatusNames.ForOperationsAfter(fault), $"connection to {PeerName} is unusable ({fault.Name()}): {_faultReason}");
+                tasks[i] = failed;
                 continue;
             }
 
@@ -391,8 +327,7 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
                 continue;
             }
 
-            long deadline = _timeoutTicks == long.MaxValue ? long.MaxValue : _transport.Time.GetTimestamp() + _timeoutTicks;
-            var item = new WorkItem(r, deadline);
+            var item = new WorkItem(r, NewDeadline());
             if (r.Op != TransferOp.Send)
             {
                 r.Local.Buffer.Memory.AddRef();
@@ -411,11 +346,11 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         items[^1].LastOfChain = true;
         lock (_lock)
         {
-            if (Fault is not null)
+            if (Fault is { } fault)
             {
                 foreach (var item in items)
                 {
-                    Finish(item, TransferStatusNames.ForOperationsAfter(Fault.Value), _faultReason);
+                    Finish(item, TransferStatusNames.ForOperationsAfter(fault), FaultReason);
                 }
 
                 return tasks;
@@ -621,8 +556,8 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         int length = (int)wc.ByteLength;
         _receiveMemory.AddRef();
         var message = new RdmaMessage(this, slot, length);
-        _metrics?.Received(length);
-        if (!_in.Writer.TryWrite(message))
+        PeerMetrics?.Received(length);
+        if (!Incoming.Writer.TryWrite(message))
         {
             message.Dispose();
         }
@@ -670,9 +605,8 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         }
     }
 
-    private void SweepTimeouts()
+    protected override void SweepTimeouts(long now)
     {
-        long now = _transport.Time.GetTimestamp();
         WorkItem? expiredInflight = null;
         var expiredWaiting = new List<WorkItem>();
         lock (_lock)
@@ -695,7 +629,7 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
             }
         }
 
-        string reason = $"no completion within {_settings.OperationTimeout.TotalSeconds:0.###} s";
+        string reason = TimeoutReason;
         foreach (var item in expiredWaiting)
         {
             // Never posted (waiting for a credit or a send-queue slot): nothing on the wire, the connection stays.
@@ -709,19 +643,8 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         }
     }
 
-    private void Fail(TransferStatus status, string reason, Exception? error)
+    protected override void Abort(TransferStatus status)
     {
-        if (Interlocked.CompareExchange(ref _fault, (int)status, NoFault) != NoFault)
-        {
-            return;
-        }
-
-        _faultReason = error is null ? reason : $"{reason}: {error.Message}";
-        if (status != TransferStatus.Closed && _transport.Logger is { } logger)
-        {
-            TransferLog.ConnectionLost(logger, PeerName, TransportKind.Rdma.Name(), status.Name(), _faultReason);
-        }
-
         try
         {
             QueuePair.ToError();
@@ -731,17 +654,11 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
             // Already in error or destroyed.
         }
 
-        _sweeper?.Dispose();
-        try
-        {
-            _shutdown.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-
         _control?.Dispose();
-        var others = TransferStatusNames.ForOperationsAfter(status);
+    }
+
+    protected override void FailPending(TransferStatus status, string reason)
+    {
         List<WorkItem> pending;
         lock (_lock)
         {
@@ -752,13 +669,11 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
 
         foreach (var item in pending)
         {
-            Finish(item, others, _faultReason);
+            Finish(item, status, reason);
         }
-
-        _in.Writer.TryComplete(new TransferException(status, _faultReason));
-        _transport.Closed(this);
-        _completion.TrySetResult();
     }
+
+    protected override void Detach() => _transport.Closed(this);
 
     /// <summary>Completes the item's Task and releases what it held.</summary>
     private void Finish(WorkItem item, TransferStatus status, string? reason)
@@ -769,23 +684,9 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
 
     private void Complete(WorkItem item, TransferStatus status, string? reason)
     {
-        // Count before completing, so whoever awaits the Task sees the metric.
-        if (!item.TryClaim())
+        if (item.TryClaim())
         {
-            return;
-        }
-
-        var r = item.Request;
-        if (status == TransferStatus.Success)
-        {
-            _metrics?.Completed(r.Op, r.Bytes);
-            item.TrySetResult();
-        }
-        else
-        {
-            _transport.Metrics?.CompletionError(TransportKind.Rdma, status);
-            item.TrySetException(new TransferException(status,
-                $"{r.Op} of {r.Bytes} bytes to {PeerName} failed ({status.Name()}){(reason is null ? "" : ": " + reason)}"));
+            CompleteOperation(item, status, reason);
         }
     }
 
@@ -817,16 +718,10 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
         }
     }
 
-    private Task Failed(TransferStatus status, string message)
-    {
-        _transport.Metrics?.CompletionError(TransportKind.Rdma, status);
-        return Task.FromException(new TransferException(status, message));
-    }
-
     private async Task ControlLoopAsync()
     {
         var buffer = new byte[4];
-        var token = _shutdown.Token;
+        var token = ShutdownToken;
         try
         {
             while (true)
@@ -867,7 +762,7 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
     private async Task CreditLoopAsync()
     {
         var buffer = new byte[4];
-        var token = _shutdown.Token;
+        var token = ShutdownToken;
         try
         {
             while (true)
@@ -890,15 +785,13 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
     }
 
     /// <summary>One operation: its Task, what it holds and where it is (waiting, in flight).</summary>
-    private sealed class WorkItem(TransferRequest request, long deadline) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class WorkItem(TransferRequest request, long deadline) : PendingOperation(request.Op, request.Bytes, deadline)
     {
         public PinnedBuffer? Hold;
 
         private int _claimed;
 
         public TransferRequest Request { get; } = request;
-
-        public long Deadline { get; } = deadline;
 
         public ulong Seq { get; set; }
 
@@ -910,8 +803,6 @@ internal sealed class RdmaConnection : ITransferConnection, ICompletionQueue
 
         /// <summary>A SEND's bytes while it waits for a credit or a slot.</summary>
         public byte[]? Copy { get; set; }
-
-        public CancellationTokenRegistration Cancellation { get; set; }
 
         /// <summary>True for the one caller that gets to complete the Task.</summary>
         public bool TryClaim() => Interlocked.Exchange(ref _claimed, 1) == 0;

@@ -16,33 +16,31 @@ namespace DataPlane.Transfer.Tcp;
 /// this side's operations from acknowledgements. No allocation trusts a length field: a SEND's buffer grows as its
 /// bytes arrive. The reader never waits on the socket's send side — its acks and READ
 /// responses go through the writer's queue — so two peers streaming at each other cannot deadlock on full
-/// send buffers.</summary>
-internal sealed class TcpTransferConnection : ITransferConnection
+/// send buffers. The fault latch, the timeout sweep and the wording of failures are <see cref="TransferConnectionBase"/>'s;
+/// an operation that times out fails alone (its late answer is discarded) and the connection stays.</summary>
+internal sealed class TcpTransferConnection : TransferConnectionBase
 {
     private const int CoalesceBytes = 64 << 10;
     private const int GrowStep = 64 << 10;
-    private const int NoFault = -1;
 
     private readonly TcpTransport _transport;
     private readonly Socket _socket;
     private readonly ControlChannel _channel;
     private readonly Stream _stream;
-    private readonly ConnectionSettings _settings;
-    private readonly TransferMetrics.PeerMetrics? _metrics;
     private readonly Channel<OutFrame> _out = Channel.CreateUnbounded<OutFrame>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Channel<TransferMessage> _in;
     private readonly ConcurrentDictionary<ulong, PendingOp> _pending = new();
-    private readonly CancellationTokenSource _shutdown = new();
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly long _timeoutTicks;
-    private ITimer? _sweeper;
     private Task _readLoop = Task.CompletedTask;
     private Task _writeLoop = Task.CompletedTask;
     private long _nextId;
-    private int _fault = NoFault;
-    private string _faultReason = "";
 
     public TcpTransferConnection(TcpTransport transport, ControlChannel channel, bool clear, ConnectionSettings settings, FlowClass flowClass, HandshakeMessage peer)
+        : base(TransportKind.Tcp, settings, flowClass,
+            Channel.CreateBounded<TransferMessage>(new BoundedChannelOptions(settings.ReceiveDepth)
+            {
+                SingleWriter = true,
+                FullMode = BoundedChannelFullMode.Wait,
+            }),
+            transport.Time, transport.Metrics, transport.Logger)
     {
         _transport = transport;
         _channel = channel;
@@ -50,50 +48,12 @@ internal sealed class TcpTransferConnection : ITransferConnection
         // Over TLS the writer gathers records into larger socket writes and flushes once its queue is empty.
         _stream = channel.OpenData(clear, coalesce: true);
         Protection = channel.Protection(clear);
-        _settings = settings;
-        FlowClass = flowClass;
         RemoteEndPoint = _socket.RemoteEndPoint;
         PeerName = peer.NodeName.Length > 0 ? peer.NodeName : RemoteEndPoint?.ToString() ?? "unknown";
         PeerRegion = peer.Region;
         PeerMaxMessageBytes = (int)Math.Min(peer.MaxMessageBytes, ConnectionSettings.MaxMessageLimit);
-        Generation = settings.Generation;
-        _metrics = transport.Metrics?.ForPeer(TransportKind.Tcp, PeerName);
-        _in = Channel.CreateBounded<TransferMessage>(new BoundedChannelOptions(settings.ReceiveDepth)
-        {
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _timeoutTicks = settings.OperationTimeout == Timeout.InfiniteTimeSpan
-            ? long.MaxValue
-            : (long)(settings.OperationTimeout.TotalSeconds * transport.Time.TimestampFrequency);
+        PeerMetrics = transport.Metrics?.ForPeer(TransportKind.Tcp, PeerName);
     }
-
-    public string PeerName { get; }
-
-    public EndPoint? RemoteEndPoint { get; }
-
-    public TransportKind Kind => TransportKind.Tcp;
-
-    public ConnectionProtection Protection { get; }
-
-    public FlowClass FlowClass { get; }
-
-    public uint Generation { get; }
-
-    public RemoteRegion? PeerRegion { get; }
-
-    public int PeerMaxMessageBytes { get; }
-
-    public TransferStatus? Fault
-    {
-        get
-        {
-            int fault = Volatile.Read(ref _fault);
-            return fault == NoFault ? null : (TransferStatus)fault;
-        }
-    }
-
-    public Task Completion => _completion.Task;
 
     /// <summary>The socket, for tests that read its options back.</summary>
     internal Socket Socket => _socket;
@@ -105,14 +65,10 @@ internal sealed class TcpTransferConnection : ITransferConnection
         // The TLS session (and its native state) goes once neither loop can touch it any more.
         _ = Task.WhenAll(_readLoop, _writeLoop).ContinueWith(static (_, c) => ((ControlChannel)c!).Dispose(), _channel,
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        if (_timeoutTicks != long.MaxValue)
-        {
-            var period = TimeSpan.FromTicks(Math.Clamp(_settings.OperationTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 5, TimeSpan.TicksPerSecond));
-            _sweeper = _transport.Time.CreateTimer(static s => ((TcpTransferConnection)s!).SweepTimeouts(), this, period, period);
-        }
+        StartTimeoutSweep();
     }
 
-    public Task WriteAsync(RegisteredSlice source, RemoteRegion destination, ulong remoteOffset, CancellationToken cancellationToken = default)
+    public override Task WriteAsync(RegisteredSlice source, RemoteRegion destination, ulong remoteOffset, CancellationToken cancellationToken = default)
     {
         CheckLocal(source, nameof(source));
         if (Unusable() is { } failed)
@@ -131,7 +87,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
         return op.Task;
     }
 
-    public Task ReadAsync(RegisteredSlice destination, RemoteRegion source, ulong remoteOffset, CancellationToken cancellationToken = default)
+    public override Task ReadAsync(RegisteredSlice destination, RemoteRegion source, ulong remoteOffset, CancellationToken cancellationToken = default)
     {
         CheckLocal(destination, nameof(destination));
         if (Unusable() is { } failed)
@@ -150,7 +106,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
         return op.Task;
     }
 
-    public Task SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
+    public override Task SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
     {
         if (Unusable() is { } failed)
         {
@@ -170,20 +126,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
         return op.Task;
     }
 
-    public async ValueTask<TransferMessage> ReceiveAsync(CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            return await _in.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException e)
-        {
-            var status = Fault ?? TransferStatus.Closed;
-            throw new TransferException(status, $"connection to {PeerName} ended ({status.Name()}): {_faultReason}", e);
-        }
-    }
-
-    public async Task SubmitAsync(IReadOnlyList<TransferRequest> chain, CancellationToken cancellationToken = default)
+    public override async Task SubmitAsync(IReadOnlyList<TransferRequest> chain, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(chain);
         var tasks = new Task[chain.Count];
@@ -201,19 +144,10 @@ internal sealed class TcpTransferConnection : ITransferConnection
         await TransferChain.WhenAllAsync(tasks, chain, cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        Fail(TransferStatus.Closed, "closed locally", null);
-        try
-        {
-            await Task.WhenAll(_readLoop, _writeLoop).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
-        {
-            // The loops end by their socket closing.
-        }
+    protected override Task WhenLoopsEnded() => Task.WhenAll(_readLoop, _writeLoop);
 
-        _shutdown.Dispose();
+    protected override void OnDisposed()
+    {
     }
 
     private static void CheckLocal(RegisteredSlice slice, string name)
@@ -235,23 +169,10 @@ internal sealed class TcpTransferConnection : ITransferConnection
         return address >= region.Address;
     }
 
-    private Task? Unusable()
-    {
-        var fault = Fault;
-        return fault is null ? null : Failed(TransferStatusNames.ForOperationsAfter(fault.Value), $"connection to {PeerName} is unusable ({fault.Value.Name()}): {_faultReason}");
-    }
-
-    private Task Failed(TransferStatus status, string message)
-    {
-        _transport.Metrics?.CompletionError(TransportKind.Tcp, status);
-        return Task.FromException(new TransferException(status, message));
-    }
-
     private PendingOp Register(TransferOp kind, int bytes, Memory<byte> destination, PinnedBuffer? hold, CancellationToken cancellationToken)
     {
         ulong id = (ulong)Interlocked.Increment(ref _nextId);
-        long deadline = _timeoutTicks == long.MaxValue ? long.MaxValue : _transport.Time.GetTimestamp() + _timeoutTicks;
-        var op = new PendingOp(id, kind, bytes, destination, hold, deadline);
+        var op = new PendingOp(id, kind, bytes, destination, hold, NewDeadline());
         _pending[id] = op;
         if (cancellationToken.CanBeCanceled)
         {
@@ -270,7 +191,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
         // A fault between the usability check and the registration above has already swept the table.
         if (Fault is { } fault && _pending.TryRemove(id, out _))
         {
-            Complete(op, fault, _faultReason);
+            Complete(op, TransferStatusNames.ForOperationsAfter(fault), FaultReason);
         }
 
         return op;
@@ -280,16 +201,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
     {
         op.Cancellation.Unregister();
         op.Hold?.Release();
-        if (status == TransferStatus.Success)
-        {
-            _metrics?.Completed(op.Kind, op.Bytes);
-            op.TrySetResult();
-        }
-        else
-        {
-            _transport.Metrics?.CompletionError(TransportKind.Tcp, status);
-            op.TrySetException(new TransferException(status, $"{op.Kind} of {op.Bytes} bytes to {PeerName} failed ({status.Name()}){(reason is null ? "" : ": " + reason)}"));
-        }
+        CompleteOperation(op, status, reason);
     }
 
     private void Enqueue(OutFrame frame)
@@ -301,61 +213,42 @@ internal sealed class TcpTransferConnection : ITransferConnection
         }
     }
 
-    private void SweepTimeouts()
+    protected override void SweepTimeouts(long now)
     {
-        long now = _transport.Time.GetTimestamp();
         foreach (var (id, op) in _pending)
         {
             if (op.Deadline <= now && _pending.TryRemove(id, out _))
             {
-                Complete(op, TransferStatus.Timeout, $"no completion within {_settings.OperationTimeout.TotalSeconds:0.###} s");
+                Complete(op, TransferStatus.Timeout, TimeoutReason);
             }
         }
     }
 
-    private void Fail(TransferStatus status, string reason, Exception? error)
+    protected override void Abort(TransferStatus status)
     {
-        if (Interlocked.CompareExchange(ref _fault, (int)status, NoFault) != NoFault)
-        {
-            return;
-        }
-
-        _faultReason = error is null ? reason : $"{reason}: {error.Message}";
-        if (status != TransferStatus.Closed && _transport.Logger is { } logger)
-        {
-            TransferLog.ConnectionLost(logger, PeerName, TransportKind.Tcp.Name(), status.Name(), _faultReason);
-        }
-
-        _sweeper?.Dispose();
-        try
-        {
-            _shutdown.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-
         _socket.Dispose();
         _out.Writer.TryComplete();
-        _in.Writer.TryComplete(new TransferException(status, _faultReason));
+    }
+
+    protected override void FailPending(TransferStatus status, string reason)
+    {
         foreach (var id in _pending.Keys)
         {
             if (_pending.TryRemove(id, out var op))
             {
-                Complete(op, status, _faultReason);
+                Complete(op, status, reason);
             }
         }
-
-        _transport.Closed(this);
-        _completion.TrySetResult();
     }
+
+    protected override void Detach() => _transport.Closed(this);
 
     private async Task WriteLoopAsync()
     {
         var coalesce = new byte[CoalesceBytes];
         int used = 0;
         var reader = _out.Reader;
-        var token = _shutdown.Token;
+        var token = ShutdownToken;
         try
         {
             while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
@@ -421,7 +314,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
     private async Task ReadLoopAsync()
     {
         var header = new byte[TcpFrame.HeaderLength];
-        var token = _shutdown.Token;
+        var token = ShutdownToken;
         try
         {
             while (true)
@@ -543,7 +436,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
 
     private async ValueTask OnSendAsync(TcpFrame frame, CancellationToken token)
     {
-        if (frame.Length > (uint)_settings.MaxMessageBytes)
+        if (frame.Length > (uint)Settings.MaxMessageBytes)
         {
             await DiscardAsync(frame.Length, token).ConfigureAwait(false);
             Reply(frame, WireStatus.InvalidRequest);
@@ -557,7 +450,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
         // A full receive queue stops this loop (and so the peer, by TCP flow control): the RNR of TCP.
         try
         {
-            await _in.Writer.WriteAsync(message, token).ConfigureAwait(false);
+            await Incoming.Writer.WriteAsync(message, token).ConfigureAwait(false);
         }
         catch (ChannelClosedException)
         {
@@ -565,7 +458,7 @@ internal sealed class TcpTransferConnection : ITransferConnection
             return;
         }
 
-        _metrics?.Received(length);
+        PeerMetrics?.Received(length);
         Reply(frame, WireStatus.Ok);
     }
 
@@ -652,34 +545,23 @@ internal sealed class TcpTransferConnection : ITransferConnection
     }
 
     /// <summary>An operation this side started and the peer has yet to complete.</summary>
-    private sealed class PendingOp : TaskCompletionSource
+    private sealed class PendingOp : PendingOperation
     {
         public PendingOp(ulong id, TransferOp kind, int bytes, Memory<byte> destination, PinnedBuffer? hold, long deadline)
-            : base(TaskCreationOptions.RunContinuationsAsynchronously)
+            : base(kind, bytes, deadline)
         {
             Id = id;
-            Kind = kind;
-            Bytes = bytes;
             Destination = destination;
             Hold = hold;
-            Deadline = deadline;
         }
 
         public ulong Id { get; }
-
-        public TransferOp Kind { get; }
-
-        public int Bytes { get; }
 
         /// <summary>Where a READ's bytes go.</summary>
         public Memory<byte> Destination { get; }
 
         /// <summary>Keeps a READ's destination memory alive until the op completes.</summary>
         public PinnedBuffer? Hold { get; }
-
-        public long Deadline { get; }
-
-        public CancellationTokenRegistration Cancellation { get; set; }
     }
 
     /// <summary>A frame queued for the writer, with what must be released once it is on the wire.</summary>

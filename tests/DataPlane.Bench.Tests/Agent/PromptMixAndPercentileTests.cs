@@ -131,11 +131,11 @@ public sealed class PromptMixAndPercentileTests
     [Fact]
     public void The_poisson_schedule_is_seeded_ascending_inside_the_window_and_near_the_rate()
     {
-        long[] a = AgentLoadRunner.PoissonSchedule(100, 20, 1);
-        long[] b = AgentLoadRunner.PoissonSchedule(100, 20, 1);
+        long[] a = ArrivalSchedule.Create(LoadMode.Poisson, 100, 20, 1);
+        long[] b = ArrivalSchedule.Create(LoadMode.Poisson, 100, 20, 1);
 
         Assert.Equal(a, b);
-        Assert.NotEqual(a, AgentLoadRunner.PoissonSchedule(100, 20, 2));
+        Assert.NotEqual(a, ArrivalSchedule.Create(LoadMode.Poisson, 100, 20, 2));
         Assert.True(a.Zip(a.Skip(1)).All(p => p.First <= p.Second));
         Assert.All(a, t => Assert.InRange(t, 0, 20_000_000_000L - 1));
         Assert.InRange(a.Length, 1800, 2200);
