@@ -7,8 +7,9 @@ namespace DataPlane.Batching.Batching;
 /// decision point (a window's end or the earliest deadline) with sub-millisecond precision and
 /// then calls back. Arming an earlier time wakes it at once; arming a later one lets it wake,
 /// find nothing due and sleep again. Being a dedicated thread, it can be pinned to a reserved
-/// core (CPU isolation) and never waits behind thread-pool work.</summary>
-public sealed class DispatchTimer : IDisposable
+/// core (CPU isolation) and never waits behind thread-pool work. The daemon's <see cref="IDispatchTimer"/>, and
+/// <see cref="ModelBatcher"/>'s default.</summary>
+public sealed class DispatchTimer : IDispatchTimer
 {
     private readonly WaitSignal _signal = new();
     private readonly Thread _thread;
@@ -17,6 +18,10 @@ public sealed class DispatchTimer : IDisposable
     private long _dueAt = long.MaxValue;
     private volatile bool _stopped;
     private TaskCompletionSource? _heartbeat;
+
+    /// <summary>Makes the timer of one batcher: the <see cref="DispatchTimerFactory"/> <see cref="ModelBatcher"/> uses
+    /// unless it is given another.</summary>
+    public static DispatchTimerFactory Factory { get; } = static (name, now, onDue) => new DispatchTimer(name, now, onDue);
 
     public DispatchTimer(string name, Func<long> now, Action onDue)
     {

@@ -35,13 +35,14 @@ public sealed partial class ModelBatcher : IDisposable
     private readonly TensorLimits _limits;
     private readonly BatchingMetrics.ModelMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly Nanoseconds _clock;
     private readonly TimeSpan _upstreamTimeout;
     private readonly RequestQueue _queue;
     private readonly ArrivalRate _rate = new();
     private readonly LatencyModel _latency;
     private readonly IBatchPolicy _policy;
-    private readonly DispatchTimer _timer;
+    private readonly IDispatchTimer _timer;
     private readonly UpstreamSlots _slots;
     private readonly long _leadNs;
     private readonly Func<long, double> _predict;
@@ -56,8 +57,13 @@ public sealed partial class ModelBatcher : IDisposable
     private long _windowEnd = long.MaxValue;
     private bool _draining;
 
+    /// <summary>Makes the batcher of <paramref name="model"/>. Every time it computes with comes from
+    /// <paramref name="time"/> (default: the system clock), and its timer from <paramref name="timers"/> (default:
+    /// <see cref="DispatchTimer.Factory"/>, a dedicated thread); a test passes a fake clock and
+    /// <see cref="TimeProviderDispatchTimer.Factory"/> on the same clock to drive every decision itself.</summary>
     public ModelBatcher(ModelDescriptor model, ModelBatchingOptions options, IInferenceUpstream upstream, TensorLimits limits,
-        BatchingMetrics metrics, ILogger logger, TimeProvider? time = null, TimeSpan? upstreamTimeout = null, ISpillTarget? spill = null)
+        BatchingMetrics metrics, ILogger logger, TimeProvider? time = null, TimeSpan? upstreamTimeout = null, ISpillTarget? spill = null,
+        DispatchTimerFactory? timers = null)
     {
         _model = model;
         _options = options;
@@ -67,7 +73,8 @@ public sealed partial class ModelBatcher : IDisposable
         _metrics = metrics.ForModel(model.Name);
         _metrics.QueueLimit.Set(options.MaxQueueSize);
         _logger = logger;
-        _clock = new Nanoseconds(time ?? TimeProvider.System);
+        _time = time ?? TimeProvider.System;
+        _clock = new Nanoseconds(_time);
         _upstreamTimeout = upstreamTimeout ?? TimeSpan.FromSeconds(30);
         _queue = new RequestQueue(Math.Max(1, options.PriorityLevels));
         _latency = new LatencyModel(Nanoseconds.From(options.InitialLatencyIntercept), Nanoseconds.From(options.InitialLatencyPerItem));
@@ -84,7 +91,7 @@ public sealed partial class ModelBatcher : IDisposable
         };
         Statistics = new ModelStatisticsCollector(model.MaxBatchSize);
         EffectiveConfig = Describe(model.Config, options, PolicyKind);
-        _timer = new DispatchTimer($"dp-batch:{model.Name}", () => _clock.Now, OnTimer);
+        _timer = (timers ?? DispatchTimer.Factory)($"dp-batch:{model.Name}", () => _clock.Now, OnTimer);
         _metrics.LatencyIntercept.Set(_latency.InterceptNs / 1e9);
         _metrics.LatencySlope.Set(_latency.SlopeNs / 1e9);
         _metrics.Instances.Set(_slots.Instances);
@@ -852,13 +859,14 @@ public sealed partial class ModelBatcher : IDisposable
             latest = Math.Max(latest, r.GrpcDeadlineNs);
         }
 
-        var fallback = DateTime.UtcNow + _upstreamTimeout;
+        var utcNow = _time.GetUtcNow().UtcDateTime;
+        var fallback = utcNow + _upstreamTimeout;
         if (latest == long.MaxValue)
         {
             return fallback;
         }
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromMilliseconds((latest - _clock.Now) / 1e6);
+        var deadline = utcNow + TimeSpan.FromMilliseconds((latest - _clock.Now) / 1e6);
         return deadline < fallback ? deadline : fallback;
     }
 
@@ -909,7 +917,7 @@ public sealed partial class ModelBatcher : IDisposable
         : options.Slo > TimeSpan.Zero ? options.Slo
         : options.MaxQueueTime;
 
-    /// <summary>Completes when this model's dispatch thread answers (see <see cref="DispatchTimer.HeartbeatAsync"/>).</summary>
+    /// <summary>Completes when this model's timer answers (see <see cref="DispatchTimer.HeartbeatAsync"/>).</summary>
     public Task HeartbeatAsync() => _timer.HeartbeatAsync();
 
     public void Dispose() => _timer.Dispose();

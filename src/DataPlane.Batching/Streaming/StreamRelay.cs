@@ -46,6 +46,7 @@ public sealed partial class StreamRelay
     private readonly ServingState _state;
     private readonly SharedMemoryRegions _sharedMemory;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly Nanoseconds _clock;
     private readonly ClientAuthorizer? _authorizer;
     private long _nextId;
@@ -64,7 +65,8 @@ public sealed partial class StreamRelay
         _state = state;
         _sharedMemory = sharedMemory;
         _logger = logger;
-        _clock = new Nanoseconds(time ?? TimeProvider.System);
+        _time = time ?? TimeProvider.System;
+        _clock = new Nanoseconds(_time);
         _authorizer = authorizer is { Enabled: true } ? authorizer : null;
     }
 
@@ -406,7 +408,7 @@ public sealed partial class StreamRelay
             {
                 if (remaining > 0)
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(remaining / 1e6), _cts.Token).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromMilliseconds(remaining / 1e6), _relay._time, _cts.Token).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException)

@@ -12,13 +12,18 @@ namespace DataPlane.Batching.Upstream;
 /// while the upstream is down and flow again when a probe succeeds.</summary>
 public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
 {
-    private readonly GrpcChannel _channel;
+    private readonly GrpcChannel? _channel;
     private readonly ILogger _logger;
     private readonly Prometheus.Gauge _upGauge;
     private volatile bool _available;
     private volatile string _lastError = "not probed yet";
 
-    public TritonUpstream(UpstreamOptions options, ILogger logger, Prometheus.CollectorRegistry? registry = null)
+    /// <param name="options">The address and timeouts.</param>
+    /// <param name="logger">Up and down transitions.</param>
+    /// <param name="registry">Where <c>dataplane_upstream_up</c> goes (the default registry when null).</param>
+    /// <param name="invoker">Calls go through this instead of a channel to <see cref="UpstreamOptions.Address"/> (an
+    /// in-memory upstream in unit tests); the address then only names the upstream in messages.</param>
+    public TritonUpstream(UpstreamOptions options, ILogger logger, Prometheus.CollectorRegistry? registry = null, CallInvoker? invoker = null)
     {
         _upGauge = Prometheus.Metrics.WithCustomRegistry(registry ?? Prometheus.Metrics.DefaultRegistry)
             .CreateGauge("dataplane_upstream_up", "1 when the upstream Triton answers readiness probes, else 0.");
@@ -30,6 +35,12 @@ public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
         Address = address;
         Options = options;
         _logger = logger;
+        if (invoker != null)
+        {
+            Client = new GRPCInferenceService.GRPCInferenceServiceClient(invoker);
+            return;
+        }
+
         var handler = new SocketsHttpHandler
         {
             EnableMultipleHttp2Connections = true,
@@ -103,7 +114,7 @@ public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
         }
     }
 
-    public void Dispose() => _channel.Dispose();
+    public void Dispose() => _channel?.Dispose();
 
     private static partial class Log
     {

@@ -672,7 +672,7 @@ public sealed partial class EdgeService
             var s = _s;
             var request = _request;
             int maxTokens = _maxTokens;
-            var deadline = DateTime.UtcNow + s._gpu.RequestTimeout;
+            var deadline = s._time.GetUtcNow().UtcDateTime + s._gpu.RequestTimeout;
             bool acquired = s._breaker.TryAcquire();
             _gpuSource = TokenSource.Start("gpu", _ct, AgentTracing.InLeg("gpu", s._gpu.TritonModel(request.Model), async (source, ct) =>
             {
