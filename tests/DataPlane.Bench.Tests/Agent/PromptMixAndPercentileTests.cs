@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DataPlane.Bench.Agent;
+using DataPlane.Edge.Contract;
 using DataPlane.Edge.Routing;
 using DataPlane.Edge.Tests.Routing;
 
