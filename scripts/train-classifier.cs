@@ -9,6 +9,7 @@
 #:property PublishAot=false
 
 using System.Globalization;
+using DataPlane.Edge.Contract;
 using DataPlane.Edge.Routing;
 
 string root = Directory.GetCurrentDirectory();

@@ -1,5 +1,6 @@
 using DataPlane.Host.Configuration;
 using DataPlane.Hosting.Configuration;
+using DataPlane.Spillover;
 using DataPlane.Transfer.Security;
 using Microsoft.Extensions.Configuration;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using DataPlane.Edge.Routing;
+using DataPlane.Edge.Contract;
 
 namespace DataPlane.Bench.Agent;
 

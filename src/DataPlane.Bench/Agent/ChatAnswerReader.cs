@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using DataPlane.Edge.Runtimes;
+using DataPlane.Edge.Contract;
 
 namespace DataPlane.Bench.Agent;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using DataPlane.Edge.Api;
+using DataPlane.Edge.Contract;
 using DataPlane.Interop.Timing;
 
 namespace DataPlane.Bench.Agent;

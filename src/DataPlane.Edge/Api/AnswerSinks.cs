@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using DataPlane.Edge.Contract;
 using Microsoft.AspNetCore.Http;
 
 namespace DataPlane.Edge.Api;
@@ -215,20 +216,4 @@ public sealed class SseAnswerSink : IAnswerSink
         _json.Flush();
         _response.BodyWriter.Write(s_end);
     }
-}
-
-/// <summary>Header names of DataPlane's extensions.</summary>
-public static class EdgeHeaders
-{
-    /// <summary>Response: which path answered (local, gpu, speculative, degraded).</summary>
-    public const string Path = "X-DataPlane-Path";
-
-    /// <summary>Request: auto, local, gpu or speculative.</summary>
-    public const string Mode = "X-DataPlane-Mode";
-
-    /// <summary>Request: true to receive replace events in speculative streams.</summary>
-    public const string Replace = "X-DataPlane-Replace";
-
-    /// <summary>Request: time-to-first-token objective in milliseconds.</summary>
-    public const string Slo = "X-DataPlane-SLO-Ms";
 }

@@ -1,3 +1,5 @@
+using DataPlane.Edge.Contract;
+
 namespace DataPlane.Edge.Routing;
 
 /// <summary>The result of calibrating a threshold on a set of prompts.</summary>

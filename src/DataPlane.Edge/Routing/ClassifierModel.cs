@@ -181,14 +181,6 @@ public sealed class ClassifierMetrics
     public double PositiveShare { get; set; }
 }
 
-/// <summary>One line of a labelled prompt file: <c>{"prompt": "...", "gpu": true}</c>.</summary>
-internal sealed class PromptLine
-{
-    public string? Prompt { get; set; }
-
-    public bool? Gpu { get; set; }
-}
-
 /// <summary>Source-generated (reflection-free, NativeAOT-safe) JSON for the routing files.</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
@@ -197,7 +189,6 @@ internal sealed class PromptLine
     ReadCommentHandling = JsonCommentHandling.Skip,
     AllowTrailingCommas = true)]
 [JsonSerializable(typeof(ClassifierModel))]
-[JsonSerializable(typeof(PromptLine))]
 internal sealed partial class RoutingJsonContext : JsonSerializerContext
 {
 }

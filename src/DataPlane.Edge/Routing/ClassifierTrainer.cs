@@ -1,4 +1,5 @@
 using System.Globalization;
+using DataPlane.Edge.Contract;
 
 namespace DataPlane.Edge.Routing;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using DataPlane.Edge.Api;
+using DataPlane.Edge.Contract;
 using DataPlane.Hosting.Listeners;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -110,8 +110,8 @@ public static class DaemonConfiguration
             b.Error(e.Key, e.Reason);
         }
 
-        var hostControl = HostControlOptions.Bind(b);
-        var transfer = TransferSettings.Bind(b);
+        var hostControl = HostControlBinding.Bind(b);
+        var transfer = TransferBinding.Bind(b);
         var authorization = AuthorizationSettings.Bind(b, config, grpc?.Tls?.RequireClientCertificate == true);
 
         LoggingBinding.Read(b);

@@ -1,9 +1,11 @@
 using DataPlane.Batching.Frontend;
 using DataPlane.Batching.Frontend.Authorization;
 using DataPlane.Batching.Options;
+using DataPlane.HostControl;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Simulation;
 using DataPlane.Simulation.Options;
+using DataPlane.Spillover;
 
 namespace DataPlane.Host.Configuration;
 

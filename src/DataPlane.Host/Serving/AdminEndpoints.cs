@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using DataPlane.Batching.Batching;
 using DataPlane.Batching.Frontend;
 using DataPlane.Batching.Models;
+using DataPlane.HostControl;
 using DataPlane.Hosting.Listeners;
 using Prometheus;
 
@@ -38,7 +39,7 @@ internal static class AdminEndpoints
 
     /// <summary>GET /topology (what <c>dataplane topo --json</c> prints) and GET /tuning (the profile's settings as last
     /// verified); 404 with the reason when discovery is off or no profile is configured.</summary>
-    public static void MapHostControl(WebApplication app, HostControl control)
+    public static void MapHostControl(WebApplication app, HostController control)
     {
         app.MapGet("/topology", context => WriteJsonOr404(context,
             control.Topology is { } topology ? DataPlane.Topology.Matrix.TopologyJson.Serialize(topology) : null,

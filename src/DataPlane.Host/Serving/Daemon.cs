@@ -7,7 +7,7 @@ using DataPlane.Batching.Streaming;
 using DataPlane.Batching.Tracing;
 using DataPlane.Batching.Upstream;
 using DataPlane.Host.Configuration;
-using DataPlane.Host.Spillover;
+using DataPlane.HostControl;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Hosting.Logging;
 using DataPlane.Hosting.Systemd;
@@ -15,6 +15,7 @@ using DataPlane.Hosting.Tracing;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Serving;
 using DataPlane.Protocol.SharedMemory;
+using DataPlane.Spillover;
 using Microsoft.Extensions.Configuration;
 using Prometheus;
 
@@ -129,9 +130,18 @@ public sealed partial class Daemon : IAsyncDisposable
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(batchingMetrics);
         builder.Services.AddSingleton(sp => new TritonUpstream(upstreamOptions, sp.GetRequiredService<ILogger<TritonUpstream>>(), metrics));
-        var spillHolder = new SpillHolder();
+        // In dependency order, each built once by the container: host control (its topology places the RDMA device), the
+        // spill service when the transfer engine is configured, then the registry whose batchers spill to its target.
+        builder.Services.AddSingleton(sp => HostController.Start(options.HostControl, metrics,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Host.Control")));
+        if (options.Transfer.Enabled)
+        {
+            builder.Services.AddSingleton(sp => SpillService.Create(options.Transfer, sp.GetRequiredService<HostController>().Topology, metrics,
+                sp.GetRequiredService<ILoggerFactory>(), connections["transfer"].TryLease));
+        }
+
         builder.Services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<TritonUpstream>(), options.Batching, batchingMetrics,
-            sp.GetRequiredService<ILoggerFactory>(), spillHolder.Service?.Target));
+            sp.GetRequiredService<ILoggerFactory>(), sp.GetService<SpillService>()?.Target));
         builder.Services.AddSingleton<StreamRelay>();
         builder.Services.AddSingleton(new SharedMemoryRegions());
         builder.Services.AddSingleton(options.Frontend);
@@ -159,25 +169,16 @@ public sealed partial class Daemon : IAsyncDisposable
         connections.UseLogger(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Hosting.Connections"));
         // Host control first: an interrupted tuning apply is rolled back and hot CPUs are set before any batcher
         // thread starts (the probe below creates them).
-        var hostControl = HostControl.Start(options.HostControl, metrics,
-            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Host.Control"));
-        if (options.Transfer.Enabled)
-        {
-            spillHolder.Service = SpillService.Create(options.Transfer, hostControl.Topology, metrics, app.Services.GetRequiredService<ILoggerFactory>(),
-                connections["transfer"].TryLease);
-        }
-
+        var hostControl = app.Services.GetRequiredService<HostController>();
+        var spill = app.Services.GetService<SpillService>();
         ExportRevocation(metrics, [
             (grpc!.Listener.Name, grpc.Revocation),
             (http!.Listener.Name, http.Revocation),
-            ("transfer", spillHolder.Service?.Revocation)]);
+            ("transfer", spill?.Revocation)]);
 
         var registry = app.Services.GetRequiredService<ModelRegistry>();
         var server = app.Services.GetRequiredService<InferenceServer>();
-        if (spillHolder.Service is { } spill)
-        {
-            spill.Serve(options.Transfer, () => server);
-        }
+        spill?.Serve(options.Transfer, () => server);
 
         app.UseRouting();
         app.MapStrictGrpcService<InferenceFrontend>();
@@ -198,7 +199,7 @@ public sealed partial class Daemon : IAsyncDisposable
         // Learn the models before taking traffic; a down upstream is retried by the health loop.
         await registry.ProbeAsync(cancellationToken).ConfigureAwait(false);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var daemon = new Daemon(app, simulator, grpc!, http!, admin!, registry, spillHolder.Service, connections)
+        var daemon = new Daemon(app, simulator, grpc!, http!, admin!, registry, spill, connections)
         {
             _tracing = TracingSetup.Start(options.Tracing, "dataplane", [DaemonTracing.SourceName], log),
         };
@@ -316,12 +317,6 @@ public sealed partial class Daemon : IAsyncDisposable
         await StopAsync().ConfigureAwait(false);
         // Disposing the application disposes the registry (a DI singleton) and its batchers.
         await _app.DisposeAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>Lets the registry's DI factory see the spill target created after the container is built.</summary>
-    private sealed class SpillHolder
-    {
-        public SpillService? Service { get; set; }
     }
 
     private static partial class Log

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using DataPlane.Edge.Api;
 using DataPlane.Bench.Agent;
+using DataPlane.Edge.Contract;
 using DataPlane.Edge.Runtimes.Simulation;
 using DataPlane.Edge.Serving;
 using Microsoft.AspNetCore.Builder;

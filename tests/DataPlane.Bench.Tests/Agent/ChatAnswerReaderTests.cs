@@ -1,6 +1,7 @@
 using System.Text;
 using DataPlane.Edge.Api;
 using DataPlane.Bench.Agent;
+using DataPlane.Edge.Contract;
 using Microsoft.AspNetCore.Http;
 
 namespace DataPlane.Bench.Tests.Agent;

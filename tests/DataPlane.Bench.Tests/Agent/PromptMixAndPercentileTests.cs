@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DataPlane.Bench.Agent;
+using DataPlane.Edge.Contract;
 using DataPlane.Edge.Routing;
 
 namespace DataPlane.Bench.Tests.Agent;

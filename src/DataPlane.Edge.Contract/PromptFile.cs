@@ -1,6 +1,7 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
-namespace DataPlane.Edge.Routing;
+namespace DataPlane.Edge.Contract;
 
 /// <summary>A prompt and, when known, whether it needs the GPU pool.</summary>
 /// <param name="Prompt">The prompt text.</param>
@@ -39,7 +40,7 @@ public static class PromptFile
             PromptLine? parsed;
             try
             {
-                parsed = JsonSerializer.Deserialize(line, RoutingJsonContext.Default.PromptLine);
+                parsed = JsonSerializer.Deserialize(line, PromptFileJsonContext.Default.PromptLine);
             }
             catch (JsonException e)
             {
@@ -61,4 +62,23 @@ public static class PromptFile
 
         return prompts;
     }
+}
+
+/// <summary>One line of a prompt file: <c>{"prompt": "...", "gpu": true}</c>.</summary>
+internal sealed class PromptLine
+{
+    public string? Prompt { get; set; }
+
+    public bool? Gpu { get; set; }
+}
+
+/// <summary>Source-generated (reflection-free, NativeAOT-safe) JSON for prompt file lines.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    NumberHandling = JsonNumberHandling.Strict,
+    ReadCommentHandling = JsonCommentHandling.Skip,
+    AllowTrailingCommas = true)]
+[JsonSerializable(typeof(PromptLine))]
+internal sealed partial class PromptFileJsonContext : JsonSerializerContext
+{
 }

@@ -1,8 +1,8 @@
-using DataPlane.Host.Spillover;
+using DataPlane.Spillover;
 using DataPlane.Topology.Model;
 using DataPlane.Transfer.Rdma;
 
-namespace DataPlane.Host.Tests;
+namespace DataPlane.Spillover.Tests;
 
 public class RdmaPlacementTests
 {

@@ -1,10 +1,9 @@
 using System.Security.Cryptography.X509Certificates;
-using DataPlane.Host.Configuration;
 using DataPlane.Hosting.Listeners;
 using DataPlane.Transfer.Security;
 using Microsoft.Extensions.Logging;
 
-namespace DataPlane.Host.Spillover;
+namespace DataPlane.Spillover;
 
 /// <summary>The transfer engine's TLS material on disk, reloaded like the listeners' certificates: at most every
 /// <see cref="CertificateReloader.CheckInterval"/> the files' modification times are compared and changed files are

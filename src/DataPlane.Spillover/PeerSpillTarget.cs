@@ -1,15 +1,15 @@
 using System.Net;
 using DataPlane.Batching.Upstream;
-using DataPlane.Host.Configuration;
 using DataPlane.Protocol.Inference;
 using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Engine;
 using DataPlane.Transfer.Messaging;
 using Grpc.Core;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging;
 using Prometheus;
 
-namespace DataPlane.Host.Spillover;
+namespace DataPlane.Spillover;
 
 /// <summary>The peers batches spill to, over the transfer engine (RDMA or TCP) with mutual TLS: each peer is reached
 /// by its configured name, which its certificate must carry. Each peer takes at most

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace DataPlane.Edge.Runtimes;
+namespace DataPlane.Edge.Contract;
 
 /// <summary>Reads a response body line by line as raw UTF-8, without decoding to strings: the line
 /// handed out is a window on a pooled buffer, valid until the next call. Lines end at '\n'; a

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using DataPlane.Protocol.Inference;
 using Google.Protobuf;
 
-namespace DataPlane.Host.Spillover;
+namespace DataPlane.Spillover;
 
 /// <summary>The spill call on the transfer engine's RPC channel: method 1 carries a batch as
 /// [8-byte big-endian deadline, Unix ms, 0 = none][ModelInferRequest protobuf] and answers with a ModelInferResponse

@@ -1,5 +1,5 @@
 using DataPlane.Batching.Frontend;
-using DataPlane.Host.Configuration;
+using DataPlane.Batching.Upstream;
 using DataPlane.Transfer.Abstractions;
 using DataPlane.Transfer.Engine;
 using DataPlane.Transfer.Messaging;
@@ -9,14 +9,16 @@ using DataPlane.Hosting.Configuration;
 using DataPlane.Hosting.Listeners;
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 using Prometheus;
 
-namespace DataPlane.Host.Spillover;
+namespace DataPlane.Spillover;
 
 /// <summary>The daemon's transfer engine and spillover: it accepts peers' spilled batches and runs each through this
 /// host's own front end (validation, batcher, Triton), marked so that it is never spilled on; and it offers the peers of
-/// <see cref="TransferSettings.Peers"/> to the batchers as a spill target.</summary>
-internal sealed partial class SpillService : IAsyncDisposable
+/// <see cref="TransferSettings.Peers"/> to the batchers as a spill target. The daemon creates it before the model
+/// registry, which takes <see cref="Target"/>, and starts serving once its front end exists.</summary>
+public sealed partial class SpillService : IAsyncDisposable
 {
     private readonly TransferEngine _engine;
     private readonly ILogger _log;
@@ -24,23 +26,25 @@ internal sealed partial class SpillService : IAsyncDisposable
     private readonly List<RpcChannel> _served = [];
     private readonly Lock _gate = new();
     private readonly RpcLimits _limits;
+    private readonly PeerSpillTarget? _target;
     private Func<InferenceServer>? _frontend;
     private Task? _acceptLoop;
+    private int _disposed;
 
     private SpillService(TransferEngine engine, PeerSpillTarget? target, RpcLimits limits, TransferTlsFiles tls, ILogger log)
     {
         _engine = engine;
-        Target = target;
+        _target = target;
         _limits = limits;
         Tls = tls;
         _log = log;
     }
 
     /// <summary>The TLS material in use (certificate, CA), reloaded when the files change.</summary>
-    public TransferTlsFiles Tls { get; }
+    internal TransferTlsFiles Tls { get; }
 
-    /// <summary>The spill target for the batchers, or null without peers.</summary>
-    public PeerSpillTarget? Target { get; }
+    /// <summary>The spill target for the batchers (the peers of <see cref="TransferSettings.Peers"/>), or null without peers.</summary>
+    public ISpillTarget? Target => _target;
 
     /// <summary>Where peers connect, once listening.</summary>
     public System.Net.IPEndPoint? ListenEndPoint => _engine.ListenEndPoint;
@@ -122,12 +126,19 @@ internal sealed partial class SpillService : IAsyncDisposable
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
+    /// <summary>Stops accepting, closes the peers' and our channels and the engine; a second call does nothing (the
+    /// daemon stops it before its container, which disposes it again).</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        if (Target is not null)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            await Target.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_target is not null)
+        {
+            await _target.DisposeAsync().ConfigureAwait(false);
         }
 
         RpcChannel[] served;

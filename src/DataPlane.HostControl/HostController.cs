@@ -1,4 +1,3 @@
-using DataPlane.Host.Configuration;
 using DataPlane.Hosting.Systemd;
 using DataPlane.Interop.Threading;
 using DataPlane.Topology;
@@ -6,15 +5,16 @@ using DataPlane.Topology.Gpus;
 using DataPlane.Topology.Model;
 using DataPlane.Tuning.Plans;
 using DataPlane.Tuning.Profiles;
+using Microsoft.Extensions.Logging;
 using Prometheus;
 
-namespace DataPlane.Host.Serving;
+namespace DataPlane.HostControl;
 
 /// <summary>The daemon's host control: at start it rolls back an interrupted tuning apply, applies the profile when
 /// configured, pins hot threads and locks memory; while running it exports topology, NVLink counters, IRQ-affinity
 /// correctness and tuning drift as metrics (refreshed at most every <see cref="HostControlOptions.RefreshInterval"/>,
 /// on scrape) and as JSON on the admin listener.</summary>
-internal sealed partial class HostControl
+public sealed partial class HostController
 {
     private readonly HostControlOptions _options;
     private readonly NvmlGpuSource _gpus;
@@ -39,7 +39,7 @@ internal sealed partial class HostControl
     private IReadOnlyList<TuningChange> _lastPlan = [];
     private long? _refreshedAt;
 
-    private HostControl(HostControlOptions options, CollectorRegistry registry, ILogger log)
+    private HostController(HostControlOptions options, CollectorRegistry registry, ILogger log)
     {
         _options = options;
         _gpus = new NvmlGpuSource(options.NvmlLibrary);
@@ -121,9 +121,9 @@ internal sealed partial class HostControl
     }
 
     /// <summary>Runs the start-up steps; failures of tuning are logged and never stop the daemon from serving.</summary>
-    public static HostControl Start(HostControlOptions options, CollectorRegistry registry, ILogger log)
+    public static HostController Start(HostControlOptions options, CollectorRegistry registry, ILogger log)
     {
-        var control = new HostControl(options, registry, log);
+        var control = new HostController(options, registry, log);
         control.StartUp();
         return control;
     }

@@ -1,7 +1,7 @@
 using System.Text;
-using DataPlane.Edge.Runtimes;
+using DataPlane.Edge.Contract;
 
-namespace DataPlane.Edge.Tests.Runtimes;
+namespace DataPlane.Edge.Contract.Tests;
 
 public sealed class Utf8LineReaderTests
 {

@@ -1,7 +1,7 @@
 using DataPlane.Topology.Model;
 using DataPlane.Transfer.Rdma;
 
-namespace DataPlane.Host.Spillover;
+namespace DataPlane.Spillover;
 
 /// <summary>Chooses the RDMA device for the transfer engine from the host's topology: the RDMA NIC closest to the GPU
 /// that Triton's work runs on (by PCIe path, then NUMA node), so spilled batches do not cross the socket
