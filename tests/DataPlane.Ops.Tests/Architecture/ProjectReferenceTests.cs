@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using DataPlane.EndToEnd.Tests;
+using DataPlane.Testing;
 
 namespace DataPlane.Ops.Tests.Architecture;
 
@@ -12,7 +12,7 @@ namespace DataPlane.Ops.Tests.Architecture;
 /// the dependency is right, add it to the table with the reason.</summary>
 public partial class ProjectReferenceTests
 {
-    private static readonly string Root = Binaries.RepoRoot();
+    private static readonly string Root = RepoFiles.Root;
 
     [Fact]
     public void Every_project_reference_is_one_the_layer_table_lists_and_every_project_has_a_row()
