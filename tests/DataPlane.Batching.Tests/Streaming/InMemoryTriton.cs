@@ -92,10 +92,10 @@ internal sealed class UpstreamStream
     public IAsyncStreamReader<ModelStreamInferResponse> Responses { get; }
 
     /// <summary>Completes when the relay cancels the stream.</summary>
-    public Task Cancelled => _cancelled.Task;
+    public Task Cancelled => _cancelled.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
     /// <summary>Completes when the relay has disposed of the call (it is done with this stream).</summary>
-    public Task Disposed => _disposed.Task;
+    public Task Disposed => _disposed.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
     public void Dispose() => _disposed.TrySetResult();
 
@@ -125,7 +125,7 @@ internal sealed class UpstreamStream
         public WriteOptions? WriteOptions { get; set; }
 
         /// <summary>Completes when the relay has completed its side of the stream.</summary>
-        public Task Completed => _completed.Task;
+        public Task Completed => _completed.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         public Task WriteAsync(ModelInferRequest message)
         {

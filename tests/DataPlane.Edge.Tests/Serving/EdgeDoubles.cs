@@ -75,7 +75,7 @@ internal sealed class ScriptedGeneration
     public ChannelReader<TokenChunk> Chunks => _chunks.Reader;
 
     /// <summary>Completes when the agent cancels the generation.</summary>
-    public Task Cancelled => _cancelled.Task;
+    public Task Cancelled => _cancelled.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
     public void Token(string text) => _chunks.Writer.TryWrite(new TokenChunk(text));
 
@@ -159,7 +159,7 @@ internal sealed class ScriptedGpuCall
     public IAsyncStreamReader<GpuStreamResponse> Responses { get; }
 
     /// <summary>Completes when the agent cancels the call.</summary>
-    public Task Cancelled => _cancelled.Task;
+    public Task Cancelled => _cancelled.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
     public void Token(string text) => _responses.Writer.TryWrite(new GpuStreamResponse("", "", text, false, null));
 
