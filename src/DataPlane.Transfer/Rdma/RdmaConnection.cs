@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using DataPlane.Interop.Verbs;
