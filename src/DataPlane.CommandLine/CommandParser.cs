@@ -1,7 +1,7 @@
 namespace DataPlane.CommandLine;
 
 /// <summary>Reads a verb's arguments against its <see cref="CommandSpec"/>. Values come as the next argument or after
-/// '='; <c>--</c> ends the options. An unknown option, a missing value, a value given to a flag, a stray or missing
+/// '=' option, a missing value, a value given to a flag, a stray or missing
 /// positional argument and a missing required option are each an error that names the argument. <c>-h</c>/<c>--help</c>
 /// anywhere wins over everything, then <c>--version</c>.</summary>
 public static class CommandParser
@@ -13,7 +13,6 @@ public static class CommandParser
         ArgumentNullException.ThrowIfNull(args);
         var given = new List<GivenOption>();
         var positionals = new List<string>();
-        var keys = new List<string>();
         bool help = false, version = false, optionsEnded = false;
         string? error = null;
         for (int i = 0; i < args.Count; i++)
@@ -37,7 +36,7 @@ public static class CommandParser
                 continue;
             }
 
-            if (optionsEnded || !arg.StartsWith('-') || arg == "-")
+            if (optionsEnded || !arg.StartsWith('-') || arg is "-" or "--")
             {
                 if (positionals.Count < spec.Arguments.Count)
                 {
@@ -51,7 +50,7 @@ public static class CommandParser
                 continue;
             }
 
-            if (arg == "--")
+            if (arg == "--" && spec.Arguments.Count > 0)
             {
                 optionsEnded = true;
                 continue;
@@ -73,7 +72,7 @@ public static class CommandParser
                     }
                     else
                     {
-                        keys.Add($"{name}={setting}");
+                        given.Add(new GivenOption(CommandSpec.ConfigurationKey, $"{name}={setting}"));
                     }
 
                     continue;
@@ -128,7 +127,9 @@ public static class CommandParser
             error = Missing(spec, given, positionals);
         }
 
-        return new ParsedCommand(spec, given, positionals, keys, help, version, help || version ? null : error);
+        // A caller that runs the verb itself (not through CommandLineApp, which answers it) must not run it.
+        error = help ? null : version ? $"the version is the executable's: {spec.Program} --version" : error;
+        return new ParsedCommand(spec, given, positionals, help, version, error);
     }
 
     private static string? Missing(CommandSpec spec, List<GivenOption> given, List<string> positionals)

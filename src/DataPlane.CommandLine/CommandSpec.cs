@@ -13,6 +13,10 @@ public sealed record CommandSpec(string Program, string Name, string Summary)
     /// <summary>The built-in <c>--version</c> of every verb.</summary>
     public static readonly CommandOption Version = CommandOption.Flag("--version", "print the version and exit");
 
+    /// <summary>Stands for a <c>--Section:Key=value</c> argument in <see cref="ParsedCommand.Given"/> (its value is the
+    /// whole <c>--Section:Key=value</c>), so configuration keys keep their place among the options.</summary>
+    public static readonly CommandOption ConfigurationKey = CommandOption.Value("--Section:Key", "value", "any configuration key (docs/CONFIGURATION.md)");
+
     /// <summary>The usage lines without the program and verb (e.g. <c>[options]</c>); the first follows "Usage: ".</summary>
     public IReadOnlyList<string> Usage { get; init; } = ["[options]"];
 

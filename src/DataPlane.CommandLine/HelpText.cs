@@ -51,7 +51,7 @@ public static class HelpText
 
         if (spec.AcceptsConfigurationKeys && !spec.Options.Any(o => o.Name.Contains(':', StringComparison.Ordinal)))
         {
-            Row(text, "--Section:Key=value", "any configuration key (docs/CONFIGURATION.md)");
+            Row(text, "--Section:Key=value", CommandSpec.ConfigurationKey.Description);
         }
 
         Row(text, Left(CommandSpec.Help), CommandSpec.Help.Description);

@@ -11,13 +11,13 @@ public sealed class ParsedCommand
 {
     private readonly List<GivenOption> _given;
 
-    internal ParsedCommand(CommandSpec spec, List<GivenOption> given, IReadOnlyList<string> positionals,
-        IReadOnlyList<string> configurationKeys, bool help, bool version, string? error)
+    internal ParsedCommand(CommandSpec spec, List<GivenOption> given, IReadOnlyList<string> positionals, bool help, bool version,
+        string? error)
     {
         Spec = spec;
         _given = given;
         Positionals = positionals;
-        ConfigurationKeys = configurationKeys;
+        ConfigurationKeys = given.Where(g => g.Option == CommandSpec.ConfigurationKey).Select(g => g.Value!).ToList();
         HelpRequested = help;
         VersionRequested = version;
         Error = error;
@@ -33,10 +33,11 @@ public sealed class ParsedCommand
     public bool VersionRequested { get; }
 
     /// <summary>What is wrong, naming the argument (without the program, see <see cref="CommandSpec.FormatError"/>);
-    /// null when the command line was accepted.</summary>
+    /// null when the command line was accepted or help was asked for. With <see cref="VersionRequested"/> it says
+    /// that the executable answers that, so a verb run on its own never runs with it.</summary>
     public string? Error { get; }
 
-    /// <summary>The options in the order given.</summary>
+    /// <summary>The options in the order given; a configuration key as <see cref="CommandSpec.ConfigurationKey"/>.</summary>
     public IReadOnlyList<GivenOption> Given => _given;
 
     /// <summary>The positional arguments in order.</summary>

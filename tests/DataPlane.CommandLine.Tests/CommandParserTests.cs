@@ -88,7 +88,7 @@ public class CommandParserTests
         var p = Parse("--rate", "1", "--version", "--frobnicate");
         Assert.True(p.VersionRequested);
         Assert.False(p.HelpRequested);
-        Assert.Null(p.Error);
+        Assert.Equal("the version is the executable's: tool --version", p.Error);
     }
 
     [Fact]
@@ -105,6 +105,12 @@ public class CommandParserTests
         Assert.Null(ok.Error);
         Assert.Equal(["go"], ok.Positionals);
         Assert.Equal("unexpected argument 'again'", CommandParser.Parse(spec, ["go", "again", "--data", "f"]).Error);
+    }
+
+    [Fact]
+    public void Double_dash_is_a_stray_argument_of_a_verb_without_positional_arguments()
+    {
+        Assert.Equal("unexpected argument '--'", Parse("--").Error);
     }
 
     [Fact]
