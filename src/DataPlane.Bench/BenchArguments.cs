@@ -166,16 +166,9 @@ public static class BenchArguments
 
                     break;
                 case "--warmup":
-                    if (TryNumber(name, value, out double warmup, out error))
+                    if (TryNonNegative(name, value, out double warmup, out error))
                     {
-                        if (warmup < 0)
-                        {
-                            error = $"option --warmup: '{value}' is negative";
-                        }
-                        else
-                        {
-                            s = s with { Warmup = TimeSpan.FromSeconds(warmup) };
-                        }
+                        s = s with { Warmup = TimeSpan.FromSeconds(warmup) };
                     }
 
                     break;
@@ -208,24 +201,16 @@ public static class BenchArguments
 
                     break;
                 case "--label":
-                    if (value.AsSpan().IndexOfAny('\n', '\r') >= 0)
-                    {
-                        error = "option --label: the label spans several lines";
-                    }
-                    else
+                    if ((error = SingleLine(name, value, "label")) is null)
                     {
                         s = s with { Label = value };
                     }
 
                     break;
                 case "--seed":
-                    if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed))
+                    if (TryInteger(name, value, out int seed, out error))
                     {
                         s = s with { Seed = seed };
-                    }
-                    else
-                    {
-                        error = $"option --seed: '{value}' is not a whole number";
                     }
 
                     break;

@@ -36,6 +36,12 @@ public static class CommandParser
                 continue;
             }
 
+            if (arg == "--" && !optionsEnded && spec.Arguments.Count > 0)
+            {
+                optionsEnded = true;
+                continue;
+            }
+
             if (optionsEnded || !arg.StartsWith('-') || arg is "-" or "--")
             {
                 if (positionals.Count < spec.Arguments.Count)
@@ -47,12 +53,6 @@ public static class CommandParser
                     error = $"unexpected argument '{Clip(arg)}'";
                 }
 
-                continue;
-            }
-
-            if (arg == "--" && spec.Arguments.Count > 0)
-            {
-                optionsEnded = true;
                 continue;
             }
 

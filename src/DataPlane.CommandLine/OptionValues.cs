@@ -54,4 +54,41 @@ public static class OptionValues
         error = $"option {name}: '{value}' is not a whole number from {min} to {max}";
         return false;
     }
+
+    /// <summary>A finite number of zero or more.</summary>
+    public static bool TryNonNegative(string name, string value, out double number, out string? error)
+    {
+        if (!TryNumber(name, value, out number, out error))
+        {
+            return false;
+        }
+
+        if (number < 0)
+        {
+            error = $"option {name}: '{value}' is negative";
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>A whole number, signed.</summary>
+    public static bool TryInteger(string name, string value, out int number, out string? error)
+    {
+        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out number))
+        {
+            error = null;
+            return true;
+        }
+
+        error = $"option {name}: '{value}' is not a whole number";
+        return false;
+    }
+
+    /// <summary>An error when <paramref name="value"/> spans several lines (a label carried into CSV rows).</summary>
+    public static string? SingleLine(string name, string value, string what)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return value.AsSpan().IndexOfAny('\n', '\r') >= 0 ? $"option {name}: the {what} spans several lines" : null;
+    }
 }
