@@ -1,3 +1,4 @@
+using DataPlane.CommandLine;
 using DataPlane.Edge.Routing;
 using DataPlane.Edge.Runtimes.Simulation;
 using DataPlane.Hosting.Configuration;
@@ -8,75 +9,110 @@ namespace DataPlane.Agent;
 /// <summary>The verbs of `dataplane-agent`.</summary>
 public static class AgentCommands
 {
-    public const string Usage = """
-        dataplane-agent — DataPlane edge agent for Raspberry Pi nodes (OpenAI-compatible API, local-first, GPU escalation)
-
-        Usage:
-          dataplane-agent [serve] [options]      serve the API (default verb)
-          dataplane-agent sim-local [--listen HOST:PORT]
-                                                 run the SIMULATED Pi runtime (llama.cpp wire format) as its own process
-          dataplane-agent train --data FILE.jsonl --out FILE.json
-                                                 train the prompt classifier from labelled JSONL ({"prompt","gpu"})
-          dataplane-agent calibrate --data FILE.jsonl --rate R --config FILE.json [--classifier FILE.json]
-                                                 set Routing:Threshold in a config file so that a share R of prompts escalates
-          dataplane-agent hash-key [--new]       print the SHA-256 of an API key read from stdin (for Authorization:Keys:<name>:Sha256);
-                                                 --new makes a random key and prints it with its hash
-          dataplane-agent version
-
-        serve options (any key also works as --Section:Key=value; see docs/CONFIGURATION.md):
-          --config FILE          JSON configuration file
-          --api HOST:PORT        client API listener (default 0.0.0.0:8090; llama.cpp keeps 8080)
-          --admin HOST:PORT      metrics/health/status listener (default 127.0.0.1:9091)
-          --local KIND           local runtime: simulated (default), llama.cpp, ollama, hailo-ollama
-          --local-url URL        the local runtime's address (unset with simulated: the simulation runs in-process)
-          --gpu HOST:PORT[,…]    dataplane hosts of the GPU pool, or dns:///name:port
-          --threshold X          classifier threshold (Routing:Threshold)
-
-        Environment variables DATAPLANE_AGENT_<Section>__<Key> set the same keys.
-        """;
-
-    public static string Version { get; } = typeof(AgentCommands).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary><c>dataplane-agent serve</c>: its switches are read by the strict configuration layers
+    /// (<see cref="AgentOptions.Build"/>); declared here for the help.</summary>
+    public static CommandSpec ServeSpec { get; } = new("dataplane-agent", "serve", "serve the API (the default verb)")
     {
+        PassThrough = true,
+        AcceptsConfigurationKeys = true,
+        Options =
+        [
+            CommandOption.Value("--config", "FILE", "JSON configuration file"),
+            CommandOption.Value("--api", "HOST:PORT", "client API listener (default 0.0.0.0:8090; llama.cpp keeps 8080)"),
+            CommandOption.Value("--admin", "HOST:PORT", "metrics/health/status listener (default 127.0.0.1:9091)"),
+            CommandOption.Value("--local", "KIND", "local runtime: simulated (default), llama.cpp, ollama, hailo-ollama"),
+            CommandOption.Value("--local-url", "URL", "the local runtime's address (unset with simulated: the simulation runs in-process)"),
+            CommandOption.Value("--gpu", "HOST:PORT[,…]", "dataplane hosts of the GPU pool, or dns:///name:port"),
+            CommandOption.Value("--threshold", "X", "classifier threshold (Routing:Threshold)"),
+        ],
+        Epilogue = """
+            Any configuration key also works as --Section:Key=value (docs/CONFIGURATION.md).
+            Environment variables DATAPLANE_AGENT_<Section>__<Key> set the same keys.
+            """,
+    };
+
+    /// <summary><c>dataplane-agent sim-local</c>: read by the configuration layers like serve.</summary>
+    public static CommandSpec SimLocalSpec { get; } = new("dataplane-agent", "sim-local", "run the SIMULATED Pi runtime (llama.cpp wire format) as its own process")
+    {
+        PassThrough = true,
+        AcceptsConfigurationKeys = true,
+        Options = [CommandOption.Value("--listen", "HOST:PORT", "listener (default 127.0.0.1:8081)")],
+        Epilogue = """
+            --Simulation:KEY=VALUE: TimeToFirstTokenMs, TokensPerSecond, MaxTokens, Parallelism, ConcurrencySlowdown.
+            Environment variables DATAPLANE_AGENT_<Section>__<Key> set the same keys.
+            """,
+    };
+
+    /// <summary><c>dataplane-agent train</c>.</summary>
+    public static CommandSpec TrainSpec { get; } = new("dataplane-agent", "train", "train the prompt classifier from labelled JSONL ({\"prompt\",\"gpu\"})")
+    {
+        Options =
+        [
+            CommandOption.Value("--data", "FILE.jsonl", "labelled prompts, one {\"prompt\": \"...\", \"gpu\": true|false} per line") with { Required = true },
+            CommandOption.Value("--out", "FILE.json", "where to write the classifier") with { Required = true },
+        ],
+    };
+
+    /// <summary><c>dataplane-agent calibrate</c>.</summary>
+    public static CommandSpec CalibrateSpec { get; } = new("dataplane-agent", "calibrate", "set Routing:Threshold in a config file so that a share R of prompts escalates")
+    {
+        Options =
+        [
+            CommandOption.Value("--data", "FILE.jsonl", "prompts to calibrate on") with { Required = true },
+            CommandOption.Value("--rate", "R", "the share of prompts to escalate, 0 to 1") with { Required = true },
+            CommandOption.Value("--config", "FILE.json", "the configuration file to write Routing:Threshold into") with { Required = true },
+            CommandOption.Value("--classifier", "FILE.json", "a trained classifier (default: the built-in one)"),
+        ],
+    };
+
+    /// <summary><c>dataplane-agent hash-key</c>.</summary>
+    public static CommandSpec HashKeySpec { get; } = new("dataplane-agent", "hash-key", "print the SHA-256 of an API key read from stdin (for Authorization:Keys:<name>:Sha256)")
+    {
+        Options = [CommandOption.Flag("--new", "make a random key and print it with its hash")],
+    };
+
+    /// <summary>The verbs of <c>dataplane-agent</c>, each declared once for its parser and help.</summary>
+    public static CommandLineApp App { get; } = new CommandLineApp(
+            "dataplane-agent",
+            "DataPlane edge agent for Raspberry Pi nodes (OpenAI-compatible API, local-first, GPU escalation)",
+            CommandLineApp.VersionOf(typeof(AgentCommands).Assembly),
+            "serve")
+        {
+            Epilogue = "Environment variables DATAPLANE_AGENT_<Section>__<Key> set the configuration keys (docs/CONFIGURATION.md).",
+        }
+        .Add(ServeSpec, (_, rest) => ServeAsync(rest))
+        .Add(SimLocalSpec, (_, rest) => SimLocalAsync(rest))
+        .Add(TrainSpec, (line, _) => Task.FromResult(Train(line)))
+        .Add(CalibrateSpec, (line, _) => Task.FromResult(Calibrate(line)))
+        .Add(HashKeySpec, (line, _) => HashKeyAsync(line.Has("--new")));
+
+    /// <summary>What <c>dataplane-agent --help</c> prints.</summary>
+    public static string Usage => App.RenderHelp();
+
+    /// <summary>The version <c>dataplane-agent --version</c> prints.</summary>
+    public static string Version => App.Version;
+
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the command line; help, version and refused command lines go to the writers given (what a verb
+    /// prints once it runs goes to the console).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
         string verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
-        string[] rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
         try
         {
-            switch (verb)
-            {
-                case "serve" when !rest.Contains("--help"):
-                    return await ServeAsync(rest).ConfigureAwait(false);
-                case "sim-local":
-                    return await SimLocalAsync(rest).ConfigureAwait(false);
-                case "train":
-                    return Train(Options(rest, "--data", "--out"));
-                case "calibrate":
-                    return Calibrate(Options(rest, "--data", "--rate", "--config", "--classifier"));
-
-                case "hash-key":
-                    return await HashKeyAsync(rest).ConfigureAwait(false);
-                case "version" or "--version":
-                    Console.WriteLine($"dataplane-agent {Version}");
-                    return 0;
-                case "serve" or "help" or "--help" or "-h":
-                    Console.WriteLine(Usage);
-                    return 0;
-                default:
-                    await Console.Error.WriteLineAsync(
-                        $"dataplane-agent: unknown verb '{(verb.Length <= 64 ? verb : verb[..64] + "…")}' (dataplane-agent --help lists them)").ConfigureAwait(false);
-                    return 2;
-            }
+            return await App.RunAsync(args, stdout, stderr).ConfigureAwait(false);
         }
         catch (ConfigurationException e)
         {
             // One line per mistake, naming the key, switch or file; never a stack trace.
-            e.WriteTo(Console.Error, verb is "serve" ? "dataplane-agent: " : $"dataplane-agent {verb}: ");
+            e.WriteTo(stderr, verb is "serve" ? "dataplane-agent: " : $"dataplane-agent {verb}: ");
             return 2;
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
-            await Console.Error.WriteLineAsync($"dataplane-agent {verb}: {e.Message}").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"dataplane-agent {verb}: {e.Message}").ConfigureAwait(false);
             return 1;
         }
     }
@@ -160,14 +196,9 @@ public static class AgentCommands
 
     /// <summary>hash-key: the key comes on stdin (not the command line, where other users and the shell history see it);
     /// one line, its line ending dropped. --new makes one.</summary>
-    private static async Task<int> HashKeyAsync(string[] args)
+    private static async Task<int> HashKeyAsync(bool newKey)
     {
-        if (args.Length > 1 || (args.Length == 1 && args[0] != "--new"))
-        {
-            throw new ConfigurationException($"hash-key: unknown argument '{args[0]}' (hash-key reads the key from stdin; hash-key --new makes one)");
-        }
-
-        if (args.Length == 1)
+        if (newKey)
         {
             string key = Edge.Api.ApiKeySet.NewKey();
             Console.WriteLine($"key     {key}");
@@ -186,52 +217,29 @@ public static class AgentCommands
         return 0;
     }
 
-    private static int Train(Dictionary<string, string> o)
+    private static int Train(ParsedCommand o)
     {
-        var result = ClassifierTrainer.TrainFromFile(o["--data"]);
-        result.Save(o["--out"]);
-        Console.WriteLine($"trained on {result.Model.Metrics?.Examples} prompts: accuracy {result.TrainAccuracy:P1}, log-loss {result.TrainLogLoss:0.000}; wrote {o["--out"]}");
+        string data = o.Value("--data")!, output = o.Value("--out")!;
+        var result = ClassifierTrainer.TrainFromFile(data);
+        result.Save(output);
+        Console.WriteLine($"trained on {result.Model.Metrics?.Examples} prompts: accuracy {result.TrainAccuracy:P1}, log-loss {result.TrainLogLoss:0.000}; wrote {output}");
         return 0;
     }
 
-    private static int Calibrate(Dictionary<string, string> o)
+    private static int Calibrate(ParsedCommand o)
     {
-        if (!double.TryParse(o["--rate"], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double rate)
+        string given = o.Value("--rate")!, config = o.Value("--config")!;
+        if (!double.TryParse(given, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double rate)
             || rate < 0 || rate > 1)
         {
-            throw new ConfigurationException($"--rate: '{o["--rate"]}' is not a share between 0 and 1");
+            throw new ConfigurationException($"--rate: '{given}' is not a share between 0 and 1");
         }
 
-        var classifier = o.TryGetValue("--classifier", out var path) ? PromptClassifier.Load(path) : PromptClassifier.Default;
-        var result = Calibration.CalibrateFromFile(o["--data"], classifier, rate);
-        ConfigWriter.SetValue(o["--config"], "Routing:Threshold", result.Threshold);
+        var classifier = o.Value("--classifier") is { } path ? PromptClassifier.Load(path) : PromptClassifier.Default;
+        var result = Calibration.CalibrateFromFile(o.Value("--data")!, classifier, rate);
+        ConfigWriter.SetValue(config, "Routing:Threshold", result.Threshold);
         Console.WriteLine($"threshold {result.Threshold:0.0000} escalates {result.AchievedRate:P1} of {result.Prompts} prompts (target {rate:P1}); " +
-            $"wrote Routing:Threshold to {o["--config"]}");
+            $"wrote Routing:Threshold to {config}");
         return 0;
-    }
-
-    /// <summary>Parses "--name value" pairs; the first names are required, the rest optional.</summary>
-    private static Dictionary<string, string> Options(string[] args, params string[] names)
-    {
-        var o = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (int i = 0; i < args.Length; i++)
-        {
-            if (!names.Contains(args[i]) || i + 1 >= args.Length)
-            {
-                throw new ConfigurationException($"'{args[i]}' is not an option here (options: {string.Join(", ", names)}), or lacks its value");
-            }
-
-            o[args[i]] = args[++i];
-        }
-
-        foreach (string required in names.Take(names.Contains("--classifier") ? names.Length - 1 : names.Length))
-        {
-            if (!o.ContainsKey(required))
-            {
-                throw new ConfigurationException($"{required} is required");
-            }
-        }
-
-        return o;
     }
 }

@@ -1,6 +1,8 @@
 using System.Globalization;
 
-using static DataPlane.Bench.OptionValues;
+using DataPlane.CommandLine;
+
+using static DataPlane.CommandLine.OptionValues;
 
 namespace DataPlane.Bench;
 
@@ -11,10 +13,10 @@ namespace DataPlane.Bench;
 /// <param name="HelpRequested">True when --help (or -h) was given; nothing else is then checked.</param>
 public sealed record BenchParseResult(BenchSettings? Settings, string? Error, bool HelpRequested);
 
-/// <summary>Hand-written parser of the <c>dataplane bench</c> options (NativeAOT-safe, no reflection).
-/// Options take their value as the next argument or after '=' (<c>--rate 200</c>, <c>--rate=200</c>);
-/// a repeated option keeps its last value. Unknown options, missing or malformed values, positional
-/// arguments and contradictory combinations are errors that name the option.</summary>
+/// <summary>The <c>dataplane bench</c> options on the shared command-line layer (<see cref="CommandParser"/>):
+/// values as the next argument or after '=' (<c>--rate 200</c>, <c>--rate=200</c>); a repeated option keeps its last
+/// value. Unknown options, missing or malformed values, positional arguments and contradictory combinations are errors
+/// that name the option.</summary>
 public static class BenchArguments
 {
     /// <summary>Upper bound of the arrivals one open-loop step may schedule (rate × (warm-up + duration)),
@@ -24,89 +26,66 @@ public static class BenchArguments
     /// <summary>Most closed-loop workers.</summary>
     public const int MaxConcurrency = 10_000;
 
+    /// <summary>The verb's options, declared once for the parser and the help.</summary>
+    public static CommandSpec Spec { get; } = new("dataplane", "bench", "load generator for any KServe v2 / Triton endpoint, gRPC or HTTP")
+    {
+        Description = """
+            Load generator for any KServe v2 / Triton endpoint, gRPC or HTTP (Triton, the DataPlane daemon, the simulator).
+            Runs one measured step per rate (open loop) or concurrency (closed loop) and prints one row per step.
+            """,
+        Options =
+        [
+            CommandOption.Value("--target", "URL", "endpoint (default http://127.0.0.1:9001; the daemon's HTTP port is 9000)"),
+            CommandOption.Value("--protocol", "P", "grpc: KServe v2 gRPC (default); http: KServe v2 HTTP/REST with binary tensors"),
+            CommandOption.Value("--model", "NAME", "model to infer against (default simple)"),
+            CommandOption.Value("--rpc", "infer|live", "infer: ModelInfer (HTTP: POST .../infer) with generated inputs (default);\n" +
+                "live: ServerLive (HTTP: GET /v2/health/live) round trips, the cost of a bare hop"),
+            CommandOption.Value("--mode", "MODE", "poisson: open loop, Poisson arrivals (default)\nconstant: open loop, fixed interval\n" +
+                "closed: N workers sending back to back"),
+            CommandOption.Value("--rate", "R", "requests/s of an open-loop step (default 100)"),
+            CommandOption.Value("--concurrency", "N", "workers of a closed-loop step (default 1)"),
+            CommandOption.Value("--sweep", "V1,V2,...", "one step per value: rates (open loop) or concurrencies (closed loop)"),
+            CommandOption.Value("--duration", "S", "measured seconds per step (default 5)"),
+            CommandOption.Value("--warmup", "S", "seconds of load before each step's measurement, not measured (default 1)"),
+            CommandOption.Value("--slo-ms", "X", "latency objective; SLO attainment = share of requests that succeeded\nwithin X ms (default 50)"),
+            CommandOption.Value("--batch", "N", "rows per request (default 1)"),
+            CommandOption.Value("--csv", "FILE", "append one row per step (header written when the file is new)"),
+            CommandOption.Value("--json", "FILE", "append the whole run as one JSON line"),
+            CommandOption.Value("--label", "TEXT", "carried into every row, e.g. the batching policy"),
+            CommandOption.Value("--seed", "N", "seed of arrivals and inputs (default 1)"),
+            CommandOption.Value("--connections", "N", "gRPC channels / HTTP/2 connections (default 1)"),
+            CommandOption.Value("--timeout-ms", "X", "per-request gRPC deadline (default 10000)"),
+        ],
+        Epilogue = """
+            Open-loop latency counts from each request's scheduled send time, so a client that falls
+            behind does not hide queueing ("late" counts sends more than 1 ms behind schedule).
+            Exit codes: 0 done (even when requests failed), 1 I/O error, 2 bad arguments, 130 cancelled.
+            """,
+    };
+
     /// <summary>The usage text printed by --help.</summary>
-    public const string Usage = """
-        Usage: dataplane bench [options]
-
-        Load generator for any KServe v2 / Triton endpoint, gRPC or HTTP (Triton, the DataPlane daemon, the simulator).
-        Runs one measured step per rate (open loop) or concurrency (closed loop) and prints one row per step.
-
-        Options:
-          --target URL         endpoint (default http://127.0.0.1:9001; the daemon's HTTP port is 9000)
-          --protocol P         grpc: KServe v2 gRPC (default); http: KServe v2 HTTP/REST with binary tensors
-          --model NAME         model to infer against (default simple)
-          --rpc infer|live     infer: ModelInfer (HTTP: POST .../infer) with generated inputs (default);
-                               live: ServerLive (HTTP: GET /v2/health/live) round trips, the cost of a bare hop
-          --mode MODE          poisson: open loop, Poisson arrivals (default)
-                               constant: open loop, fixed interval
-                               closed: N workers sending back to back
-          --rate R             requests/s of an open-loop step (default 100)
-          --concurrency N      workers of a closed-loop step (default 1)
-          --sweep V1,V2,...    one step per value: rates (open loop) or concurrencies (closed loop)
-          --duration S         measured seconds per step (default 5)
-          --warmup S           seconds of load before each step's measurement, not measured (default 1)
-          --slo-ms X           latency objective; SLO attainment = share of requests that succeeded
-                               within X ms (default 50)
-          --batch N            rows per request (default 1)
-          --csv FILE           append one row per step (header written when the file is new)
-          --json FILE          append the whole run as one JSON line
-          --label TEXT         carried into every row, e.g. the batching policy
-          --seed N             seed of arrivals and inputs (default 1)
-          --connections N      gRPC channels / HTTP/2 connections (default 1)
-          --timeout-ms X       per-request gRPC deadline (default 10000)
-          -h, --help           print this text
-
-        Open-loop latency counts from each request's scheduled send time, so a client that falls
-        behind does not hide queueing ("late" counts sends more than 1 ms behind schedule).
-        Exit codes: 0 done (even when requests failed), 1 I/O error, 2 bad arguments, 130 cancelled.
-        """;
+    public static string Usage { get; } = Spec.RenderHelp();
 
     /// <summary>Parses <paramref name="args"/> (the arguments after the verb).</summary>
     public static BenchParseResult Parse(IReadOnlyList<string> args)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        foreach (string a in args)
+        var line = CommandParser.Parse(Spec, args);
+        if (line.HelpRequested)
         {
-            if (a is "--help" or "-h")
-            {
-                return new BenchParseResult(null, null, HelpRequested: true);
-            }
+            return new BenchParseResult(null, null, HelpRequested: true);
+        }
+
+        if (line.Error is { } problem)
+        {
+            return Fail(problem);
         }
 
         var s = new BenchSettings();
         bool rateGiven = false, concurrencyGiven = false;
-        for (int i = 0; i < args.Count; i++)
+        foreach (var (option, given) in line.Given)
         {
-            string arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
-            {
-                return Fail($"unexpected argument '{arg}' (options start with --; see --help)");
-            }
-
-            string name = arg;
-            string? value = null;
-            int eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
-            {
-                name = arg[..eq];
-                value = arg[(eq + 1)..];
-            }
-
-            if (!IsKnown(name))
-            {
-                return Fail($"unknown option '{name}' (see --help)");
-            }
-
-            if (value is null)
-            {
-                if (i + 1 >= args.Count)
-                {
-                    return Fail($"option {name} needs a value");
-                }
-
-                value = args[++i];
-            }
-
+            string name = option.Name;
+            string value = given ?? "";
             string? error = null;
             switch (name)
             {
@@ -187,16 +166,9 @@ public static class BenchArguments
 
                     break;
                 case "--warmup":
-                    if (TryNumber(name, value, out double warmup, out error))
+                    if (TryNonNegative(name, value, out double warmup, out error))
                     {
-                        if (warmup < 0)
-                        {
-                            error = $"option --warmup: '{value}' is negative";
-                        }
-                        else
-                        {
-                            s = s with { Warmup = TimeSpan.FromSeconds(warmup) };
-                        }
+                        s = s with { Warmup = TimeSpan.FromSeconds(warmup) };
                     }
 
                     break;
@@ -229,24 +201,16 @@ public static class BenchArguments
 
                     break;
                 case "--label":
-                    if (value.AsSpan().IndexOfAny('\n', '\r') >= 0)
-                    {
-                        error = "option --label: the label spans several lines";
-                    }
-                    else
+                    if ((error = SingleLine(name, value, "label")) is null)
                     {
                         s = s with { Label = value };
                     }
 
                     break;
                 case "--seed":
-                    if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed))
+                    if (TryInteger(name, value, out int seed, out error))
                     {
                         s = s with { Seed = seed };
-                    }
-                    else
-                    {
-                        error = $"option --seed: '{value}' is not a whole number";
                     }
 
                     break;
@@ -324,10 +288,6 @@ public static class BenchArguments
 
         return new BenchParseResult(s, null, HelpRequested: false);
     }
-
-    private static bool IsKnown(string name) => name is "--target" or "--protocol" or "--model" or "--rpc" or "--mode" or "--rate"
-        or "--concurrency" or "--sweep" or "--duration" or "--warmup" or "--slo-ms" or "--batch" or "--csv"
-        or "--json" or "--label" or "--seed" or "--connections" or "--timeout-ms";
 
     private static BenchParseResult Fail(string error) => new(null, error, HelpRequested: false);
 

@@ -37,7 +37,7 @@ public static class BenchCommand
 
         if (parsed.Settings is not { } settings)
         {
-            await stderr.WriteLineAsync($"dataplane bench: {parsed.Error}").ConfigureAwait(false);
+            await stderr.WriteLineAsync(BenchArguments.Spec.FormatError(parsed.Error!)).ConfigureAwait(false);
             return ExitUsage;
         }
 

@@ -97,8 +97,8 @@ public class ConfigurationMistakeProcessTests(MistakeFiles files) : IClassFixtur
 
     public static TheoryData<string, string[], string> Simulator() => new()
     {
-        { "unknown switch", ["--frobnicate"], "unknown switch '--frobnicate'" },
-        { "switch without its value", ["--listen"], "--listen needs a value" },
+        { "unknown switch", ["--frobnicate"], "unknown option '--frobnicate' (see 'dataplane sim --help')" },
+        { "switch without its value", ["--listen"], "option --listen needs a value" },
         { "malformed JSON file", ["--config", "{dir}/malformed.json"], "--config {dir}/malformed.json: not valid JSON: " },
         { "unknown section", ["--config", "{dir}/section.json"], "Upstraem:Address: unknown setting" },
         { "port in use", ["--listen", "127.0.0.1:{busy}"], "--listen: cannot listen on 127.0.0.1:{busy}: the address is already in use" },

@@ -43,11 +43,11 @@ public class CommandLineTests
     }
 
     [Theory]
-    [InlineData("--bogus", "dataplane sim: unknown switch '--bogus' (dataplane sim --help lists them)")]
-    [InlineData("--model-control-mode=explicit", "dataplane sim: unknown switch '--model-control-mode' (dataplane sim --help lists them)")]
-    [InlineData("stray", "dataplane sim: unexpected argument 'stray' (dataplane sim --help lists the switches)")]
-    [InlineData("--allow-client-shm=maybe", "dataplane sim: --allow-client-shm takes true or false, not 'maybe'")]
-    [InlineData("--load-model", "dataplane sim: --load-model needs a value (dataplane sim --help)")]
+    [InlineData("--bogus", "dataplane sim: unknown option '--bogus' (see 'dataplane sim --help')")]
+    [InlineData("--model-control-mode=explicit", "dataplane sim: unknown option '--model-control-mode' (see 'dataplane sim --help')")]
+    [InlineData("stray", "dataplane sim: unexpected argument 'stray' (see 'dataplane sim --help')")]
+    [InlineData("--allow-client-shm=maybe", "dataplane sim: option --allow-client-shm takes true or false, not 'maybe' (see 'dataplane sim --help')")]
+    [InlineData("--load-model", "dataplane sim: option --load-model needs a value (NAME) (see 'dataplane sim --help')")]
     public void An_unknown_or_malformed_switch_is_one_line_naming_it(string arg, string error)
     {
         var line = SimulationCommandLine.Parse(["--listen", "127.0.0.1:9", arg]);

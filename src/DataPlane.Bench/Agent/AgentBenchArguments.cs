@@ -1,6 +1,8 @@
 using System.Globalization;
 
-using static DataPlane.Bench.OptionValues;
+using DataPlane.CommandLine;
+
+using static DataPlane.CommandLine.OptionValues;
 
 namespace DataPlane.Bench.Agent;
 
@@ -11,8 +13,8 @@ namespace DataPlane.Bench.Agent;
 /// <param name="HelpRequested">True when --help (or -h) was given; nothing else is then checked.</param>
 public sealed record AgentBenchParseResult(AgentBenchSettings? Settings, string? Error, bool HelpRequested);
 
-/// <summary>Hand-written parser of the <c>dataplane bench-agent</c> options (NativeAOT-safe, no
-/// reflection). Options take their value as the next argument or after '=' (<c>--rate 4</c>,
+/// <summary>The <c>dataplane bench-agent</c> options on the shared command-line layer
+/// (<see cref="CommandParser"/>). Options take their value as the next argument or after '=' (<c>--rate 4</c>,
 /// <c>--rate=4</c>); a repeated option keeps its last value. Unknown options, missing or malformed
 /// values, positional arguments and contradictory combinations are errors that name the option.</summary>
 public static class AgentBenchArguments
@@ -26,93 +28,72 @@ public static class AgentBenchArguments
     /// <summary>Largest <c>max_tokens</c> accepted.</summary>
     public const int MaxMaxTokens = 1 << 20;
 
+    /// <summary>The verb's options, declared once for the parser and the help.</summary>
+    public static CommandSpec Spec { get; } = new("dataplane", "bench-agent", "mixed-workload load generator for an agent's OpenAI API")
+    {
+        Description = """
+            Load generator for the agent's OpenAI-compatible API (POST /v1/chat/completions). Measures, per
+            request, the time to the first content token and the total latency (from the scheduled send), the
+            path that answered (the final "dataplane" object) and the status; reports local hit rate,
+            escalation rate, counts by path and latency percentiles per path.
+            """,
+        Options =
+        [
+            CommandOption.Value("--target", "URL", "the agent's API (default http://127.0.0.1:8090)"),
+            CommandOption.Value("--model", "NAME", "\"model\" of every request (default local-small)"),
+            CommandOption.Value("--prompts", "FILE", "JSONL prompts {\"prompt\": \"...\", \"gpu\": true|false}, sent in file order, cycled\n" +
+                "(default: the built-in mix of short everyday and long/complex prompts)"),
+            CommandOption.Value("--short-share", "X", "share of short prompts in the built-in mix, 0 to 1 (default 0.7)"),
+            CommandOption.Value("--rate", "R", "open loop: Poisson arrivals at R requests/s (default 4)"),
+            CommandOption.Value("--concurrency", "N", "closed loop instead: N workers sending back to back"),
+            CommandOption.Value("--duration", "S", "measured seconds (default 20)"),
+            CommandOption.Value("--warmup", "S", "seconds of load before the measurement, not measured (default 2)"),
+            CommandOption.Value("--max-tokens", "N", "\"max_tokens\" of every request (default 32)"),
+            CommandOption.Value("--stream", "true|false", "streamed (SSE) or one JSON answer (default true)"),
+            CommandOption.Value("--mode", "MODE", "X-DataPlane-Mode header: auto, local, gpu or speculative (default: not sent)"),
+            CommandOption.Value("--slo-ms", "X", "X-DataPlane-SLO-Ms header (default: not sent)"),
+            CommandOption.Value("--direct-url", "URL", "also measure the local runtime directly (same schedule, prompts and body to\n" +
+                "URL/v1/chat/completions, after the agent phase) and report the agent's\n" +
+                "overhead: agent TTFT p50 on the local path - direct TTFT p50 of the same prompts"),
+            CommandOption.Value("--metrics-url", "URL", "the agent's admin /metrics: scraped when the measurement starts and after it,\n" +
+                "for the mean and bucket-estimated p50/p99 of dataplane_agent_decision_seconds"),
+            CommandOption.Value("--json", "FILE", "append the run as one JSON line"),
+            CommandOption.Value("--csv", "FILE", "append one row per phase and path (header written when the file is new)"),
+            CommandOption.Value("--label", "TEXT", "carried into the JSON and every CSV row"),
+            CommandOption.Value("--seed", "N", "seed of the arrivals and of the built-in prompt order (default 1)"),
+            CommandOption.Value("--timeout-ms", "X", "per-request limit, send to end of answer (default 60000)"),
+        ],
+        Epilogue = """
+            Local hit rate: share of successful requests whose dataplane.answered_by is "local".
+            Escalation rate: share of successful requests whose dataplane.answered_by is "gpu" (path gpu, or
+            path speculative answered by the GPU). A target without the dataplane object reports path "unknown".
+            Exit codes: 0 done (even when requests failed), 1 I/O error, 2 bad arguments, 130 cancelled.
+            """,
+    };
+
     /// <summary>The usage text printed by --help.</summary>
-    public const string Usage = """
-        Usage: dataplane bench-agent [options]
-
-        Load generator for the agent's OpenAI-compatible API (POST /v1/chat/completions). Measures, per
-        request, the time to the first content token and the total latency (from the scheduled send), the
-        path that answered (the final "dataplane" object) and the status; reports local hit rate,
-        escalation rate, counts by path and latency percentiles per path.
-
-        Options:
-          --target URL         the agent's API (default http://127.0.0.1:8090)
-          --model NAME         "model" of every request (default local-small)
-          --prompts FILE       JSONL prompts {"prompt": "...", "gpu": true|false}, sent in file order, cycled
-                               (default: the built-in mix of short everyday and long/complex prompts)
-          --short-share X      share of short prompts in the built-in mix, 0 to 1 (default 0.7)
-          --rate R             open loop: Poisson arrivals at R requests/s (default 4)
-          --concurrency N      closed loop instead: N workers sending back to back
-          --duration S         measured seconds (default 20)
-          --warmup S           seconds of load before the measurement, not measured (default 2)
-          --max-tokens N       "max_tokens" of every request (default 32)
-          --stream true|false  streamed (SSE) or one JSON answer (default true)
-          --mode MODE          X-DataPlane-Mode header: auto, local, gpu or speculative (default: not sent)
-          --slo-ms X           X-DataPlane-SLO-Ms header (default: not sent)
-          --direct-url URL     also measure the local runtime directly (same schedule, prompts and body to
-                               URL/v1/chat/completions, after the agent phase) and report the agent's
-                               overhead: agent TTFT p50 on the local path - direct TTFT p50 of the same prompts
-          --metrics-url URL    the agent's admin /metrics: scraped when the measurement starts and after it,
-                               for the mean and bucket-estimated p50/p99 of dataplane_agent_decision_seconds
-          --json FILE          append the run as one JSON line
-          --csv FILE           append one row per phase and path (header written when the file is new)
-          --label TEXT         carried into the JSON and every CSV row
-          --seed N             seed of the arrivals and of the built-in prompt order (default 1)
-          --timeout-ms X       per-request limit, send to end of answer (default 60000)
-          -h, --help           print this text
-
-        Local hit rate: share of successful requests whose dataplane.answered_by is "local".
-        Escalation rate: share of successful requests whose dataplane.answered_by is "gpu" (path gpu, or
-        path speculative answered by the GPU). A target without the dataplane object reports path "unknown".
-        Exit codes: 0 done (even when requests failed), 1 I/O error, 2 bad arguments, 130 cancelled.
-        """;
+    public static string Usage { get; } = Spec.RenderHelp();
 
     /// <summary>Parses <paramref name="args"/> (the arguments after the verb).</summary>
     public static AgentBenchParseResult Parse(IReadOnlyList<string> args)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        foreach (string a in args)
+        var line = CommandParser.Parse(Spec, args);
+        if (line.HelpRequested)
         {
-            if (a is "--help" or "-h")
-            {
-                return new AgentBenchParseResult(null, null, HelpRequested: true);
-            }
+            return new AgentBenchParseResult(null, null, HelpRequested: true);
+        }
+
+        if (line.Error is { } problem)
+        {
+            return Fail(problem);
         }
 
         var s = new AgentBenchSettings();
         bool rateGiven = false, concurrencyGiven = false, shareGiven = false;
-        for (int i = 0; i < args.Count; i++)
+        foreach (var (option, given) in line.Given)
         {
-            string arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
-            {
-                return Fail($"unexpected argument '{arg}' (options start with --; see --help)");
-            }
-
-            string name = arg;
-            string? value = null;
-            int eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
-            {
-                name = arg[..eq];
-                value = arg[(eq + 1)..];
-            }
-
-            if (!IsKnown(name))
-            {
-                return Fail($"unknown option '{name}' (see --help)");
-            }
-
-            if (value is null)
-            {
-                if (i + 1 >= args.Count)
-                {
-                    return Fail($"option {name} needs a value");
-                }
-
-                value = args[++i];
-            }
-
+            string name = option.Name;
+            string value = given ?? "";
             string? error = null;
             switch (name)
             {
@@ -190,16 +171,9 @@ public static class AgentBenchArguments
 
                     break;
                 case "--warmup":
-                    if (TryNumber(name, value, out double warmup, out error))
+                    if (TryNonNegative(name, value, out double warmup, out error))
                     {
-                        if (warmup < 0)
-                        {
-                            error = $"option --warmup: '{value}' is negative";
-                        }
-                        else
-                        {
-                            s = s with { Warmup = TimeSpan.FromSeconds(warmup) };
-                        }
+                        s = s with { Warmup = TimeSpan.FromSeconds(warmup) };
                     }
 
                     break;
@@ -252,24 +226,16 @@ public static class AgentBenchArguments
 
                     break;
                 case "--label":
-                    if (value.AsSpan().IndexOfAny('\n', '\r') >= 0)
-                    {
-                        error = "option --label: the label spans several lines";
-                    }
-                    else
+                    if ((error = SingleLine(name, value, "label")) is null)
                     {
                         s = s with { Label = value };
                     }
 
                     break;
                 case "--seed":
-                    if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed))
+                    if (TryInteger(name, value, out int seed, out error))
                     {
                         s = s with { Seed = seed };
-                    }
-                    else
-                    {
-                        error = $"option --seed: '{value}' is not a whole number";
                     }
 
                     break;
@@ -317,10 +283,6 @@ public static class AgentBenchArguments
 
         return new AgentBenchParseResult(s, null, HelpRequested: false);
     }
-
-    private static bool IsKnown(string name) => name is "--target" or "--model" or "--prompts" or "--short-share" or "--rate"
-        or "--concurrency" or "--duration" or "--warmup" or "--max-tokens" or "--stream" or "--mode" or "--slo-ms"
-        or "--direct-url" or "--metrics-url" or "--json" or "--csv" or "--label" or "--seed" or "--timeout-ms";
 
     private static AgentBenchParseResult Fail(string error) => new(null, error, HelpRequested: false);
 

@@ -42,7 +42,7 @@ public static class AgentBenchCommand
 
         if (parsed.Settings is not { } settings)
         {
-            await stderr.WriteLineAsync($"{Name}: {parsed.Error}").ConfigureAwait(false);
+            await stderr.WriteLineAsync(AgentBenchArguments.Spec.FormatError(parsed.Error!)).ConfigureAwait(false);
             return ExitUsage;
         }
 

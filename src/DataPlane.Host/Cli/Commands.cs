@@ -1,4 +1,5 @@
 using DataPlane.Bench;
+using DataPlane.CommandLine;
 using DataPlane.Batching.Frontend;
 using DataPlane.Host.Configuration;
 using DataPlane.Host.Serving;
@@ -14,74 +15,68 @@ namespace DataPlane.Host.Cli;
 /// <summary>The verbs of the `dataplane` executable.</summary>
 public static class Commands
 {
-    public const string Usage = """
-        dataplane — DataPlane GPU-host daemon (KServe v2 gRPC front end with adaptive batching in front of Triton)
-
-        Usage:
-          dataplane [serve] [options]   run the daemon (default verb)
-          dataplane sim [options]       run the simulated Triton as its own process
-          dataplane bench [options]     load generator for any KServe v2 gRPC endpoint (dataplane bench --help)
-          dataplane bench-agent [options]
-                                        mixed-workload load generator for an agent's OpenAI API (… --help)
-          dataplane demo                the daemon in front of the simulated Triton plus a short load run
-          dataplane plan --prometheus URL | --input FILE
-                                        GPU instances and hosts needed to hold the SLO at peak (dataplane plan --help)
-          dataplane topo [--json]       GPU/NVLink/NIC/NUMA matrix of this host (as nvidia-smi topo -m) with NIC advice
-          dataplane tune plan|apply|verify|rollback --profile gpu-host|pi-edge
-                                        sysctl, NIC, IRQ and CPU tuning; plan changes nothing (dataplane tune --help)
-          dataplane xfer-bench --server | --connect HOST:PORT [--transport auto|rdma|tcp]
-                                        RDMA/TCP bandwidth and latency between two hosts (dataplane xfer-bench --help)
-          dataplane version             print the version
-
-        serve options (any configuration key also works as --Section:Key=value; see docs/CONFIGURATION.md):
-          --config FILE                 JSON configuration file
-          --upstream URL                Triton's gRPC address, e.g. http://127.0.0.1:8001
-                                        (unset: the embedded SIMULATED Triton stands in)
-          --grpc HOST:PORT              gRPC listener (default 0.0.0.0:9001)
-          --http HOST:PORT              HTTP/REST listener, KServe v2 as Triton's port 8000 (default 0.0.0.0:9000)
-          --allow-client-shm[=true]     let clients register shared-memory regions (off by default, as in Triton)
-          --admin HOST:PORT             metrics/health/status listener (default 127.0.0.1:9002)
-          --policy adaptive|fixed|none  default batching policy (default adaptive)
-          --min-window-ms / --max-window-ms / --max-queue-delay-ms / --slo-ms
-
-        sim options:
-          --listen HOST:PORT            gRPC listener (default 127.0.0.1:8001, Triton's port)
-          --config FILE                 JSON file with a Simulation section (models)
-          --model-control none|explicit, --load-model NAME, --allow-client-shm[=true|false]
-                                        as Triton's switches (dataplane sim --help)
-
-        Environment variables DATAPLANE_<Section>__<Key> set the same keys.
-        """;
-
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary><c>dataplane serve</c>: its switches are read by the strict configuration layers
+    /// (<see cref="DaemonConfiguration.Build"/>); declared here for the help.</summary>
+    public static CommandSpec ServeSpec { get; } = new("dataplane", "serve", "run the daemon (the default verb)")
     {
-        // A first argument that is not a switch names the verb; --help, -h and --version are verbs of their own.
-        bool named = args.Length > 0 && (!args[0].StartsWith('-') || args[0] is "--help" or "-h" or "--version");
-        string verb = named ? args[0] : "serve";
-        string[] rest = named ? args[1..] : args;
+        PassThrough = true,
+        AcceptsConfigurationKeys = true,
+        Options =
+        [
+            CommandOption.Value("--config", "FILE", "JSON configuration file"),
+            CommandOption.Value("--upstream", "URL", "Triton's gRPC address, e.g. http://127.0.0.1:8001\n(unset: the embedded SIMULATED Triton stands in)"),
+            CommandOption.Value("--grpc", "HOST:PORT", "gRPC listener (default 0.0.0.0:9001)"),
+            CommandOption.Value("--http", "HOST:PORT", "HTTP/REST listener, KServe v2 as Triton's port 8000 (default 0.0.0.0:9000)"),
+            new CommandOption("--allow-client-shm", "let clients register shared-memory regions (off by default, as in Triton)") { Arity = OptionArity.OptionalBoolean },
+            CommandOption.Value("--admin", "HOST:PORT", "metrics/health/status listener (default 127.0.0.1:9002)"),
+            CommandOption.Value("--policy", "adaptive|fixed|none", "default batching policy (default adaptive)"),
+            CommandOption.Value("--min-window-ms", "X", "Batching:Defaults:MinWindowMs"),
+            CommandOption.Value("--max-window-ms", "X", "Batching:Defaults:MaxWindowMs"),
+            CommandOption.Value("--max-queue-delay-ms", "X", "Batching:Defaults:MaxQueueDelayMs"),
+            CommandOption.Value("--slo-ms", "X", "Batching:Defaults:SloMs"),
+        ],
+        Epilogue = """
+            Any configuration key also works as --Section:Key=value (docs/CONFIGURATION.md).
+            Environment variables DATAPLANE_<Section>__<Key> set the same keys.
+            """,
+    };
+
+    /// <summary>The verbs of <c>dataplane</c>, each declared once for its parser and help.</summary>
+    public static CommandLineApp App { get; } = new CommandLineApp(
+            "dataplane",
+            "DataPlane GPU-host daemon (KServe v2 gRPC front end with adaptive batching in front of Triton)",
+            CommandLineApp.VersionOf(typeof(Commands).Assembly),
+            "serve")
+        {
+            Epilogue = "Environment variables DATAPLANE_<Section>__<Key> set the configuration keys (docs/CONFIGURATION.md).",
+        }
+        .Add(ServeSpec, (_, rest) => ServeAsync(rest))
+        .Add(SimulationCommandLine.Spec, (_, rest) => SimAsync(rest))
+        .Add(BenchArguments.Spec, (_, rest) => BenchWithCtrlC(rest, BenchCommand.RunAsync))
+        .Add(DataPlane.Bench.Agent.AgentBenchArguments.Spec, (_, rest) => BenchWithCtrlC(rest, DataPlane.Bench.Agent.AgentBenchCommand.RunAsync))
+        .Add(Demo.Spec, (_, rest) => Demo.RunAsync(rest, Console.Out, Console.Error))
+        .Add(PlanCommand.Spec, (_, rest) => BenchWithCtrlC(rest, PlanCommand.RunAsync))
+        .Add(HostCommands.TopoSpec, (_, rest) => Task.FromResult(HostCommands.Topo(rest, Console.Out, Console.Error)))
+        .Add(HostCommands.TuneSpec, (_, rest) => Task.FromResult(HostCommands.Tune(rest, Console.Out, Console.Error)))
+        .Add(DataPlane.Transfer.Bench.XferBenchArguments.Spec, (_, rest) => BenchWithCtrlC(rest, DataPlane.Transfer.Bench.XferBench.RunAsync));
+
+    /// <summary>What <c>dataplane --help</c> prints.</summary>
+    public static string Usage => App.RenderHelp();
+
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the command line; help, version and refused command lines go to the writers given (what a verb
+    /// prints once it runs goes to the console).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
         try
         {
-            return verb switch
-            {
-                "serve" when rest.Contains("--help") || rest.Contains("-h") => Print(Usage),
-                "serve" => await ServeAsync(rest).ConfigureAwait(false),
-                "sim" => await SimAsync(rest).ConfigureAwait(false),
-                "bench" => await BenchWithCtrlC(rest, BenchCommand.RunAsync).ConfigureAwait(false),
-                "bench-agent" => await BenchWithCtrlC(rest, DataPlane.Bench.Agent.AgentBenchCommand.RunAsync).ConfigureAwait(false),
-                "demo" => await Demo.RunAsync(rest, Console.Out).ConfigureAwait(false),
-                "plan" => await BenchWithCtrlC(rest, PlanCommand.RunAsync).ConfigureAwait(false),
-                "topo" => HostCommands.Topo(rest, Console.Out, Console.Error),
-                "xfer-bench" => await BenchWithCtrlC(rest, DataPlane.Transfer.Bench.XferBench.RunAsync).ConfigureAwait(false),
-                "tune" => HostCommands.Tune(rest, Console.Out, Console.Error),
-                "version" or "--version" => Print($"dataplane {ServerIdentity.Version}"),
-                "help" or "--help" or "-h" => Print(Usage),
-                _ => Fail($"dataplane: unknown verb '{(verb.Length <= 64 ? verb : verb[..64] + "…")}' (dataplane --help lists them)"),
-            };
+            return await App.RunAsync(args, stdout, stderr).ConfigureAwait(false);
         }
         catch (ConfigurationException e)
         {
             // One line per mistake, naming the key, switch or file; never a stack trace.
-            e.WriteTo(Console.Error, "dataplane: ");
+            e.WriteTo(stderr, "dataplane: ");
             return 2;
         }
     }
@@ -127,15 +122,12 @@ public static class Commands
         return listeners;
     }
 
-    /// <summary>What <c>dataplane sim --help</c> prints: the simulated Triton's switches.</summary>
-    public const string SimUsage = SimulationCommandLine.Usage;
-
     private static async Task<int> SimAsync(string[] args)
     {
         var line = SimulationCommandLine.Parse(args);
         if (line.Help)
         {
-            return Print(SimUsage);
+            return Print(SimulationCommandLine.Usage);
         }
 
         if (line.Error is { } error)

@@ -1,4 +1,5 @@
 using DataPlane.Bench;
+using DataPlane.CommandLine;
 using DataPlane.Host.Configuration;
 using DataPlane.Host.Serving;
 using Microsoft.Extensions.Configuration;
@@ -10,47 +11,36 @@ namespace DataPlane.Host.Cli;
 /// sweep through it, the batcher's view of the run, then a graceful stop.</summary>
 internal static class Demo
 {
-    public const string Usage = """
-        dataplane demo — the daemon with embedded defaults in front of the simulated Triton, and an open-loop load sweep through it
-
-        Usage:
-          dataplane demo [--rates LIST] [--duration SECONDS]
-
-        Options:
-          --rates LIST          request rates of the sweep, req/s (default 20,200,1000,2000)
-          --duration SECONDS    seconds per rate (default 3)
-          -h, --help            print this text
-        """;
-
-    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    /// <summary>The verb's options, declared once for the parser and the help.</summary>
+    public static CommandSpec Spec { get; } = new("dataplane", "demo", "the daemon with embedded defaults in front of the simulated Triton, and an open-loop load sweep through it")
     {
-        string rates = "20,200,1000,2000";
-        string seconds = "3";
-        for (int i = 0; i < args.Length; i++)
+        Options =
+        [
+            CommandOption.Value("--rates", "LIST", "request rates of the sweep, req/s (default 20,200,1000,2000)"),
+            CommandOption.Value("--duration", "SECONDS", "seconds per rate (default 3)"),
+        ],
+    };
+
+    /// <summary>What <c>dataplane demo --help</c> prints.</summary>
+    public static string Usage { get; } = Spec.RenderHelp();
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var line = CommandParser.Parse(Spec, args);
+        if (line.HelpRequested)
         {
-            string? value = i + 1 < args.Length ? args[i + 1] : null;
-            switch (args[i])
-            {
-                case "--help" or "-h":
-                    await output.WriteLineAsync(Usage).ConfigureAwait(false);
-                    return 0;
-                case "--rates" when value != null:
-                    rates = value;
-                    i++;
-                    break;
-                case "--duration" when value != null:
-                    seconds = value;
-                    i++;
-                    break;
-                case "--rates" or "--duration":
-                    await Console.Error.WriteLineAsync($"dataplane demo: {args[i]} needs a value (see dataplane demo --help)").ConfigureAwait(false);
-                    return 2;
-                default:
-                    await Console.Error.WriteLineAsync($"dataplane demo: unknown option '{args[i]}' (see dataplane demo --help)").ConfigureAwait(false);
-                    return 2;
-            }
+            await output.WriteLineAsync(Usage).ConfigureAwait(false);
+            return 0;
         }
 
+        if (line.Error is { } problem)
+        {
+            await error.WriteLineAsync(Spec.FormatError(problem)).ConfigureAwait(false);
+            return CommandLineApp.ExitUsage;
+        }
+
+        string rates = line.Value("--rates") ?? "20,200,1000,2000";
+        string seconds = line.Value("--duration") ?? "3";
         var configuration = DaemonConfiguration.Build(
         [
             "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0",
@@ -70,7 +60,7 @@ internal static class Demo
         int code = await BenchCommand.RunAsync(
             ["--target", daemon.GrpcAddress.ToString(), "--model", "simple", "--sweep", rates, "--duration", seconds,
              "--warmup", "1", "--slo-ms", "50", "--label", "adaptive"],
-            output, Console.Error, CancellationToken.None).ConfigureAwait(false);
+            output, error, CancellationToken.None).ConfigureAwait(false);
 
         if (daemon.Registry.TryGet("simple", out var batcher))
         {

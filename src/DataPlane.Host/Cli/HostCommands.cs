@@ -1,3 +1,4 @@
+using DataPlane.CommandLine;
 using DataPlane.Interop.Threading;
 using DataPlane.Topology;
 using DataPlane.Topology.Gpus;
@@ -11,54 +12,70 @@ namespace DataPlane.Host.Cli;
 /// <summary>The host-control verbs: <c>dataplane topo</c> (read only) and <c>dataplane tune plan|apply|verify|rollback</c>.</summary>
 internal static class HostCommands
 {
-    public const string TopoUsage = """
-        dataplane topo — GPUs, NVLink, NICs and NUMA affinity of this host, in the layout of `nvidia-smi topo -m`
+    private static readonly CommandOption[] s_roots =
+    [
+        CommandOption.Value("--nvml-library", "PATH", "NVML library to load (default libnvidia-ml.so.1 from the loader path)"),
+        CommandOption.Value("--sysfs-root", "DIR", "read sysfs from DIR instead of /sys (fixture trees, containers)"),
+        CommandOption.Value("--procfs-root", "DIR", "read procfs from DIR instead of /proc"),
+    ];
 
-        Usage: dataplane topo [--json] [--nvml-library PATH] [--sysfs-root DIR] [--procfs-root DIR]
+    /// <summary><c>dataplane topo</c>, declared once for the parser and the help.</summary>
+    public static CommandSpec TopoSpec { get; } = new("dataplane", "topo", "GPUs, NVLink, NICs and NUMA affinity of this host, in the layout of `nvidia-smi topo -m`")
+    {
+        Usage = ["[--json] [--nvml-library PATH] [--sysfs-root DIR] [--procfs-root DIR]"],
+        Options = [CommandOption.Flag("--json", "the same as JSON"), .. s_roots],
+    };
 
-          --json                the same as JSON
-          --nvml-library PATH   NVML library to load (default libnvidia-ml.so.1 from the loader path)
-          --sysfs-root DIR      read sysfs from DIR instead of /sys (fixture trees, containers)
-          --procfs-root DIR     read procfs from DIR instead of /proc
-        """;
+    /// <summary><c>dataplane tune</c>, declared once for the parser and the help.</summary>
+    public static CommandSpec TuneSpec { get; } = new("dataplane", "tune", "host tuning with a dry run, verification and rollback")
+    {
+        Usage = ["plan|apply|verify|rollback --profile gpu-host|pi-edge [options]"],
+        Arguments =
+        [
+            new CommandArgument("ACTION", "plan (default), apply, verify or rollback"),
+        ],
+        Description = """
+            Actions:
+              plan       show every setting of the profile, as the host has it now and as wanted (default; changes nothing)
+              apply      change what differs; needs --yes. Saves each original first (rollback snapshot under --run-dir);
+                         an apply interrupted by a crash is rolled back at the next start
+              verify     report drift from the profile (exit 1 when there is any)
+              rollback   write every saved original back, newest first, and remove the snapshot
+            """,
+        Options =
+        [
+            CommandOption.Value("--profile", "NAME", "gpu-host (sysctl, NIC coalescing/rings/features, IRQ pinning, hot-path CPUs)\nor pi-edge (sysctl)"),
+            CommandOption.Flag("--yes", "confirm apply (and rollback)"),
+            CommandOption.Value("--only", "AREAS", "comma list of sysctl, nic, irq (default: every area of the profile)"),
+            CommandOption.Value("--nics", "LIST", "data-path NICs by netdev name (default: NICs with an RDMA device)"),
+            CommandOption.Value("--hot-cpus", "CPULIST", "CPUs reserved for the daemon's hot threads (default: chosen on the NIC's NUMA node)"),
+            CommandOption.Value("--sysctl-file", "FILE", "sysctl.d file instead of the profile's own"),
+            CommandOption.Value("--run-dir", "DIR", "where the rollback snapshot lives (default /run/dataplane)"),
+            CommandOption.Flag("--json", "machine-readable output"),
+            .. s_roots,
+            CommandOption.Value("--etc-root", "DIR", "read and write /etc files under DIR instead"),
+        ],
+        Epilogue = "Exit status: 0 done / no drift; 1 drift, or a setting failed; 2 bad usage or not permitted.",
+    };
 
-    public const string TuneUsage = """
-        dataplane tune — host tuning with a dry run, verification and rollback
+    /// <summary>What <c>dataplane topo --help</c> prints.</summary>
+    public static string TopoUsage { get; } = TopoSpec.RenderHelp();
 
-        Usage: dataplane tune plan|apply|verify|rollback --profile gpu-host|pi-edge [options]
-
-          plan       show every setting of the profile, as the host has it now and as wanted (default; changes nothing)
-          apply      change what differs; needs --yes. Saves each original first (rollback snapshot under --run-dir);
-                     an apply interrupted by a crash is rolled back at the next start
-          verify     report drift from the profile (exit 1 when there is any)
-          rollback   write every saved original back, newest first, and remove the snapshot
-
-        options:
-          --profile NAME        gpu-host (sysctl, NIC coalescing/rings/features, IRQ pinning, hot-path CPUs) or pi-edge (sysctl)
-          --yes                 confirm apply (and rollback)
-          --only AREAS          comma list of sysctl, nic, irq (default: every area of the profile)
-          --nics LIST           data-path NICs by netdev name (default: NICs with an RDMA device)
-          --hot-cpus CPULIST    CPUs reserved for the daemon's hot threads (default: chosen on the NIC's NUMA node)
-          --sysctl-file FILE    sysctl.d file instead of the profile's own
-          --run-dir DIR         where the rollback snapshot lives (default /run/dataplane)
-          --json                machine-readable output
-          --nvml-library PATH, --sysfs-root DIR, --procfs-root DIR, --etc-root DIR   as for topo
-
-        Exit status: 0 done / no drift; 1 drift, or a setting failed; 2 bad usage or not permitted.
-        """;
+    /// <summary>What <c>dataplane tune --help</c> prints.</summary>
+    public static string TuneUsage { get; } = TuneSpec.RenderHelp();
 
     public static int Topo(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var a = CliArguments.Parse(args, flags: ["--json", "--help", "-h"], values: ["--nvml-library", "--sysfs-root", "--procfs-root"]);
-        if (a.Error is not null)
-        {
-            return Usage(stderr, "topo", a.Error, TopoUsage);
-        }
-
-        if (a.Has("--help") || a.Has("-h"))
+        var a = CommandParser.Parse(TopoSpec, args);
+        if (a.HelpRequested)
         {
             stdout.WriteLine(TopoUsage);
             return 0;
+        }
+
+        if (a.Error is not null)
+        {
+            return Usage(stderr, TopoSpec, a.Error);
         }
 
         var topology = Discover(a);
@@ -68,11 +85,9 @@ internal static class HostCommands
 
     public static int Tune(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        string verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "plan";
-        var a = CliArguments.Parse(args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args,
-            flags: ["--json", "--yes", "--help", "-h"],
-            values: ["--profile", "--only", "--nics", "--hot-cpus", "--sysctl-file", "--run-dir", "--nvml-library", "--sysfs-root", "--procfs-root", "--etc-root"]);
-        if (a.Has("--help") || a.Has("-h") || verb is "help")
+        var a = CommandParser.Parse(TuneSpec, args);
+        string verb = a.Positionals.Count > 0 ? a.Positionals[0] : "plan";
+        if (a.HelpRequested || verb is "help")
         {
             stdout.WriteLine(TuneUsage);
             return 0;
@@ -80,12 +95,12 @@ internal static class HostCommands
 
         if (a.Error is not null)
         {
-            return Usage(stderr, "tune", a.Error, TuneUsage);
+            return Usage(stderr, TuneSpec, a.Error);
         }
 
         if (verb is not ("plan" or "apply" or "verify" or "rollback"))
         {
-            return Usage(stderr, "tune", $"unknown action '{verb}' (plan, apply, verify, rollback)", TuneUsage);
+            return Usage(stderr, TuneSpec, $"unknown action '{verb}' (plan, apply, verify, rollback)");
         }
 
         TuningOptions options;
@@ -95,7 +110,7 @@ internal static class HostCommands
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException)
         {
-            return Usage(stderr, "tune", e.Message, TuneUsage);
+            return Usage(stderr, TuneSpec, e.Message);
         }
 
         var roots = Roots(a);
@@ -122,7 +137,7 @@ internal static class HostCommands
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException)
         {
-            return Usage(stderr, "tune", e.Message, TuneUsage);
+            return Usage(stderr, TuneSpec, e.Message);
         }
 
         try
@@ -143,16 +158,16 @@ internal static class HostCommands
     }
 
     /// <summary>Discovery with the roots and NVML library the arguments name.</summary>
-    private static HostTopology Discover(CliArguments a)
+    private static HostTopology Discover(ParsedCommand a)
     {
         using var gpus = new NvmlGpuSource(a.Value("--nvml-library"));
         return TopologyDiscovery.Discover(Roots(a), gpus);
     }
 
-    private static HostRoots Roots(CliArguments a) =>
+    private static HostRoots Roots(ParsedCommand a) =>
         new(a.Value("--sysfs-root") ?? "/sys", a.Value("--procfs-root") ?? "/proc", a.Value("--etc-root") ?? "/etc");
 
-    private static TuningOptions Options(CliArguments a)
+    private static TuningOptions Options(ParsedCommand a)
     {
         string profile = a.Value("--profile") ?? throw new ArgumentException("--profile is required (gpu-host or pi-edge)");
         var only = a.Value("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
@@ -228,55 +243,9 @@ internal static class HostCommands
         return report.Succeeded ? 0 : 1;
     }
 
-    private static int Usage(TextWriter stderr, string verb, string problem, string usage)
+    private static int Usage(TextWriter stderr, CommandSpec spec, string problem)
     {
-        stderr.WriteLine($"dataplane {verb}: {problem}\n\n{usage}");
+        stderr.WriteLine(spec.FormatError(problem));
         return 2;
     }
-}
-
-/// <summary>A small parser for the host-control verbs: <c>--name value</c>, <c>--name=value</c> and flags;
-/// anything else is an error that names the argument.</summary>
-internal sealed class CliArguments
-{
-    private readonly Dictionary<string, string?> _given = new(StringComparer.Ordinal);
-
-    public string? Error { get; private set; }
-
-    public static CliArguments Parse(string[] args, IReadOnlyCollection<string> flags, IReadOnlyCollection<string> values)
-    {
-        var parsed = new CliArguments();
-        for (int i = 0; i < args.Length && parsed.Error is null; i++)
-        {
-            string arg = args[i];
-            int eq = arg.IndexOf('=', StringComparison.Ordinal);
-            string name = eq > 0 ? arg[..eq] : arg;
-            if (flags.Contains(name) && eq < 0)
-            {
-                parsed._given[name] = null;
-            }
-            else if (values.Contains(name))
-            {
-                string? value = eq > 0 ? arg[(eq + 1)..] : i + 1 < args.Length ? args[++i] : null;
-                if (string.IsNullOrEmpty(value))
-                {
-                    parsed.Error = $"{name} needs a value";
-                }
-                else
-                {
-                    parsed._given[name] = value;
-                }
-            }
-            else
-            {
-                parsed.Error = $"unknown argument '{arg}'";
-            }
-        }
-
-        return parsed;
-    }
-
-    public bool Has(string name) => _given.ContainsKey(name);
-
-    public string? Value(string name) => _given.GetValueOrDefault(name);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DataPlane.CommandLine;
 using DataPlane.Planning.Capacity;
 using DataPlane.Planning.Inputs;
 using DataPlane.Planning.Reports;
@@ -9,43 +10,43 @@ namespace DataPlane.Host.Cli;
 /// the plan from <see cref="CapacityPlanner"/>. Everything else lives in DataPlane.Planning.</summary>
 internal static class PlanCommand
 {
-    public const string Usage = """
-        dataplane plan — GPU capacity planning from measurements (docs/PLANNING.md)
+    /// <summary>The verb's options, declared once for the parser and the help.</summary>
+    public static CommandSpec Spec { get; } = new("dataplane", "plan", "GPU instances and hosts needed to hold the SLO at peak (docs/PLANNING.md)")
+    {
+        Usage = ["--prometheus URL [--window 1h] [--rate-interval 1m] [options]", "--input FILE.json [options]"],
+        Options =
+        [
+            CommandOption.Value("--prometheus", "URL", "a Prometheus server that scrapes the daemons (and agents): figures over --window"),
+            CommandOption.Value("--window", "D", "how far back to look, e.g. 30m, 1h, 7d (default 1h); the peak is the largest rate in it"),
+            CommandOption.Value("--rate-interval", "D", "the interval rates are taken over (default 1m; at least twice the scrape interval)"),
+            CommandOption.Value("--input", "FILE", "the same figures from a JSON file (schema in docs/PLANNING.md)"),
+            CommandOption.Value("--save-input", "FILE", "also write the figures read as an --input file"),
+            CommandOption.Value("--slo-ms", "X", "latency objective of every model (default: each model's Batching SloMs, or the file's)"),
+            CommandOption.Value("--headroom", "P", "plan for the peak × (1 + P): 0.3 or 30% (default 30%)"),
+            CommandOption.Value("--instances-per-host", "N", "instances one host runs (default: as measured, instances ÷ hosts)"),
+            CommandOption.Value("--window-ms", "X", "batch-forming window reserved in every request's latency (default 5)"),
+            CommandOption.Value("--peak-rps", "R", "plan for this peak request rate instead of the measured one"),
+            CommandOption.Value("--hit-rate", "H", "plan for this local hit rate (0.7 or 70%) instead of the measured one"),
+            CommandOption.Flag("--json", "print the plan as JSON"),
+        ],
+        Epilogue = "Exit status: 0 planned; 1 the figures could not be read or no pool holds the objective; 2 bad usage.",
+    };
 
-        Usage: dataplane plan --prometheus URL [--window 1h] [--rate-interval 1m] [options]
-               dataplane plan --input FILE.json [options]
-
-          --prometheus URL        a Prometheus server that scrapes the daemons (and agents): figures over --window
-          --window D              how far back to look, e.g. 30m, 1h, 7d (default 1h); the peak is the largest rate in it
-          --rate-interval D       the interval rates are taken over (default 1m; at least twice the scrape interval)
-          --input FILE            the same figures from a JSON file (schema in docs/PLANNING.md)
-          --save-input FILE       also write the figures read as an --input file
-          --slo-ms X              latency objective of every model (default: each model's Batching SloMs, or the file's)
-          --headroom P            plan for the peak × (1 + P): 0.3 or 30% (default 30%)
-          --instances-per-host N  instances one host runs (default: as measured, instances ÷ hosts)
-          --window-ms X           batch-forming window reserved in every request's latency (default 5)
-          --peak-rps R            plan for this peak request rate instead of the measured one
-          --hit-rate H            plan for this local hit rate (0.7 or 70%) instead of the measured one
-          --json                  print the plan as JSON
-          -h, --help              print this text
-
-        Exit status: 0 planned; 1 the figures could not be read or no pool holds the objective; 2 bad usage.
-        """;
+    /// <summary>What <c>dataplane plan --help</c> prints.</summary>
+    public static string Usage { get; } = Spec.RenderHelp();
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
-        var a = CliArguments.Parse(args, flags: ["--json", "--help", "-h"],
-            values: ["--prometheus", "--window", "--rate-interval", "--input", "--save-input", "--slo-ms", "--headroom", "--instances-per-host",
-                "--window-ms", "--peak-rps", "--hit-rate"]);
-        if (a.Error is not null)
-        {
-            return Fail(stderr, a.Error);
-        }
-
-        if (a.Has("--help") || a.Has("-h"))
+        var a = CommandParser.Parse(Spec, args);
+        if (a.HelpRequested)
         {
             await stdout.WriteLineAsync(Usage).ConfigureAwait(false);
             return 0;
+        }
+
+        if (a.Error is not null)
+        {
+            return Fail(stderr, a.Error);
         }
 
         string? problem = null;
@@ -120,11 +121,11 @@ internal static class PlanCommand
 
     private static int Fail(TextWriter stderr, string problem)
     {
-        stderr.WriteLine($"dataplane plan: {problem} (dataplane plan --help)");
+        stderr.WriteLine(Spec.FormatError(problem));
         return 2;
     }
 
-    private static double? Number(CliArguments a, string name, ref string? problem)
+    private static double? Number(ParsedCommand a, string name, ref string? problem)
     {
         if (a.Value(name) is not { } text)
         {
@@ -141,7 +142,7 @@ internal static class PlanCommand
     }
 
     /// <summary>A share written as 0.3 or 30%.</summary>
-    private static double? Share(CliArguments a, string name, ref string? problem)
+    private static double? Share(ParsedCommand a, string name, ref string? problem)
     {
         if (a.Value(name) is not { } text)
         {
@@ -158,7 +159,7 @@ internal static class PlanCommand
         return null;
     }
 
-    private static int? Count(CliArguments a, string name, ref string? problem)
+    private static int? Count(ParsedCommand a, string name, ref string? problem)
     {
         if (a.Value(name) is not { } text)
         {
@@ -174,7 +175,7 @@ internal static class PlanCommand
         return null;
     }
 
-    private static TimeSpan? Duration(CliArguments a, string name, ref string? problem)
+    private static TimeSpan? Duration(ParsedCommand a, string name, ref string? problem)
     {
         if (a.Value(name) is not { } text)
         {

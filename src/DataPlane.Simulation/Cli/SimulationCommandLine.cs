@@ -1,4 +1,5 @@
 using System.Globalization;
+using DataPlane.CommandLine;
 
 namespace DataPlane.Simulation.Cli;
 
@@ -8,29 +9,33 @@ namespace DataPlane.Simulation.Cli;
 /// error naming it, so a mistyped switch never goes unnoticed.</summary>
 public sealed class SimulationCommandLine
 {
+    /// <summary>The verb's options, declared once for the parser and the help.</summary>
+    public static CommandSpec Spec { get; } = new("dataplane", "sim", "the simulated Triton as its own process")
+    {
+        Description = """
+            The simulated Triton (a simulation, not a GPU backend): Triton 2.70.0's gRPC API with simulated models
+            (simple, echo_<datatype>, llm, simple_sequence by default).
+            """,
+        Options =
+        [
+            CommandOption.Value("--listen", "HOST:PORT", "gRPC listener (default 127.0.0.1:8001, Triton's port)"),
+            CommandOption.Value("--config", "FILE", "JSON file with a Simulation section (models and the settings below)"),
+            CommandOption.Value("--model-control", "none|explicit", "Triton's --model-control-mode: none (default) loads every model and refuses\n" +
+                "load/unload; explicit loads only the --load-model models and serves load/unload"),
+            CommandOption.Value("--load-model", "NAME", "in explicit mode, a model to load at start (repeatable; '*' alone loads all)") with { Repeatable = true },
+            new CommandOption("--allow-client-shm", "let clients register and unregister shared memory (default false)") { Arity = OptionArity.OptionalBoolean },
+        ],
+        AcceptsConfigurationKeys = true,
+        Epilogue = """
+            --Simulation:KEY=VALUE sets any simulation setting: ServerVersion (default 2.70.0), ModelControl, LoadModels,
+            AllowClientShm, TraceFile, SharedMemoryDirectory, Models:N:…, SlowdownFactor with SlowdownAfterSeconds /
+            SlowdownForSeconds (LLM models that many times slower in that window after start, for benchmarks).
+            Environment variables DATAPLANE_<Section>__<Key> set the same keys.
+            """,
+    };
+
     /// <summary>What <c>dataplane sim --help</c> prints.</summary>
-    public const string Usage = """
-        dataplane sim — the simulated Triton (a simulation, not a GPU backend): Triton 2.70.0's gRPC API with
-        simulated models (simple, echo_<datatype>, llm, simple_sequence by default)
-
-        Usage:
-          dataplane sim [options]
-
-        Options:
-          --listen HOST:PORT              gRPC listener (default 127.0.0.1:8001, Triton's port)
-          --config FILE                   JSON file with a Simulation section (models and the settings below)
-          --model-control none|explicit   Triton's --model-control-mode: none (default) loads every model and refuses
-                                          load/unload; explicit loads only the --load-model models and serves load/unload
-          --load-model NAME               in explicit mode, a model to load at start (repeatable; '*' alone loads all)
-          --allow-client-shm[=true|false] let clients register and unregister shared memory (default false)
-          --Simulation:KEY=VALUE          any simulation setting: ServerVersion (default 2.70.0), ModelControl,
-                                          LoadModels, AllowClientShm, TraceFile, SharedMemoryDirectory, Models:N:…,
-                                          SlowdownFactor with SlowdownAfterSeconds / SlowdownForSeconds (LLM models
-                                          that many times slower in that window after start, for benchmarks)
-          -h, --help                      print this help and exit
-
-        Environment variables DATAPLANE_<Section>__<Key> set the same keys.
-        """;
+    public static string Usage { get; } = Spec.RenderHelp();
 
     private SimulationCommandLine(bool help, string? error, string[] arguments)
     {
@@ -52,59 +57,29 @@ public sealed class SimulationCommandLine
     /// <summary>Reads the arguments that follow <c>dataplane sim</c>.</summary>
     public static SimulationCommandLine Parse(IReadOnlyList<string> args)
     {
-        ArgumentNullException.ThrowIfNull(args);
+        var line = CommandParser.Parse(Spec, args);
+        if (line.HelpRequested)
+        {
+            return new SimulationCommandLine(true, null, []);
+        }
+
+        if (line.Error is { } error)
+        {
+            return Fail(Spec.FormatError(error));
+        }
+
         var arguments = new List<string>();
         int loads = 0;
-        for (int i = 0; i < args.Count; i++)
+        foreach (var (option, value) in line.Given)
         {
-            string arg = args[i];
-            if (arg is "-h" or "--help")
+            arguments.AddRange(option.Name switch
             {
-                return new SimulationCommandLine(true, null, []);
-            }
-
-            int equals = arg.IndexOf('=', StringComparison.Ordinal);
-            string name = equals < 0 ? arg : arg[..equals];
-            string? inline = equals < 0 ? null : arg[(equals + 1)..];
-            switch (name)
-            {
-                case "--listen" or "--config" or "--model-control" or "--load-model":
-                    string? value = inline ?? (i + 1 < args.Count ? args[++i] : null);
-                    if (value is null)
-                    {
-                        return Fail($"dataplane sim: {name} needs a value (dataplane sim --help)");
-                    }
-
-                    arguments.AddRange(name switch
-                    {
-                        "--model-control" => [$"--Simulation:ModelControl={value}"],
-                        "--load-model" => [$"--Simulation:LoadModels:{(loads++).ToString(CultureInfo.InvariantCulture)}={value}"],
-                        _ => [name, value],
-                    });
-                    break;
-                case "--allow-client-shm":
-                    string flag = inline ?? (i + 1 < args.Count && args[i + 1] is "true" or "false" ? args[++i] : "true");
-                    if (!bool.TryParse(flag, out bool allow))
-                    {
-                        return Fail($"dataplane sim: --allow-client-shm takes true or false, not '{flag}'");
-                    }
-
-                    arguments.Add($"--Simulation:AllowClientShm={(allow ? "true" : "false")}");
-                    break;
-                case var key when key.StartsWith("--", StringComparison.Ordinal) && key.Contains(':', StringComparison.Ordinal):
-                    string? setting = inline ?? (i + 1 < args.Count ? args[++i] : null);
-                    if (setting is null)
-                    {
-                        return Fail($"dataplane sim: {name} needs a value (dataplane sim --help)");
-                    }
-
-                    arguments.Add($"{name}={setting}");
-                    break;
-                default:
-                    return Fail(arg.StartsWith('-')
-                        ? $"dataplane sim: unknown switch '{name}' (dataplane sim --help lists them)"
-                        : $"dataplane sim: unexpected argument '{arg}' (dataplane sim --help lists the switches)");
-            }
+                "--model-control" => [$"--Simulation:ModelControl={value}"],
+                "--load-model" => [$"--Simulation:LoadModels:{(loads++).ToString(CultureInfo.InvariantCulture)}={value}"],
+                "--allow-client-shm" => [$"--Simulation:AllowClientShm={value}"],
+                "--listen" or "--config" => [option.Name, value!],
+                _ => [value!],
+            });
         }
 
         return new SimulationCommandLine(false, null, [.. arguments]);

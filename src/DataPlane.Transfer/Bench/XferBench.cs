@@ -72,7 +72,7 @@ public static class XferBench
 
         if (parsed.Settings is not { } settings)
         {
-            await stderr.WriteLineAsync($"dataplane xfer-bench: {parsed.Error}").ConfigureAwait(false);
+            await stderr.WriteLineAsync(XferBenchArguments.Spec.FormatError(parsed.Error!)).ConfigureAwait(false);
             return ExitUsage;
         }
 

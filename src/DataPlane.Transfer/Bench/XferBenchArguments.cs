@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using DataPlane.CommandLine;
 using DataPlane.Transfer.Engine;
 
 namespace DataPlane.Transfer.Bench;
@@ -10,7 +11,7 @@ namespace DataPlane.Transfer.Bench;
 /// <param name="HelpRequested">True when --help was given.</param>
 public sealed record XferBenchParseResult(XferBenchSettings? Settings, string? Error, bool HelpRequested);
 
-/// <summary>Hand-written parser of the <c>dataplane xfer-bench</c> options (NativeAOT-safe). Options take their
+/// <summary>The <c>dataplane xfer-bench</c> options on the shared command-line layer (<see cref="CommandParser"/>). Options take their
 /// value as the next argument or after '='. Unknown options, missing or malformed values and contradictions are
 /// errors that name the option.</summary>
 public static class XferBenchArguments
@@ -18,92 +19,79 @@ public static class XferBenchArguments
     /// <summary>Largest message size (1 GiB).</summary>
     public const int MaxSize = 1 << 30;
 
+    /// <summary>The verb's options, declared once for the parser and the help.</summary>
+    public static CommandSpec Spec { get; } = new("dataplane", "xfer-bench", "RDMA/TCP bandwidth and latency between two hosts")
+    {
+        Usage = ["--server [options]", "--connect [NAME@]HOST:PORT [options]"],
+        Description = """
+            Transfer-engine benchmark in the manner of perftest (ib_write_bw, ib_read_bw, ib_send_lat): the server
+            registers a region and answers; the client measures WRITE/READ bandwidth per message size with a window
+            of operations in flight, then small-message latency (SEND/RECV ping-pong and WRITE-with-ack round trips).
+            """,
+        Options =
+        [
+            CommandOption.Flag("--server", "run the server side"),
+            CommandOption.Value("--listen", "HOST:PORT", "server address (default 0.0.0.0:18520)"),
+            CommandOption.Flag("--once", "server: exit after the first client has finished"),
+            CommandOption.Value("--region", "BYTES", "server: size of the registered region (default 64M)"),
+            CommandOption.Value("--connect", "[NAME@]HOST:PORT", "run the client against a server; with TLS, NAME is the server's certificate\n" +
+                "name (default: HOST when it is a DNS name)"),
+            CommandOption.Value("--transport", "MODE", "auto (RDMA when usable, else TCP; default), rdma or tcp"),
+            CommandOption.Value("--test", "KIND", "all (default), bw or lat"),
+            CommandOption.Value("--ops", "LIST", "bandwidth operations: write,read (default both)"),
+            CommandOption.Value("--sizes", "LIST", "bandwidth sizes (default 4K,16K,64K,256K,1M,4M,16M,64M); K/M/G = KiB/MiB/GiB"),
+            CommandOption.Value("--lat-sizes", "LIST", "latency sizes (default 8,64,512,4K)"),
+            CommandOption.Value("--iterations", "N", "operations per bandwidth size (default 1000)"),
+            CommandOption.Value("--lat-iterations", "N", "round trips per latency size (default 1000)"),
+            CommandOption.Value("--duration", "S", "cap on each bandwidth size's time in seconds (default 2)"),
+            CommandOption.Value("--window", "N", "operations in flight (default 16)"),
+            CommandOption.Value("--flow-class", "NAME", "flow class of the connection (default \"default\")"),
+            CommandOption.Value("--dscp", "N", "DSCP of that flow class, 0..63 (default 0); RDMA: GRH traffic class N*4"),
+            CommandOption.Value("--rdma-device", "NAME", "RDMA device to use (default: the first with an active port and a RoCE v2 GID)"),
+            CommandOption.Value("--gid-index", "N", "GID index to use (default: chosen; IPv4-mapped RoCE v2 preferred)"),
+            CommandOption.Value("--subnet", "CIDR", "only GIDs in this subnet, e.g. 10.0.0.0/8"),
+            CommandOption.Value("--rdma-library", "PATH", "libibverbs to load (default libibverbs.so.1 from the loader path)"),
+            CommandOption.Value("--cert", "FILE", "mutual TLS 1.3 with this certificate and key (PEM), trusting only --ca for the\n" +
+                "peer (host certificates of scripts/pki.sh); without them: plain TCP, unauthenticated"),
+            CommandOption.Value("--key", "FILE", "the key of --cert (PEM)"),
+            CommandOption.Value("--ca", "FILE", "the CA the peer's certificate must chain to (PEM)"),
+            CommandOption.Value("--encryption", "MODE", "with TLS: tls (default: data inside TLS) or none (TLS authenticates, data in clear;\n" +
+                "in clear only when both sides say none)"),
+            CommandOption.Value("--allow", "LIST", "server with TLS: client certificate names allowed (default: any from the CA)"),
+            CommandOption.Value("--json", "FILE", "write the results as JSON"),
+        ],
+        Epilogue = """
+            Bandwidth: Gb/s = 10^9 bit/s of payload, MiB/s = 2^20 B/s. Latency figures are round trips in µs
+            (perftest's *_lat tools print half of that).
+            Exit codes: 0 done, 1 connection or transfer failure, 2 bad arguments, 130 cancelled.
+            """,
+    };
+
     /// <summary>The usage text.</summary>
-    public const string Usage = """
-        Usage: dataplane xfer-bench --server [options]
-               dataplane xfer-bench --connect [NAME@]HOST:PORT [options]
-
-        Transfer-engine benchmark in the manner of perftest (ib_write_bw, ib_read_bw, ib_send_lat): the server
-        registers a region and answers; the client measures WRITE/READ bandwidth per message size with a window
-        of operations in flight, then small-message latency (SEND/RECV ping-pong and WRITE-with-ack round trips).
-
-        Options:
-          --server               run the server side
-          --listen HOST:PORT     server address (default 0.0.0.0:18520)
-          --once                 server: exit after the first client has finished
-          --region BYTES         server: size of the registered region (default 64M)
-          --connect [NAME@]HOST:PORT
-                                 run the client against a server; with TLS, NAME is the server's certificate
-                                 name (default: HOST when it is a DNS name)
-          --transport MODE       auto (RDMA when usable, else TCP; default), rdma or tcp
-          --test KIND            all (default), bw or lat
-          --ops LIST             bandwidth operations: write,read (default both)
-          --sizes LIST           bandwidth sizes (default 4K,16K,64K,256K,1M,4M,16M,64M); K/M/G = KiB/MiB/GiB
-          --lat-sizes LIST       latency sizes (default 8,64,512,4K)
-          --iterations N         operations per bandwidth size (default 1000)
-          --lat-iterations N     round trips per latency size (default 1000)
-          --duration S           cap on each bandwidth size's time in seconds (default 2)
-          --window N             operations in flight (default 16)
-          --flow-class NAME      flow class of the connection (default "default")
-          --dscp N               DSCP of that flow class, 0..63 (default 0); RDMA: GRH traffic class N*4
-          --rdma-device NAME     RDMA device to use (default: the first with an active port and a RoCE v2 GID)
-          --gid-index N          GID index to use (default: chosen; IPv4-mapped RoCE v2 preferred)
-          --subnet CIDR          only GIDs in this subnet, e.g. 10.0.0.0/8
-          --rdma-library PATH    libibverbs to load (default libibverbs.so.1 from the loader path)
-          --cert FILE, --key FILE, --ca FILE
-                                 mutual TLS 1.3 with this certificate and key (PEM), trusting only this CA for the
-                                 peer (host certificates of scripts/pki.sh); without them: plain TCP, unauthenticated
-          --encryption MODE      with TLS: tls (default: data inside TLS) or none (TLS authenticates, data in clear;
-                                 in clear only when both sides say none)
-          --allow LIST           server with TLS: client certificate names allowed (default: any from the CA)
-          --json FILE            write the results as JSON
-          -h, --help             print this text
-
-        Bandwidth: Gb/s = 10^9 bit/s of payload, MiB/s = 2^20 B/s. Latency figures are round trips in µs
-        (perftest's *_lat tools print half of that).
-        Exit codes: 0 done, 1 connection or transfer failure, 2 bad arguments, 130 cancelled.
-        """;
-
-    private static readonly string[] s_valued =
-        ["--listen", "--region", "--connect", "--transport", "--test", "--ops", "--sizes", "--lat-sizes", "--iterations", "--lat-iterations", "--duration", "--window", "--flow-class", "--dscp", "--json",
-            "--rdma-device", "--gid-index", "--subnet", "--rdma-library", "--cert", "--key", "--ca", "--encryption", "--allow"];
+    public static string Usage { get; } = Spec.RenderHelp();
 
     /// <summary>Parses <paramref name="args"/> (the arguments after the verb).</summary>
     public static XferBenchParseResult Parse(IReadOnlyList<string> args)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        if (args.Any(a => a is "--help" or "-h"))
+        var line = CommandParser.Parse(Spec, args);
+        if (line.HelpRequested)
         {
             return new XferBenchParseResult(null, null, true);
+        }
+
+        if (line.Error is { } problem)
+        {
+            return Fail(problem);
         }
 
         var s = new XferBenchSettings();
         bool server = false, listenGiven = false, onceGiven = false, regionGiven = false, encryptionGiven = false;
         string? connect = null;
-        for (int i = 0; i < args.Count; i++)
+        foreach (var (option, given) in line.Given)
         {
-            string arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
-            {
-                return Fail($"unexpected argument '{arg}' (options start with --; see --help)");
-            }
-
-            string name = arg;
-            string? value = null;
-            int eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
-            {
-                name = arg[..eq];
-                value = arg[(eq + 1)..];
-            }
-
+            string name = option.Name;
             if (name is "--server" or "--once")
             {
-                if (value is not null)
-                {
-                    return Fail($"option {name} takes no value");
-                }
-
                 if (name == "--server")
                 {
                     server = true;
@@ -116,21 +104,7 @@ public static class XferBenchArguments
                 continue;
             }
 
-            if (!s_valued.Contains(name))
-            {
-                return Fail($"unknown option '{name}' (see --help)");
-            }
-
-            if (value is null)
-            {
-                if (i + 1 >= args.Count)
-                {
-                    return Fail($"option {name} needs a value");
-                }
-
-                value = args[++i];
-            }
-
+            string value = given ?? "";
             string? error = null;
             switch (name)
             {
