@@ -96,10 +96,11 @@ public static class CommandParser
 
                     break;
                 case OptionArity.OptionalBoolean:
-                    string flag = inline ?? (i + 1 < args.Count && args[i + 1] is "true" or "false" ? args[++i] : "true");
-                    if (flag is "true" or "false")
+                    // true/false in any case, as bool.Parse and the configuration binder read them; passed on in lower case.
+                    string flag = inline ?? (i + 1 < args.Count && IsBoolean(args[i + 1]) ? args[++i] : "true");
+                    if (IsBoolean(flag))
                     {
-                        given.Add(new GivenOption(option, flag));
+                        given.Add(new GivenOption(option, flag.ToLowerInvariant()));
                     }
                     else
                     {
@@ -159,4 +160,7 @@ public static class CommandParser
         string line = s.ReplaceLineEndings(" ");
         return line.Length <= 64 ? line : line[..64] + "…";
     }
+
+    private static bool IsBoolean(string value) =>
+        value.Equals("true", StringComparison.OrdinalIgnoreCase) || value.Equals("false", StringComparison.OrdinalIgnoreCase);
 }

@@ -47,6 +47,8 @@ public class CommandParserTests
     [InlineData(new string[] { "--shm=false" }, "false")]
     [InlineData(new string[] { "--shm", "false" }, "false")]
     [InlineData(new string[] { "--shm", "--json" }, "true")]
+    [InlineData(new string[] { "--shm=True" }, "true")]
+    [InlineData(new string[] { "--shm", "FALSE" }, "false")]
     public void An_optional_boolean_reads_true_alone(string[] args, string expected)
     {
         var p = Parse(args);

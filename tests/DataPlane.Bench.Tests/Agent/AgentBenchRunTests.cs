@@ -171,8 +171,10 @@ public sealed class AgentBenchRunTests
 
         var decision = root.GetProperty("decision");
         Assert.Equal(JsonValueKind.Null, decision.GetProperty("error").ValueKind);
-        // The decisions of the measured requests (the scrape at the end of the warm-up may race a request or two).
-        Assert.InRange(decision.GetProperty("decisions").GetDouble(), ok - 3, ok + 3);
+        // The decisions of the measured requests. The scrape at the end of the warm-up races the requests in flight at
+        // that moment: on a busy machine up to the whole warm-up (40/s x 0.2 s = 8 requests) may land on either side.
+        const int warmupRequests = 8;
+        Assert.InRange(decision.GetProperty("decisions").GetDouble(), ok - warmupRequests - 3, ok + warmupRequests + 3);
         Assert.InRange(decision.GetProperty("mean_us").GetDouble(), 4 - 1e-6, 4 + 1e-6);
         Assert.True(decision.GetProperty("met").GetBoolean());
 
