@@ -23,7 +23,7 @@ public static class AgentBenchArguments
     public const long MaxArrivals = 10_000_000;
 
     /// <summary>Most closed-loop workers.</summary>
-    public const int MaxConcurrency = 10_000;
+    public const int MaxConcurrency = BenchRunSettings.MaxConcurrency;
 
     /// <summary>Largest <c>max_tokens</c> accepted.</summary>
     public const int MaxMaxTokens = 1 << 20;
@@ -40,14 +40,14 @@ public static class AgentBenchArguments
         Options =
         [
             CommandOption.Value("--target", "URL", "the agent's API (default http://127.0.0.1:8090)"),
-            CommandOption.Value("--model", "NAME", "\"model\" of every request (default local-small)"),
+            BenchRunOptions.Declare("--model", "\"model\" of every request (default local-small)"),
             CommandOption.Value("--prompts", "FILE", "JSONL prompts {\"prompt\": \"...\", \"gpu\": true|false}, sent in file order, cycled\n" +
                 "(default: the built-in mix of short everyday and long/complex prompts)"),
             CommandOption.Value("--short-share", "X", "share of short prompts in the built-in mix, 0 to 1 (default 0.7)"),
-            CommandOption.Value("--rate", "R", "open loop: Poisson arrivals at R requests/s (default 4)"),
-            CommandOption.Value("--concurrency", "N", "closed loop instead: N workers sending back to back"),
-            CommandOption.Value("--duration", "S", "measured seconds (default 20)"),
-            CommandOption.Value("--warmup", "S", "seconds of load before the measurement, not measured (default 2)"),
+            BenchRunOptions.Declare("--rate", "open loop: Poisson arrivals at R requests/s (default 4)"),
+            BenchRunOptions.Declare("--concurrency", "closed loop instead: N workers sending back to back"),
+            BenchRunOptions.Declare("--duration", "measured seconds (default 20)"),
+            BenchRunOptions.Declare("--warmup", "seconds of load before the measurement, not measured (default 2)"),
             CommandOption.Value("--max-tokens", "N", "\"max_tokens\" of every request (default 32)"),
             CommandOption.Value("--stream", "true|false", "streamed (SSE) or one JSON answer (default true)"),
             CommandOption.Value("--mode", "MODE", "X-DataPlane-Mode header: auto, local, gpu or speculative (default: not sent)"),
@@ -57,11 +57,11 @@ public static class AgentBenchArguments
                 "overhead: agent TTFT p50 on the local path - direct TTFT p50 of the same prompts"),
             CommandOption.Value("--metrics-url", "URL", "the agent's admin /metrics: scraped when the measurement starts and after it,\n" +
                 "for the mean and bucket-estimated p50/p99 of dataplane_agent_decision_seconds"),
-            CommandOption.Value("--json", "FILE", "append the run as one JSON line"),
-            CommandOption.Value("--csv", "FILE", "append one row per phase and path (header written when the file is new)"),
-            CommandOption.Value("--label", "TEXT", "carried into the JSON and every CSV row"),
-            CommandOption.Value("--seed", "N", "seed of the arrivals and of the built-in prompt order (default 1)"),
-            CommandOption.Value("--timeout-ms", "X", "per-request limit, send to end of answer (default 60000)"),
+            BenchRunOptions.Declare("--json", "append the run as one JSON line"),
+            BenchRunOptions.Declare("--csv", "append one row per phase and path (header written when the file is new)"),
+            BenchRunOptions.Declare("--label", "carried into the JSON and every CSV row"),
+            BenchRunOptions.Declare("--seed", "seed of the arrivals and of the built-in prompt order (default 1)"),
+            BenchRunOptions.Declare("--timeout-ms", "per-request limit, send to end of answer (default 60000)"),
         ],
         Epilogue = """
             Local hit rate: share of successful requests whose dataplane.answered_by is "local".
@@ -77,214 +77,125 @@ public static class AgentBenchArguments
     /// <summary>Parses <paramref name="args"/> (the arguments after the verb).</summary>
     public static AgentBenchParseResult Parse(IReadOnlyList<string> args)
     {
-        var line = CommandParser.Parse(Spec, args);
-        if (line.HelpRequested)
+        var (settings, error, help) = BenchRunOptions.Parse(Spec, args, new AgentBenchSettings(), ReadOption, Check, timeoutUpToADay: true);
+        return new AgentBenchParseResult(settings, error, help);
+    }
+
+    /// <summary>Reads one of the options only this verb has.</summary>
+    private static string? ReadOption(string name, string value, ref AgentBenchSettings s)
+    {
+        string? error = null;
+        switch (name)
         {
-            return new AgentBenchParseResult(null, null, HelpRequested: true);
-        }
+            case "--target":
+                if (TryUrl(name, value, out var target, out error))
+                {
+                    s = s with { Target = target };
+                }
 
-        if (line.Error is { } problem)
-        {
-            return Fail(problem);
-        }
+                break;
+            case "--direct-url":
+                if (TryUrl(name, value, out var direct, out error))
+                {
+                    s = s with { DirectUrl = direct };
+                }
 
-        var s = new AgentBenchSettings();
-        bool rateGiven = false, concurrencyGiven = false, shareGiven = false;
-        foreach (var (option, given) in line.Given)
-        {
-            string name = option.Name;
-            string value = given ?? "";
-            string? error = null;
-            switch (name)
-            {
-                case "--target":
-                    if (TryUrl(name, value, out var target, out error))
+                break;
+            case "--metrics-url":
+                if (TryUrl(name, value, out var metrics, out error))
+                {
+                    s = s with { MetricsUrl = metrics };
+                }
+
+                break;
+            case "--prompts":
+                if ((error = NonEmpty(name, value, "file name")) is null)
+                {
+                    s = s with { PromptsPath = value };
+                }
+
+                break;
+            case "--short-share":
+                if (TryNumber(name, value, out double share, out error))
+                {
+                    if (share is < 0 or > 1)
                     {
-                        s = s with { Target = target };
-                    }
-
-                    break;
-                case "--direct-url":
-                    if (TryUrl(name, value, out var direct, out error))
-                    {
-                        s = s with { DirectUrl = direct };
-                    }
-
-                    break;
-                case "--metrics-url":
-                    if (TryUrl(name, value, out var metrics, out error))
-                    {
-                        s = s with { MetricsUrl = metrics };
-                    }
-
-                    break;
-                case "--model":
-                    if ((error = NonEmpty(name, value, "model name")) is null)
-                    {
-                        s = s with { Model = value };
-                    }
-
-                    break;
-                case "--prompts":
-                    if ((error = NonEmpty(name, value, "file name")) is null)
-                    {
-                        s = s with { PromptsPath = value };
-                    }
-
-                    break;
-                case "--short-share":
-                    shareGiven = true;
-                    if (TryNumber(name, value, out double share, out error))
-                    {
-                        if (share is < 0 or > 1)
-                        {
-                            error = $"option --short-share: '{value}' is not between 0 and 1";
-                        }
-                        else
-                        {
-                            s = s with { ShortShare = share };
-                        }
-                    }
-
-                    break;
-                case "--rate":
-                    rateGiven = true;
-                    if (TryPositive(name, value, out double rate, out error))
-                    {
-                        s = s with { Rate = rate, OpenLoop = true };
-                    }
-
-                    break;
-                case "--concurrency":
-                    concurrencyGiven = true;
-                    if (TryCount(name, value, 1, MaxConcurrency, out int concurrency, out error))
-                    {
-                        s = s with { Concurrency = concurrency, OpenLoop = false };
-                    }
-
-                    break;
-                case "--duration":
-                    if (TryPositive(name, value, out double duration, out error))
-                    {
-                        s = s with { Duration = TimeSpan.FromSeconds(duration) };
-                    }
-
-                    break;
-                case "--warmup":
-                    if (TryNonNegative(name, value, out double warmup, out error))
-                    {
-                        s = s with { Warmup = TimeSpan.FromSeconds(warmup) };
-                    }
-
-                    break;
-                case "--max-tokens":
-                    if (TryCount(name, value, 1, MaxMaxTokens, out int maxTokens, out error))
-                    {
-                        s = s with { MaxTokens = maxTokens };
-                    }
-
-                    break;
-                case "--stream":
-                    switch (value)
-                    {
-                        case "true": s = s with { Stream = true }; break;
-                        case "false": s = s with { Stream = false }; break;
-                        default: error = $"option --stream: '{value}' is not true or false"; break;
-                    }
-
-                    break;
-                case "--mode":
-                    if (value is "auto" or "local" or "gpu" or "speculative")
-                    {
-                        s = s with { Mode = value };
+                        error = $"option --short-share: '{value}' is not between 0 and 1";
                     }
                     else
                     {
-                        error = $"option --mode: '{value}' is not one of auto, local, gpu, speculative";
+                        s = s with { ShortShare = share };
                     }
+                }
 
-                    break;
-                case "--slo-ms":
-                    if (TryPositive(name, value, out double slo, out error))
-                    {
-                        s = s with { SloMs = slo };
-                    }
+                break;
+            case "--max-tokens":
+                if (TryCount(name, value, 1, MaxMaxTokens, out int maxTokens, out error))
+                {
+                    s = s with { MaxTokens = maxTokens };
+                }
 
-                    break;
-                case "--json":
-                    if ((error = NonEmpty(name, value, "file name")) is null)
-                    {
-                        s = s with { JsonPath = value };
-                    }
+                break;
+            case "--stream":
+                switch (value)
+                {
+                    case "true": s = s with { Stream = true }; break;
+                    case "false": s = s with { Stream = false }; break;
+                    default: error = $"option --stream: '{value}' is not true or false"; break;
+                }
 
-                    break;
-                case "--csv":
-                    if ((error = NonEmpty(name, value, "file name")) is null)
-                    {
-                        s = s with { CsvPath = value };
-                    }
+                break;
+            case "--mode":
+                if (value is "auto" or "local" or "gpu" or "speculative")
+                {
+                    s = s with { Mode = value };
+                }
+                else
+                {
+                    error = $"option --mode: '{value}' is not one of auto, local, gpu, speculative";
+                }
 
-                    break;
-                case "--label":
-                    if ((error = SingleLine(name, value, "label")) is null)
-                    {
-                        s = s with { Label = value };
-                    }
+                break;
+            case "--slo-ms":
+                if (TryPositive(name, value, out double slo, out error))
+                {
+                    s = s with { SloMs = slo };
+                }
 
-                    break;
-                case "--seed":
-                    if (TryInteger(name, value, out int seed, out error))
-                    {
-                        s = s with { Seed = seed };
-                    }
-
-                    break;
-                case "--timeout-ms":
-                    if (TryPositive(name, value, out double timeout, out error))
-                    {
-                        if (timeout > TimeSpan.FromDays(1).TotalMilliseconds)
-                        {
-                            error = $"option --timeout-ms: '{value}' is more than a day";
-                        }
-                        else
-                        {
-                            s = s with { Timeout = TimeSpan.FromMilliseconds(timeout) };
-                        }
-                    }
-
-                    break;
-            }
-
-            if (error is not null)
-            {
-                return Fail(error);
-            }
+                break;
         }
 
-        if (rateGiven && concurrencyGiven)
+        return error;
+    }
+
+    /// <summary>The combinations of the options; open or closed loop (<c>--concurrency</c> selects the closed loop);
+    /// the arrivals the open loop may schedule.</summary>
+    private static string? Check(ParsedCommand line, ref AgentBenchSettings s)
+    {
+        bool concurrencyGiven = line.Has("--concurrency");
+        if (line.Has("--rate") && concurrencyGiven)
         {
-            return Fail("options --rate and --concurrency exclude each other: --rate is an open loop, --concurrency a closed loop");
+            return "options --rate and --concurrency exclude each other: --rate is an open loop, --concurrency a closed loop";
         }
 
-        if (shareGiven && s.PromptsPath is not null)
+        if (line.Has("--short-share") && s.PromptsPath is not null)
         {
-            return Fail("option --short-share applies to the built-in prompts, not to --prompts");
+            return "option --short-share applies to the built-in prompts, not to --prompts";
         }
 
+        s = s with { OpenLoop = !concurrencyGiven };
         if (s.OpenLoop)
         {
             double seconds = (s.Warmup + s.Duration).TotalSeconds;
             if (s.Rate * seconds > MaxArrivals)
             {
-                return Fail($"option --rate: {s.Rate.ToString(CultureInfo.InvariantCulture)} req/s over " +
-                    $"{seconds.ToString(CultureInfo.InvariantCulture)} s is more than {MaxArrivals} requests (lower the rate or --duration)");
+                return $"option --rate: {s.Rate.ToString(CultureInfo.InvariantCulture)} req/s over " +
+                    $"{seconds.ToString(CultureInfo.InvariantCulture)} s is more than {MaxArrivals} requests (lower the rate or --duration)";
             }
         }
 
-        return new AgentBenchParseResult(s, null, HelpRequested: false);
+        return null;
     }
-
-    private static AgentBenchParseResult Fail(string error) => new(null, error, HelpRequested: false);
 
     private static bool TryUrl(string name, string value, out Uri url, out string? error)
     {

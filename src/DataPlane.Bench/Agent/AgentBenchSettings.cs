@@ -2,13 +2,18 @@ namespace DataPlane.Bench.Agent;
 
 /// <summary>Everything one <c>dataplane bench-agent</c> run needs, as parsed by
 /// <see cref="AgentBenchArguments"/>. Defaults are those of the command line.</summary>
-public sealed record AgentBenchSettings
+public sealed record AgentBenchSettings : BenchRunSettings
 {
+    /// <summary>The command line's defaults: model "local-small", 4 requests/s, 20 s measured after 2 s of
+    /// warm-up, 60 s per request.</summary>
+    public AgentBenchSettings()
+        : base(model: "local-small", rate: 4, duration: TimeSpan.FromSeconds(20), warmup: TimeSpan.FromSeconds(2),
+            timeout: TimeSpan.FromSeconds(60))
+    {
+    }
+
     /// <summary>The agent's API base URL (<c>/v1/chat/completions</c> is appended).</summary>
     public Uri Target { get; init; } = new("http://127.0.0.1:8090");
-
-    /// <summary>The <c>model</c> of every request.</summary>
-    public string Model { get; init; } = "local-small";
 
     /// <summary>A JSONL prompt file (<c>{"prompt": "...", "gpu": true|false}</c>); null: the built-in mix.</summary>
     public string? PromptsPath { get; init; }
@@ -16,20 +21,9 @@ public sealed record AgentBenchSettings
     /// <summary>Share of short prompts in the built-in mix, in [0, 1].</summary>
     public double ShortShare { get; init; } = BuiltInPrompts.DefaultShortShare;
 
-    /// <summary>True: open loop at <see cref="Rate"/>; false: closed loop with <see cref="Concurrency"/> workers.</summary>
+    /// <summary>True: open loop at <see cref="BenchRunSettings.Rate"/>; false: closed loop with
+    /// <see cref="BenchRunSettings.Concurrency"/> workers.</summary>
     public bool OpenLoop { get; init; } = true;
-
-    /// <summary>Open-loop Poisson arrival rate, requests per second.</summary>
-    public double Rate { get; init; } = 4;
-
-    /// <summary>Closed-loop workers, each sending its next request when its previous one ended.</summary>
-    public int Concurrency { get; init; } = 1;
-
-    /// <summary>Measured seconds (per phase).</summary>
-    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(20);
-
-    /// <summary>Seconds of load before the measurement (per phase); sent, not measured.</summary>
-    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>The <c>max_tokens</c> of every request.</summary>
     public int MaxTokens { get; init; } = 32;
@@ -48,21 +42,6 @@ public sealed record AgentBenchSettings
 
     /// <summary>The agent's admin <c>/metrics</c> URL, scraped around the agent phase; null: not scraped.</summary>
     public Uri? MetricsUrl { get; init; }
-
-    /// <summary>Append the run as one JSON line to this file.</summary>
-    public string? JsonPath { get; init; }
-
-    /// <summary>Append the run's rows (one per phase and path) to this CSV file.</summary>
-    public string? CsvPath { get; init; }
-
-    /// <summary>Carried into the JSON and every CSV row.</summary>
-    public string Label { get; init; } = "";
-
-    /// <summary>Seed of the arrival schedule and of the built-in prompt order.</summary>
-    public int Seed { get; init; } = 1;
-
-    /// <summary>Per-request limit, from the send to the end of the answer.</summary>
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Where chat completions of <see cref="Target"/> are posted.</summary>
     public Uri TargetCompletions => CompletionsUrl(Target);

@@ -63,7 +63,7 @@ public sealed class ChatRequestSender
     private readonly bool _agentHeaders;
     private readonly Dictionary<string, byte[]> _bodies = new(StringComparer.Ordinal);
 
-    /// <param name="client">Shared client; its timeout is not used (each request has <see cref="AgentBenchSettings.Timeout"/>).</param>
+    /// <param name="client">Shared client; its timeout is not used (each request has <see cref="BenchRunSettings.Timeout"/>).</param>
     /// <param name="url">Where to post.</param>
     /// <param name="prompts">What request i sends.</param>
     /// <param name="settings">Body fields and headers.</param>
