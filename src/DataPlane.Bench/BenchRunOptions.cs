@@ -26,7 +26,7 @@ public delegate string? BenchSettingsCheck<TSettings>(ParsedCommand line, ref TS
 public static class BenchRunOptions
 {
     /// <summary>Longest per-request timeout a verb that limits it (<c>bench-agent</c>) accepts.</summary>
-    private static readonly TimeSpan s_longestLimitedTimeout = TimeSpan.FromDays(1);
+    private static readonly TimeSpan s_longestTimeout = TimeSpan.FromDays(1); // longer is a typo (and past 10^14 ms not a TimeSpan)
 
     /// <summary>What each switch's value is called in the help.</summary>
     private static readonly Dictionary<string, string> s_valueNames = new(StringComparer.Ordinal)
@@ -60,11 +60,9 @@ public static class BenchRunOptions
     /// <param name="defaults">The verb's settings before any option.</param>
     /// <param name="readOwn">Reads the verb's own options.</param>
     /// <param name="check">Checks and completes the settings once every option is read.</param>
-    /// <param name="timeoutUpToADay">Refuse a <c>--timeout-ms</c> of more than a day.</param>
     /// <returns>The settings (null when refused or help was asked for), the error and whether help was asked for.</returns>
     public static (TSettings? Settings, string? Error, bool HelpRequested) Parse<TSettings>(CommandSpec spec,
-        IReadOnlyList<string> args, TSettings defaults, BenchOptionReader<TSettings> readOwn, BenchSettingsCheck<TSettings> check,
-        bool timeoutUpToADay = false)
+        IReadOnlyList<string> args, TSettings defaults, BenchOptionReader<TSettings> readOwn, BenchSettingsCheck<TSettings> check)
         where TSettings : BenchRunSettings
     {
         ArgumentNullException.ThrowIfNull(readOwn);
@@ -86,7 +84,7 @@ public static class BenchRunOptions
             string value = given ?? "";
             BenchRunSettings run = s;
             string? error;
-            if (TryRead(option.Name, value, ref run, timeoutUpToADay, out error))
+            if (TryRead(option.Name, value, ref run, out error))
             {
                 s = (TSettings)run;
             }
@@ -107,7 +105,7 @@ public static class BenchRunOptions
 
     /// <summary>Reads <paramref name="name"/> when it is one of the shared switches.</summary>
     /// <returns>False when it is none of them (<paramref name="error"/> is then null).</returns>
-    private static bool TryRead(string name, string value, ref BenchRunSettings s, bool timeoutUpToADay, out string? error)
+    private static bool TryRead(string name, string value, ref BenchRunSettings s, out string? error)
     {
         error = null;
         switch (name)
@@ -181,7 +179,7 @@ public static class BenchRunOptions
                     return true;
                 }
 
-                if (timeoutUpToADay && timeout > s_longestLimitedTimeout.TotalMilliseconds)
+                if (timeout > s_longestTimeout.TotalMilliseconds)
                 {
                     error = $"option --timeout-ms: '{value}' is more than a day";
                 }

@@ -96,6 +96,7 @@ public class BenchArgumentsTests
     [InlineData("--seed", new[] { "--seed", "abc" })]
     [InlineData("--connections", new[] { "--connections", "0" })]
     [InlineData("--timeout-ms", new[] { "--timeout-ms", "-1" })]
+    [InlineData("--timeout-ms", new[] { "--timeout-ms", "1e300" })] // more than a day: refused, not an overflow
     [InlineData("--rate", new[] { "--mode", "closed", "--rate", "100" })]
     [InlineData("--concurrency", new[] { "--mode", "poisson", "--concurrency", "4" })]
     public void A_bad_command_line_is_refused_naming_the_option(string named, string[] args)

@@ -77,7 +77,7 @@ public static class AgentBenchArguments
     /// <summary>Parses <paramref name="args"/> (the arguments after the verb).</summary>
     public static AgentBenchParseResult Parse(IReadOnlyList<string> args)
     {
-        var (settings, error, help) = BenchRunOptions.Parse(Spec, args, new AgentBenchSettings(), ReadOption, Check, timeoutUpToADay: true);
+        var (settings, error, help) = BenchRunOptions.Parse(Spec, args, new AgentBenchSettings(), ReadOption, Check);
         return new AgentBenchParseResult(settings, error, help);
     }
 
