@@ -175,11 +175,13 @@ public class HybridTests
     [Fact]
     public async Task Mutual_tls_carries_escalations_and_rejects_agents_without_a_valid_certificate()
     {
-        await using (var trusted = await HybridHarness.StartAsync(mutualTls: true))
+        // A late hedge (2 s, the longest) and a loose objective: on a busy machine the first GPU answer over a new TLS
+        // connection can take longer than the default hedge delay (250 ms), and then the local hedge answers.
+        await using (var trusted = await HybridHarness.StartAsync(mutualTls: true,
+            agentSettings: new Dictionary<string, string?> { ["Hedge:InitialMs"] = "2000", ["Serving:SloMs"] = "10000" }))
         {
             Assert.Equal(1, await trusted.Agent.GpuWarmUp);
-            // Forced to the GPU: this test is about the connection, not the classifier (whose speculative answers may
-            // stay local when a busy machine makes the GPU leg the slower one).
+            // Forced to the GPU: this test is about the connection, not the classifier.
             var answer = await Answer.ReadAsync(await trusted.PostAsync("/v1/chat/completions", HybridHarness.Chat(Hard),
                 ("X-DataPlane-Mode", "gpu")));
             Assert.True(answer.Path == "gpu", answer.Raw);

@@ -44,7 +44,7 @@ public class DaemonProcessTests
         string config = Path.Combine(Path.GetTempPath(), $"dataplane-e2e-sim-{Environment.ProcessId}.json");
         await File.WriteAllTextAsync(config, """
             { "Simulation": { "Models": [ {
-                "Name": "slow", "MaxBatchSize": 8, "Instances": 1, "BaseLatencyMs": 25,
+                "Name": "slow", "MaxBatchSize": 8, "Instances": 1, "BaseLatencyMs": 150,
                 "Inputs": [ { "Name": "INPUT0", "DataType": "INT32", "Dims": "1" } ],
                 "Outputs": [ { "Name": "OUTPUT0", "DataType": "INT32", "Dims": "1" } ] } ] } }
             """);
@@ -53,7 +53,8 @@ public class DaemonProcessTests
             int sim = Binaries.FreePort(), grpc = Binaries.FreePort(), admin = Binaries.FreePort();
             using var simulator = new ChildProcess(Binaries.Dataplane, "sim", "--listen", $"127.0.0.1:{sim}", "--config", config);
             using var daemon = new ChildProcess(Binaries.Dataplane, "serve", "--upstream", $"http://127.0.0.1:{sim}",
-                "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--http", "127.0.0.1:0", "--Batching:Defaults:MaxQueueSize=4096");
+                "--grpc", $"127.0.0.1:{grpc}", "--admin", $"127.0.0.1:{admin}", "--http", "127.0.0.1:0", "--Batching:Defaults:MaxQueueSize=4096",
+                "--Batching:Defaults:MaxQueueTimeMs=0"); // the point is a long queue at shutdown
             await daemon.WaitForHttpAsync($"http://127.0.0.1:{admin}/readyz", TimeSpan.FromSeconds(30));
 
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpc}");
@@ -61,11 +62,16 @@ public class DaemonProcessTests
             await client.ServerLiveAsync(new ServerLiveRequest());
             var calls = Enumerable.Range(0, 240).Select(i => client.ModelInferAsync(Slow(i, $"r{i}")).ResponseAsync).ToList();
 
-            // 240 requests are 30 batches of 8 at 25 ms each: once all are admitted, most are still queued.
+            // 240 requests are 30 batches of 8 at 150 ms each (4.5 s): once all are in the batcher (queued, or sent
+            // upstream in a batch of rows), most are still queued, even when a busy machine took a second or two to send them.
             using var http = new HttpClient();
-            await Eventually.TrueAsync(
-                async () => (await http.GetStringAsync($"http://127.0.0.1:{admin}/metrics")).Contains("dataplane_inflight_requests{model=\"slow\"} 240"),
-                TimeSpan.FromSeconds(20), "the daemon to admit all 240 requests");
+            await Eventually.TrueAsync(async () =>
+                {
+                    string metrics = await http.GetStringAsync($"http://127.0.0.1:{admin}/metrics");
+                    return Sample(metrics, "dataplane_queue_depth{model=\"slow\"}")
+                        + Sample(metrics, "dataplane_batch_size_sum{model=\"slow\"}") >= 240;
+                },
+                TimeSpan.FromSeconds(30), "the daemon to admit all 240 requests");
 
             string status = await http.GetStringAsync($"http://127.0.0.1:{admin}/status");
             daemon.Terminate();
@@ -126,5 +132,19 @@ public class DaemonProcessTests
 
         daemon.Terminate();
         Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>The value of one sample in Prometheus text (0 when absent).</summary>
+    private static double Sample(string metrics, string series)
+    {
+        foreach (string line in metrics.Split('\n'))
+        {
+            if (line.StartsWith(series + " ", StringComparison.Ordinal))
+            {
+                return double.Parse(line.AsSpan(series.Length + 1), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
     }
 }
