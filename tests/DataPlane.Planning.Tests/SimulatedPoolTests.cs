@@ -126,7 +126,9 @@ public sealed partial class SimulatedPoolTests(ITestOutputHelper output)
                 + $"{recommended - 1}: p99 {missed.P99Ms:F1} ms, {missed.SloAttainmentPct:F1} % within, {missed.Errors} errors";
             output.WriteLine($"figures: a {m.LatencyBaseSeconds * 1000:F2} ms, b {m.LatencyPerRowSeconds * 1000:F3} ms/row, peak {figures.PeakRequestsPerSecond:F1}/s; "
                 + $"plan p99 {row.GetProperty("predictedP99Ms").GetDouble():F1} ms; {report}");
-            Assert.True(held.SloAttainmentPct >= 99 && held.P99Ms <= SloMs, report);
+            // The plan's own objective is a p99; the attainment bound leaves room for a machine whose other work stalls
+            // the simulated pool for a moment (98.1 % with two busy loops on both cores), far from the 0 % one fewer gets.
+            Assert.True(held.SloAttainmentPct >= 95 && held.P99Ms <= SloMs, report);
             Assert.True(missed.SloAttainmentPct < 50, report);
         }
         finally
