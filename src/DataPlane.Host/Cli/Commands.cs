@@ -57,6 +57,7 @@ public static class Commands
         .Add(Demo.Spec, (_, rest) => Demo.RunAsync(rest, Console.Out, Console.Error))
         .Add(PlanCommand.Spec, (_, rest) => BenchWithCtrlC(rest, PlanCommand.RunAsync))
         .Add(HostCommands.TopoSpec, (_, rest) => Task.FromResult(HostCommands.Topo(rest, Console.Out, Console.Error)))
+        .Add(HostCommands.SelfTestSpec, (_, rest) => Task.FromResult(HostCommands.SelfTest(rest, Console.Out, Console.Error)))
         .Add(HostCommands.TuneSpec, (_, rest) => Task.FromResult(HostCommands.Tune(rest, Console.Out, Console.Error)))
         .Add(DataPlane.Transfer.Bench.XferBenchArguments.Spec, (_, rest) => BenchWithCtrlC(rest, DataPlane.Transfer.Bench.XferBench.RunAsync));
 

@@ -4,12 +4,14 @@ using DataPlane.Topology;
 using DataPlane.Topology.Gpus;
 using DataPlane.Topology.Matrix;
 using DataPlane.Topology.Model;
+using DataPlane.Topology.SelfTest;
 using DataPlane.Tuning.Plans;
 using DataPlane.Tuning.Profiles;
 
 namespace DataPlane.Host.Cli;
 
-/// <summary>The host-control verbs: <c>dataplane topo</c> (read only) and <c>dataplane tune plan|apply|verify|rollback</c>.</summary>
+/// <summary>The host-control verbs: <c>dataplane topo</c> (read only), <c>dataplane selftest</c> (read only) and
+/// <c>dataplane tune plan|apply|verify|rollback</c>.</summary>
 internal static class HostCommands
 {
     private static readonly CommandOption[] s_roots =
@@ -58,6 +60,35 @@ internal static class HostCommands
         Epilogue = "Exit status: 0 done / no drift; 1 drift, or a setting failed; 2 bad usage or not permitted.",
     };
 
+    /// <summary><c>dataplane selftest</c>, declared once for the parser and the help.</summary>
+    public static CommandSpec SelfTestSpec { get; } = new("dataplane", "selftest", "compare this host's discovery with recorded nvidia-smi and ibv_devinfo outputs")
+    {
+        Usage = ["[--nvidia-smi-topo FILE] [--nvidia-smi-query FILE] [--nvidia-smi-nvlink FILE] [--ibv-devinfo FILE] [options]"],
+        Description = """
+            Runs the discovery of `dataplane topo` and compares it, value by value, with what the vendors' tools printed
+            on the same host (record them first; scripts/hw-selftest.sh does all of it):
+              nvidia-smi topo -m       every matrix cell, CPU and NUMA affinity (GPUs by index, NICs by legend name)
+              nvidia-smi -q -x         driver version, GPU count, each GPU's PCI bus id, name and UUID
+              nvidia-smi nvlink -s     each GPU's link count, each link's state and speed
+              ibv_devinfo -v           RDMA devices, firmware, ports: state, physical state, link layer, active_mtu
+            At least one file is needed. Nothing on the host is changed and no tool is run.
+            """,
+        Options =
+        [
+            CommandOption.Value("--nvidia-smi-topo", "FILE", "output of nvidia-smi topo -m"),
+            CommandOption.Value("--nvidia-smi-query", "FILE", "output of nvidia-smi -q -x"),
+            CommandOption.Value("--nvidia-smi-nvlink", "FILE", "output of nvidia-smi nvlink -s"),
+            CommandOption.Value("--ibv-devinfo", "FILE", "output of ibv_devinfo -v"),
+            CommandOption.Flag("--json", "print the report as JSON"),
+            CommandOption.Value("--report", "FILE", "also write the JSON report to FILE"),
+            .. s_roots,
+        ],
+        Epilogue = "Exit status: 0 every value agrees; 1 a mismatch; 2 bad usage, or a file missing or not in its tool's format (named with its line).",
+    };
+
+    /// <summary>What <c>dataplane selftest --help</c> prints.</summary>
+    public static string SelfTestUsage { get; } = SelfTestSpec.RenderHelp();
+
     /// <summary>What <c>dataplane topo --help</c> prints.</summary>
     public static string TopoUsage { get; } = TopoSpec.RenderHelp();
 
@@ -81,6 +112,56 @@ internal static class HostCommands
         var topology = Discover(a);
         stdout.Write(a.Has("--json") ? TopologyJson.Serialize(topology) + "\n" : TopologyMatrix.Render(topology));
         return 0;
+    }
+
+    public static int SelfTest(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = CommandParser.Parse(SelfTestSpec, args);
+        if (a.HelpRequested)
+        {
+            stdout.WriteLine(SelfTestUsage);
+            return 0;
+        }
+
+        if (a.Error is not null)
+        {
+            return Usage(stderr, SelfTestSpec, a.Error);
+        }
+
+        var sources = new SelfTestSources(a.Value("--nvidia-smi-topo"), a.Value("--nvidia-smi-query"), a.Value("--nvidia-smi-nvlink"), a.Value("--ibv-devinfo"));
+        if (sources.IsEmpty)
+        {
+            return Usage(stderr, SelfTestSpec, "name at least one of --nvidia-smi-topo, --nvidia-smi-query, --nvidia-smi-nvlink, --ibv-devinfo");
+        }
+
+        SelfTestInputs inputs;
+        try
+        {
+            inputs = HostSelfTest.Load(sources);
+        }
+        catch (ToolOutputException e)
+        {
+            stderr.WriteLine($"dataplane selftest: {e.Message}");
+            return 2;
+        }
+
+        var report = HostSelfTest.Run(inputs, Discover(a), Roots(a));
+        string json = HostSelfTest.Serialize(report);
+        if (a.Value("--report") is string path)
+        {
+            try
+            {
+                File.WriteAllText(path, json + "\n");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"dataplane selftest: --report {path}: {e.Message}");
+                return 2;
+            }
+        }
+
+        stdout.Write(a.Has("--json") ? json + "\n" : HostSelfTest.Render(report));
+        return report.Ok ? 0 : 1;
     }
 
     public static int Tune(string[] args, TextWriter stdout, TextWriter stderr)

@@ -10,7 +10,7 @@ public class VerbTableTests : VerbTable<VerbTableTests>, IVerbTableExecutable
     public static string Program => "dataplane";
 
     public static IReadOnlyList<string> VerbNames { get; } =
-        ["serve", "sim", "bench", "bench-agent", "demo", "plan", "topo", "tune", "xfer-bench"];
+        ["serve", "sim", "bench", "bench-agent", "demo", "plan", "topo", "selftest", "tune", "xfer-bench"];
 
     public static EntryPoint EntryPoint => Commands.RunAsync;
 
@@ -43,6 +43,8 @@ public class VerbTableTests : VerbTable<VerbTableTests>, IVerbTableExecutable
     [Theory]
     [InlineData("sim", "--no-such-switch")]
     [InlineData("topo", "--no-such-switch")]
+    [InlineData("selftest", "--no-such-switch")]
+    [InlineData("selftest", "--ibv-devinfo")]
     [InlineData("tune", "plan", "--no-such-switch")]
     [InlineData("tune", "plan", "--profile")]
     [InlineData("bench", "--rate")]
