@@ -39,7 +39,8 @@ public sealed record HostControlOptions
     /// <summary>A sysctl.d file instead of the profile's.</summary>
     public string? SysctlFile { get; init; }
 
-    /// <summary>Areas of the profile to include (sysctl, nic, irq); null: all.</summary>
+    /// <summary>Areas of the profile to include (sysctl, nic, irq, isolation); null: the runtime ones
+    /// (<see cref="TuningOptions.RuntimeAreas"/>): the daemon writes the boot configuration only when told to.</summary>
     public IReadOnlySet<string>? Areas { get; init; }
 
     /// <summary>Directory of the rollback snapshot (default /run/dataplane).</summary>
@@ -52,7 +53,7 @@ public sealed record HostControlOptions
         Nics = Nics,
         HotCpus = HotCpus,
         SysctlFile = SysctlFile,
-        Only = Areas,
+        Only = Areas ?? TuningOptions.RuntimeAreas.ToHashSet(StringComparer.Ordinal),
         RunDirectory = RunDirectory,
     };
 }

@@ -322,7 +322,7 @@ public sealed partial class HostController
                 : null;
             if (irq is not null)
             {
-                _irqOk.WithLabels(irq.Nic, irq.Irq.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                _irqOk.WithLabels(irq.Device, irq.Irq.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     irq.Queue?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "").Set(1 - value);
             }
             else

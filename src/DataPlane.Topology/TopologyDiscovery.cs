@@ -33,6 +33,7 @@ public static class TopologyDiscovery
         }
 
         var nics = NicReader.Read(roots, interrupts, numaNodes, problems);
+        var gpuFunctions = GpuFunctionReader.Read(roots, inventory, interrupts, numaNodes, problems);
         bool singleNode = numaNodes.Count <= 1;
 
         var gpuChains = new Dictionary<int, PciChain>();
@@ -77,7 +78,10 @@ public static class TopologyDiscovery
             online,
             gpuNic,
             nicNic,
-            problems);
+            problems)
+        {
+            GpuFunctions = gpuFunctions,
+        };
     }
 
     /// <summary>GPU pairs NVML gave no PCIe level for get the sysfs answer, so the matrix has no holes.</summary>

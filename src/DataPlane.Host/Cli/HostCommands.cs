@@ -5,6 +5,7 @@ using DataPlane.Topology.Gpus;
 using DataPlane.Topology.Matrix;
 using DataPlane.Topology.Model;
 using DataPlane.Topology.SelfTest;
+using DataPlane.Tuning.Boot;
 using DataPlane.Tuning.Plans;
 using DataPlane.Tuning.Profiles;
 
@@ -40,15 +41,16 @@ internal static class HostCommands
             Actions:
               plan       show every setting of the profile, as the host has it now and as wanted (default; changes nothing)
               apply      change what differs; needs --yes. Saves each original first (rollback snapshot under --run-dir);
-                         an apply interrupted by a crash is rolled back at the next start
-              verify     report drift from the profile (exit 1 when there is any)
-              rollback   write every saved original back, newest first, and remove the snapshot
+                         an apply interrupted by a crash is rolled back at the next start. CPU isolation is a boot-time
+                         change: apply writes only a GRUB drop-in (/etc/default/grub.d); run update-grub and reboot
+              verify     report drift from the profile, and boot-time changes pending a reboot (exit 1 when there is any)
+              rollback   write every saved original back, newest first, remove the snapshot and the GRUB drop-in
             """,
         Options =
         [
-            CommandOption.Value("--profile", "NAME", "gpu-host (sysctl, NIC coalescing/rings/features, IRQ pinning, hot-path CPUs)\nor pi-edge (sysctl)"),
+            CommandOption.Value("--profile", "NAME", "gpu-host (sysctl, NIC coalescing/rings/features, NIC and GPU IRQ pinning,\nhot-path CPUs and their isolation at boot) or pi-edge (sysctl)"),
             CommandOption.Flag("--yes", "confirm apply (and rollback)"),
-            CommandOption.Value("--only", "AREAS", "comma list of sysctl, nic, irq (default: every area of the profile)"),
+            CommandOption.Value("--only", "AREAS", "comma list of sysctl, nic, irq, isolation (default: every area of the profile)"),
             CommandOption.Value("--nics", "LIST", "data-path NICs by netdev name (default: NICs with an RDMA device)"),
             CommandOption.Value("--hot-cpus", "CPULIST", "CPUs reserved for the daemon's hot threads (default: chosen on the NIC's NUMA node)"),
             CommandOption.Value("--sysctl-file", "FILE", "sysctl.d file instead of the profile's own"),
@@ -283,9 +285,18 @@ internal static class HostCommands
         }
         else
         {
+            int pending = changes.Count(c => c.State == ChangeState.PendingReboot);
+            int drifted = changes.Count - pending;
+            string verdict = (drifted, pending) switch
+            {
+                (0, 0) => "no drift",
+                (_, 0) => $"{drifted} setting(s) drifted",
+                (0, _) => $"{pending} boot-time setting(s) pending reboot",
+                _ => $"{drifted} setting(s) drifted, {pending} boot-time setting(s) pending reboot",
+            };
             stdout.WriteLine(verb == "plan"
                 ? $"dataplane tune plan --profile {options.Profile.Name} (dry run: nothing is changed)"
-                : $"dataplane tune verify --profile {options.Profile.Name}: {(changes.Count == 0 ? "no drift" : $"{changes.Count} setting(s) drifted")}");
+                : $"dataplane tune verify --profile {options.Profile.Name}: {verdict}");
             foreach (var fact in setup.Facts)
             {
                 stdout.WriteLine($"  {fact}");
@@ -305,7 +316,7 @@ internal static class HostCommands
     {
         if (json)
         {
-            stdout.WriteLine(TuningJson.Serialize(new ReportDocument(options.Profile.Name, verb, setup.Facts, report.Outcomes, report.Succeeded)));
+            stdout.WriteLine(TuningJson.Serialize(new ReportDocument(options.Profile.Name, verb, setup.Facts, report.Outcomes, report.Succeeded) { RebootRequired = report.RebootRequired }));
         }
         else
         {
@@ -319,6 +330,10 @@ internal static class HostCommands
 
             stdout.WriteLine();
             stdout.Write(TuningText.Report(report));
+            if (report.RebootRequired)
+            {
+                stdout.WriteLine($"reboot needed: {CpuIsolationTuner.RebootNotice} (nothing is run for you)");
+            }
         }
 
         return report.Succeeded ? 0 : 1;

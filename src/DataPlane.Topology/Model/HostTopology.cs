@@ -15,7 +15,12 @@ public sealed record HostTopology(
     CpuSet OnlineCpus,
     IReadOnlyDictionary<(int Gpu, string Nic), PathLevel> GpuNic,
     IReadOnlyDictionary<(string A, string B), PathLevel> NicNic,
-    IReadOnlyList<string> Problems);
+    IReadOnlyList<string> Problems)
+{
+    /// <summary>The GPUs' PCI functions from sysfs (NVML's GPUs and any other NVIDIA display controller), with their
+    /// NUMA placement and MSI/MSI-X vectors, sorted by PCI address; empty when none were found.</summary>
+    public IReadOnlyList<GpuFunction> GpuFunctions { get; init; } = [];
+}
 
 /// <summary>Where to read the kernel's views from. Tests point these at fixture trees.</summary>
 /// <param name="Sys">sysfs root, normally "/sys".</param>

@@ -3,7 +3,9 @@ using DataPlane.Tuning.Plans;
 
 namespace DataPlane.Tuning.Irq;
 
-/// <summary>NIC queue interrupts pinned through /proc/irq/N/smp_affinity_list.</summary>
+/// <summary>NIC queue and GPU interrupts pinned through /proc/irq/N/smp_affinity_list. A write the kernel answers with
+/// EIO (a kernel-managed interrupt, whose affinity user space cannot set) is reported as unsupported ("not settable"),
+/// never as a failure.</summary>
 public sealed class IrqAffinityTuner : ITuner
 {
     /// <summary>The kind of the changes this tuner makes.</summary>
@@ -14,11 +16,21 @@ public sealed class IrqAffinityTuner : ITuner
 
     private readonly string _procIrq;
     private readonly IReadOnlyList<IrqAssignment> _assignments;
+    private readonly KernelWrite? _write;
 
     public IrqAffinityTuner(string procRoot, IReadOnlyList<IrqAssignment> assignments)
+        : this(procRoot, assignments, null)
+    {
+    }
+
+    /// <param name="procRoot">procfs root.</param>
+    /// <param name="assignments">Where each IRQ goes.</param>
+    /// <param name="write">The write(2) to <c>smp_affinity_list</c> (tests answer EIO as the kernel does for a managed IRQ).</param>
+    internal IrqAffinityTuner(string procRoot, IReadOnlyList<IrqAssignment> assignments, KernelWrite? write)
     {
         _procIrq = Path.Combine(procRoot, "irq");
         _assignments = assignments;
+        _write = write;
     }
 
     public IReadOnlyCollection<string> Kinds { get; } = [Kind];
@@ -48,7 +60,7 @@ public sealed class IrqAffinityTuner : ITuner
     {
         string target = TargetOf(a.Irq);
         string desired = a.Cpu.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        string note = a.Queue is int q ? $"{a.Nic} queue {q}" : a.Nic;
+        string note = a.Label ?? (a.Queue is int q ? $"{a.Device} queue {q}" : a.Device);
         if (!File.Exists(PathOf(target)))
         {
             return new TuningChange(Kind, target, Key, null, desired, ChangeState.Unsupported, $"{note}: IRQ not present in /proc/irq");
@@ -82,5 +94,5 @@ public sealed class IrqAffinityTuner : ITuner
 
     // EIO from the kernel's write_irq_affinity means a kernel-managed interrupt whose affinity user space cannot set.
     private void Write(string target, string cpus) =>
-        KernelFile.Write(PathOf(target), cpus, target, "/proc/irq needs root", "kernel-managed IRQ, or no such CPU online", refusalIsPermanent: true);
+        KernelFile.Write(PathOf(target), cpus, target, "/proc/irq needs root", "not settable: a kernel-managed IRQ, or no such CPU online", refusalIsPermanent: true, _write);
 }

@@ -17,16 +17,17 @@ internal static class KernelFile
         }
     }
 
-    /// <summary>Writes <paramref name="value"/> and a newline in one write. <paramref name="needs"/> says which privilege
-    /// a permission failure means; <paramref name="refused"/> explains an I/O error (EINVAL, EIO) from the kernel, which
-    /// <paramref name="refusalIsPermanent"/> reports as "unsupported" rather than as an error.</summary>
-    public static void Write(string path, string value, string what, string needs, string refused, bool refusalIsPermanent = false)
+    /// <summary>Writes <paramref name="value"/> and a newline in one write (<paramref name="write"/>, default
+    /// <see cref="WriteOnce"/>; tests stand in for a kernel that answers EIO). <paramref name="needs"/> says which
+    /// privilege a permission failure means; <paramref name="refused"/> explains an I/O error (EINVAL, EIO) from the
+    /// kernel, which <paramref name="refusalIsPermanent"/> reports as "unsupported" rather than as an error;
+    /// <paramref name="what"/> names the setting in errors about <paramref name="path"/>.</summary>
+    public static void Write(string path, string value, string what, string needs, string refused, bool refusalIsPermanent = false,
+        KernelWrite? write = null)
     {
         try
         {
-            // O_TRUNC as the shell's redirection uses: procfs ignores it, a fixture file needs it.
-            using var stream = new FileStream(path, FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
-            stream.Write(System.Text.Encoding.ASCII.GetBytes(value + "\n"));
+            (write ?? WriteOnce)(path, value + "\n");
         }
         catch (UnauthorizedAccessException e)
         {
@@ -41,4 +42,16 @@ internal static class KernelFile
             throw new TuningException($"{what}: the kernel refused '{value}' ({refused}): {e.Message}", e) { Unsupported = refusalIsPermanent };
         }
     }
+
+    /// <summary>Opens <paramref name="path"/> with O_TRUNC (as the shell's redirection does: procfs ignores it, a fixture
+    /// file needs it) and writes <paramref name="text"/> in one write(2).</summary>
+    public static void WriteOnce(string path, string text)
+    {
+        using var stream = new FileStream(path, FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
+        stream.Write(System.Text.Encoding.ASCII.GetBytes(text));
+    }
 }
+
+/// <summary>One write(2) of <paramref name="text"/> to a kernel file; throws as <see cref="FileStream"/> does
+/// (<see cref="IOException"/> for EIO and EINVAL, <see cref="UnauthorizedAccessException"/> for EACCES).</summary>
+internal delegate void KernelWrite(string path, string text);

@@ -17,6 +17,10 @@ public enum ChangeState
 
     /// <summary>Reading it failed for another reason (permission, I/O): reported with the reason.</summary>
     Error,
+
+    /// <summary>A boot-time setting already written to the boot configuration but not yet in the running kernel: takes
+    /// effect at the next boot. <c>apply</c> has nothing to do; <c>verify</c> reports it, as the host is not yet as wanted.</summary>
+    PendingReboot,
 }
 
 /// <summary>One setting in a plan: where it lives, what it is now, what the profile wants.</summary>
@@ -31,6 +35,14 @@ public sealed record TuningChange(string Kind, string Target, string Key, string
 {
     /// <summary>"kind target key", unique within a plan.</summary>
     public string Id => $"{Kind} {Target} {Key}";
+
+    /// <summary>What the rollback snapshot keeps for this setting when it is not <see cref="Current"/>: a boot-time
+    /// change shows the running kernel's value but restores the file it writes. Null: <see cref="Current"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? Original { get; init; }
+
+    /// <summary>True for a setting that takes effect only at the next boot (a kernel command-line argument).</summary>
+    public bool BootTime { get; init; }
 }
 
 /// <summary>The saved original of a setting that apply changed; rollback writes <see cref="Original"/> back.</summary>
@@ -52,6 +64,16 @@ public interface ITuner
 
     /// <summary>Writes a saved original back. Throws <see cref="TuningException"/> when the host refuses.</summary>
     void Restore(SnapshotEntry entry);
+}
+
+/// <summary>A tuner whose changes outlive the rollback snapshot: a file under /etc that a reboot keeps while the
+/// snapshot, on tmpfs, is gone. Rollback restores its leftovers even without a snapshot entry for them.</summary>
+public interface IPersistentTuner : ITuner
+{
+    /// <summary>Changes of an earlier apply that are still on the host and that no snapshot entry covers, as entries
+    /// whose restore undoes them (e.g. a drop-in file this program wrote, with the original "absent").</summary>
+    /// <param name="covered">Entries the snapshot holds; leftovers they already cover are not returned.</param>
+    IReadOnlyList<SnapshotEntry> Leftovers(IReadOnlyCollection<SnapshotEntry> covered);
 }
 
 /// <summary>A setting could not be read or written; the message names it and the reason (errno name where there is one).</summary>

@@ -26,6 +26,10 @@ public sealed record TuningReport(IReadOnlyList<TuningOutcome> Outcomes)
 
     /// <summary>True when nothing failed.</summary>
     public bool Succeeded => Count(OutcomeState.Failed) == 0;
+
+    /// <summary>True when a boot-time change was written or removed, or waits for a reboot: the running kernel is not as
+    /// the boot configuration says until the host reboots.</summary>
+    public bool RebootRequired { get; init; }
 }
 
 /// <summary>Plan, apply, verify and rollback over a set of tuners, with the rollback snapshot.
@@ -57,14 +61,15 @@ public sealed class TuningEngine
     /// <summary>Every setting of the profile as the host has it now. Changes nothing.</summary>
     public IReadOnlyList<TuningChange> Plan() => _tuners.SelectMany(t => t.Plan()).ToList();
 
-    /// <summary>Settings that differ from the profile (drift). Unsupported and unchangeable settings are not drift.</summary>
-    public IReadOnlyList<TuningChange> Verify() => Plan().Where(c => c.State is ChangeState.Differs or ChangeState.Error).ToList();
+    /// <summary>Settings that differ from the profile (drift), and boot-time settings written but waiting for a reboot.
+    /// Unsupported and unchangeable settings are not drift.</summary>
+    public IReadOnlyList<TuningChange> Verify() => Plan().Where(c => c.State is ChangeState.Differs or ChangeState.Error or ChangeState.PendingReboot).ToList();
 
     /// <summary>Rolls back an interrupted apply; returns null when there was none.</summary>
     public TuningReport? RecoverInterrupted()
     {
         var snapshot = _store.Load();
-        return snapshot is { Complete: false } ? Rollback() : null;
+        return snapshot is { Complete: false } ? Rollback(leftovers: false) : null;
     }
 
     /// <summary>Changes every setting the plan reports as different. A setting the host refuses is reported and the
@@ -81,15 +86,16 @@ public sealed class TuningEngine
         var previous = _store.Load();
         var entries = previous?.Entries.ToList() ?? [];
         var snapshot = new Snapshot(previous?.Profile ?? _profile, previous?.Started ?? DateTimeOffset.UtcNow, Environment.ProcessId, Complete: false, entries);
-        bool saved = false;
+        bool saved = false, reboot = false;
         foreach (var change in Plan())
         {
+            reboot |= change.State == ChangeState.PendingReboot;
             if (change.State != ChangeState.Differs)
             {
                 outcomes.Add(new TuningOutcome(change.Kind, change.Target, change.Key, change.Current, change.Current,
                     change.State switch
                     {
-                        ChangeState.InPlace => OutcomeState.Skipped,
+                        ChangeState.InPlace or ChangeState.PendingReboot => OutcomeState.Skipped,
                         ChangeState.Error => OutcomeState.Failed,
                         _ => OutcomeState.Unsupported,
                     },
@@ -98,9 +104,11 @@ public sealed class TuningEngine
             }
 
             var tuner = TunerFor(change.Kind);
+            SnapshotEntry? added = null;
             if (!entries.Any(e => e.Kind == change.Kind && e.Target == change.Target && e.Key == change.Key))
             {
-                entries.Add(new SnapshotEntry(change.Kind, change.Target, change.Key, change.Current!));
+                added = new SnapshotEntry(change.Kind, change.Target, change.Key, change.Original ?? change.Current!);
+                entries.Add(added);
                 saved = false;
             }
 
@@ -114,11 +122,19 @@ public sealed class TuningEngine
             try
             {
                 string now = tuner.Apply(change);
+                reboot |= change.BootTime;
                 outcomes.Add(new TuningOutcome(change.Kind, change.Target, change.Key, change.Current, now, OutcomeState.Done, change.Note));
             }
             catch (TuningException e)
             {
                 outcomes.Add(new TuningOutcome(change.Kind, change.Target, change.Key, change.Current, null, e.Unsupported ? OutcomeState.Unsupported : OutcomeState.Failed, e.Message));
+                if (e.Unsupported && added is not null)
+                {
+                    // The host refused the setting as one it does not offer (a kernel-managed IRQ answers EIO): nothing
+                    // changed, and restoring it would be refused the same way, so the snapshot does not keep it.
+                    entries.Remove(added);
+                    saved = false;
+                }
             }
         }
 
@@ -126,23 +142,35 @@ public sealed class TuningEngine
         {
             _store.Save(snapshot with { Entries = entries, Complete = true });
         }
+        else if (previous is null && File.Exists(_store.Path))
+        {
+            _store.Delete(); // only refused settings were tried: no snapshot to keep
+        }
 
-        return new TuningReport(outcomes);
+        return new TuningReport(outcomes) { RebootRequired = reboot };
     }
 
-    /// <summary>Restores every saved original, newest first. Entries that cannot be restored stay in the snapshot
-    /// (marked incomplete, so the next start tries again); an empty snapshot is removed.</summary>
-    public TuningReport Rollback()
+    /// <summary>Restores every saved original, newest first, then undoes the leftovers of persistent tuners that the
+    /// snapshot does not cover (a boot configuration file written by an apply whose snapshot a reboot removed).
+    /// Entries that cannot be restored stay in the snapshot (marked incomplete, so the next start tries again); an
+    /// empty snapshot is removed.</summary>
+    public TuningReport Rollback() => Rollback(leftovers: true);
+
+    private TuningReport Rollback(bool leftovers)
     {
         var snapshot = _store.Load();
-        if (snapshot is null)
+        var extra = leftovers
+            ? _tuners.OfType<IPersistentTuner>().SelectMany(t => t.Leftovers(snapshot?.Entries ?? [])).ToList()
+            : [];
+        if (snapshot is null && extra.Count == 0)
         {
             return new TuningReport([]);
         }
 
         var outcomes = new List<TuningOutcome>();
         var left = new List<SnapshotEntry>();
-        foreach (var entry in snapshot.Entries.Reverse())
+        bool reboot = false;
+        foreach (var entry in (snapshot?.Entries ?? []).Reverse())
         {
             var tuner = _tuners.FirstOrDefault(t => t.Kinds.Contains(entry.Kind));
             if (tuner is null)
@@ -156,6 +184,7 @@ public sealed class TuningEngine
             try
             {
                 tuner.Restore(entry);
+                reboot |= tuner is IPersistentTuner;
                 outcomes.Add(new TuningOutcome(entry.Kind, entry.Target, entry.Key, null, entry.Original, OutcomeState.Done, null));
             }
             catch (TuningException e)
@@ -163,6 +192,26 @@ public sealed class TuningEngine
                 left.Add(entry);
                 outcomes.Add(new TuningOutcome(entry.Kind, entry.Target, entry.Key, null, entry.Original, OutcomeState.Failed, e.Message));
             }
+        }
+
+        foreach (var entry in extra)
+        {
+            try
+            {
+                TunerFor(entry.Kind).Restore(entry);
+                reboot = true;
+                outcomes.Add(new TuningOutcome(entry.Kind, entry.Target, entry.Key, null, entry.Original, OutcomeState.Done,
+                    "left by an earlier apply whose snapshot is gone (a reboot clears it)"));
+            }
+            catch (TuningException e)
+            {
+                outcomes.Add(new TuningOutcome(entry.Kind, entry.Target, entry.Key, null, entry.Original, OutcomeState.Failed, e.Message));
+            }
+        }
+
+        if (snapshot is null)
+        {
+            return new TuningReport(outcomes) { RebootRequired = reboot };
         }
 
         if (left.Count == 0)
@@ -175,7 +224,7 @@ public sealed class TuningEngine
             _store.Save(snapshot with { Entries = left, Complete = false });
         }
 
-        return new TuningReport(outcomes);
+        return new TuningReport(outcomes) { RebootRequired = reboot };
     }
 
     private ITuner TunerFor(string kind) =>

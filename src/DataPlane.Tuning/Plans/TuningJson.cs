@@ -6,8 +6,12 @@ namespace DataPlane.Tuning.Plans;
 /// <summary>A plan or verify result as JSON: the settings and the facts that came with them.</summary>
 public sealed record PlanDocument(string Profile, string Verb, IReadOnlyList<string> Facts, IReadOnlyList<TuningChange> Changes);
 
-/// <summary>An apply or rollback result as JSON.</summary>
-public sealed record ReportDocument(string Profile, string Verb, IReadOnlyList<string> Facts, IReadOnlyList<TuningOutcome> Outcomes, bool Succeeded);
+/// <summary>An apply or rollback result as JSON. <see cref="RebootRequired"/>: a boot-time change was written or
+/// removed, and takes effect only after the boot configuration is regenerated and the host rebooted.</summary>
+public sealed record ReportDocument(string Profile, string Verb, IReadOnlyList<string> Facts, IReadOnlyList<TuningOutcome> Outcomes, bool Succeeded)
+{
+    public bool RebootRequired { get; init; }
+}
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

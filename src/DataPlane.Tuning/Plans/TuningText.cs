@@ -7,11 +7,23 @@ public static class TuningText
 {
     public static string Plan(IReadOnlyList<TuningChange> changes)
     {
-        var rows = changes.Select(c => new[] { c.Kind, c.Target, c.Key, c.Current ?? "-", c.Desired, StateLabel(c.State), c.Note ?? "" }).ToList();
+        var rows = changes.Select(c => new[] { c.Kind, c.Target, c.Key, c.Current ?? "-", c.Desired, StateLabel(c), c.Note ?? "" }).ToList();
         var sb = new StringBuilder(Table(["KIND", "TARGET", "KEY", "CURRENT", "WANTED", "STATE", "NOTE"], rows));
-        sb.Append(changes.Count(c => c.State == ChangeState.Differs)).Append(" to change, ")
-            .Append(changes.Count(c => c.State == ChangeState.InPlace)).Append(" in place, ")
-            .Append(changes.Count(c => c.State is ChangeState.Unsupported or ChangeState.Unchangeable)).Append(" unsupported, ")
+        int boot = changes.Count(c => c is { State: ChangeState.Differs, BootTime: true });
+        sb.Append(changes.Count(c => c.State == ChangeState.Differs)).Append(" to change");
+        if (boot > 0)
+        {
+            sb.Append(" (").Append(boot).Append(" at the next boot)");
+        }
+
+        sb.Append(", ").Append(changes.Count(c => c.State == ChangeState.InPlace)).Append(" in place, ");
+        int pending = changes.Count(c => c.State == ChangeState.PendingReboot);
+        if (pending > 0)
+        {
+            sb.Append(pending).Append(" pending reboot, ");
+        }
+
+        sb.Append(changes.Count(c => c.State is ChangeState.Unsupported or ChangeState.Unchangeable)).Append(" unsupported, ")
             .Append(changes.Count(c => c.State == ChangeState.Error)).Append(" unreadable").AppendLine();
         return sb.ToString();
     }
@@ -28,10 +40,11 @@ public static class TuningText
         return sb.ToString();
     }
 
-    private static string StateLabel(ChangeState state) => state switch
+    private static string StateLabel(TuningChange change) => change.State switch
     {
         ChangeState.InPlace => "ok",
-        ChangeState.Differs => "change",
+        ChangeState.Differs => change.BootTime ? "change-at-boot" : "change",
+        ChangeState.PendingReboot => "pending-reboot",
         ChangeState.Unsupported => "unsupported",
         ChangeState.Unchangeable => "fixed",
         _ => "error",

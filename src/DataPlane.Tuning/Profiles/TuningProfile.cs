@@ -7,13 +7,15 @@ namespace DataPlane.Tuning.Profiles;
 /// <param name="Name">"gpu-host" or "pi-edge".</param>
 /// <param name="SysctlFile">File name in <c>sysctl/</c>.</param>
 /// <param name="TuneNics">Apply the low-latency NIC settings (coalescing, rings, features) to the data-path NICs.</param>
-/// <param name="PinIrqs">Pin the data-path NICs' queue interrupts to NUMA-local cores.</param>
+/// <param name="PinIrqs">Pin the data-path NICs' queue interrupts and the GPUs' interrupts to NUMA-local cores.</param>
 /// <param name="HotCpuCount">CPUs reserved for the daemon's hot threads when none are configured (0: no reservation).</param>
-public sealed record TuningProfile(string Name, string SysctlFile, bool TuneNics, bool PinIrqs, int HotCpuCount)
+/// <param name="IsolateHotCpus">Isolate the hot-path CPUs on the kernel command line (a boot-time change).</param>
+public sealed record TuningProfile(string Name, string SysctlFile, bool TuneNics, bool PinIrqs, int HotCpuCount, bool IsolateHotCpus = false)
 {
-    /// <summary>GPU servers: large socket buffers and backlogs, busy polling, no NUMA balancing; NIC interrupts
-    /// moderated for latency and pinned next to the NIC; two cores kept for batch dispatch and completion polling.</summary>
-    public static TuningProfile GpuHost { get; } = new("gpu-host", "90-dataplane-gpu-host.conf", TuneNics: true, PinIrqs: true, HotCpuCount: 2);
+    /// <summary>GPU servers: large socket buffers and backlogs, busy polling, no NUMA balancing; NIC and GPU interrupts
+    /// pinned next to their device, NIC interrupts moderated for latency; two cores kept for batch dispatch and
+    /// completion polling, isolated from the scheduler, timer ticks, RCU callbacks and other interrupts at boot.</summary>
+    public static TuningProfile GpuHost { get; } = new("gpu-host", "90-dataplane-gpu-host.conf", TuneNics: true, PinIrqs: true, HotCpuCount: 2, IsolateHotCpus: true);
 
     /// <summary>Raspberry Pi nodes: accept backlog and keepalive only. The Pi's single on-board NIC is left to its driver.</summary>
     public static TuningProfile PiEdge { get; } = new("pi-edge", "90-dataplane-pi-edge.conf", TuneNics: false, PinIrqs: false, HotCpuCount: 0);

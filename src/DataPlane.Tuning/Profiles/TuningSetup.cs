@@ -1,4 +1,5 @@
 using DataPlane.Topology.Model;
+using DataPlane.Tuning.Boot;
 using DataPlane.Tuning.Irq;
 using DataPlane.Tuning.Nic;
 using DataPlane.Tuning.Plans;
@@ -22,14 +23,18 @@ public sealed record TuningOptions
     /// data-path NIC's NUMA node, after that node's first CPU (left to housekeeping).</summary>
     public CpuSet? HotCpus { get; init; }
 
-    /// <summary>Areas to include: "sysctl", "nic", "irq"; null or empty includes every area the profile has.</summary>
+    /// <summary>Areas to include: "sysctl", "nic", "irq", "isolation"; null or empty includes every area the profile has.</summary>
     public IReadOnlySet<string>? Only { get; init; }
 
     /// <summary>Directory of the rollback snapshot.</summary>
     public string RunDirectory { get; init; } = SnapshotStore.DefaultDirectory;
 
-    /// <summary>The areas known to <see cref="Only"/>.</summary>
-    public static IReadOnlyList<string> Areas { get; } = ["sysctl", "nic", "irq"];
+    /// <summary>The areas known to <see cref="Only"/>: the runtime ones and the boot-time "isolation".</summary>
+    public static IReadOnlyList<string> Areas { get; } = ["sysctl", "nic", "irq", "isolation"];
+
+    /// <summary>The areas that change the running host (every area but the boot-time "isolation"): what the daemon
+    /// applies at start unless its configuration names areas.</summary>
+    public static IReadOnlyList<string> RuntimeAreas { get; } = ["sysctl", "nic", "irq"];
 }
 
 /// <summary>Creates the NIC tuner for the chosen interfaces (kept as a seam so tests can model NIC drivers).</summary>
@@ -39,7 +44,7 @@ public delegate ITuner NicTunerFactory(IReadOnlyList<string> interfaces);
 /// <param name="Engine">Plan, apply, verify, rollback.</param>
 /// <param name="HotCpus">CPUs reserved for the daemon's hot threads (empty: none).</param>
 /// <param name="Nics">Data-path NICs.</param>
-/// <param name="IrqAssignments">Where each data-path queue IRQ should run (empty when the profile pins none).</param>
+/// <param name="IrqAssignments">Where each data-path queue IRQ and GPU IRQ should run (empty when the profile pins none).</param>
 /// <param name="Facts">Context lines: what was chosen and why, irqbalance, privileges.</param>
 public sealed record TuningSetup(TuningEngine Engine, CpuSet HotCpus, IReadOnlyList<NicDevice> Nics, IReadOnlyList<IrqAssignment> IrqAssignments, IReadOnlyList<string> Facts)
 {
@@ -75,9 +80,10 @@ public sealed record TuningSetup(TuningEngine Engine, CpuSet HotCpus, IReadOnlyL
             tuners.Add(nicTuner(nics.Select(n => n.Name).ToList()));
         }
 
-        if (Wants("irq") && profile.PinIrqs && nics.Count > 0)
+        var gpus = Wants("irq") && profile.PinIrqs ? SelectGpus(topology, facts) : [];
+        if (Wants("irq") && profile.PinIrqs && (nics.Count > 0 || gpus.Count > 0))
         {
-            assignments = IrqPlanner.Assign(topology, nics, hot);
+            assignments = IrqPlanner.Assign(topology, nics, gpus, hot);
             tuners.Add(new IrqAffinityTuner(roots.Proc, assignments));
             if (IrqBalanceTuner.IsRunning(roots.Proc))
             {
@@ -91,7 +97,46 @@ public sealed record TuningSetup(TuningEngine Engine, CpuSet HotCpus, IReadOnlyL
             }
         }
 
+        if (Wants("isolation") && profile.IsolateHotCpus)
+        {
+            var housekeeping = topology.OnlineCpus.Except(hot);
+            if (hot.IsEmpty)
+            {
+                facts.Add("CPU isolation: none (no hot-path CPUs reserved)");
+            }
+            else if (housekeeping.IsEmpty)
+            {
+                facts.Add($"CPU isolation: none (the hot-path CPUs {hot.ToList()} are every online CPU; nothing would be left for housekeeping)");
+            }
+            else
+            {
+                var isolation = new CpuIsolationTuner(roots.Proc, roots.Etc, hot, housekeeping);
+                facts.Add($"CPU isolation (boot-time): {string.Join(' ', isolation.Wanted.Select(w => $"{w.Key}={w.Value}"))} through {isolation.DropIn}; "
+                    + $"apply writes only that file: {CpuIsolationTuner.RebootNotice}");
+                tuners.Add(isolation);
+            }
+        }
+
         return new TuningSetup(new TuningEngine(profile.Name, tuners, new SnapshotStore(options.RunDirectory)), hot, nics, assignments, facts);
+    }
+
+    /// <summary>GPUs whose interrupts are pinned: every GPU function bound to the nvidia driver with MSI vectors. A GPU
+    /// bound to another driver (vfio-pci for a guest, nouveau) is left alone and said so.</summary>
+    private static List<GpuFunction> SelectGpus(HostTopology topology, List<string> facts)
+    {
+        var chosen = topology.GpuFunctions.Where(g => g.Driver == "nvidia" && g.Irqs.Count > 0).ToList();
+        var other = topology.GpuFunctions.Where(g => g.Driver != "nvidia").ToList();
+        if (chosen.Count > 0)
+        {
+            facts.Add($"GPU interrupts: {chosen.Sum(g => g.Irqs.Count)} vector(s) of {string.Join(", ", chosen.Select(g => g.Label))} (nvidia driver), pinned on each GPU's NUMA node");
+        }
+
+        if (other.Count > 0)
+        {
+            facts.Add($"GPU interrupts left alone (not bound to the nvidia driver): {string.Join(", ", other.Select(g => $"{g.Label} ({(g.Driver.Length > 0 ? g.Driver : "no driver")})"))}");
+        }
+
+        return chosen;
     }
 
     private static List<NicDevice> SelectNics(TuningOptions options, HostTopology topology, List<string> facts)

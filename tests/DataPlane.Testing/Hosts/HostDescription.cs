@@ -248,7 +248,12 @@ public sealed class HostDescription
                     kindOfRemote,
                     kindOfRemote == NvLinkRemote.Switch ? PciAddress.Parse(remote["switch:".Length..]) : null,
                     kindOfRemote == NvLinkRemote.Gpu ? Int(remote["gpu:".Length..]) : null,
-                    keys.TryGetValue("inactive", out string? inactive) ? [.. inactive.Split(',').Select(Int)] : []));
+                    keys.TryGetValue("inactive", out string? inactive) ? [.. inactive.Split(',').Select(Int)] : [])
+                {
+                    Driver = keys.GetValueOrDefault("driver", "nvidia"),
+                    Vectors = keys.TryGetValue("irqs", out string? irqs) ? Int(irqs) : 1,
+                    FirstIrq = keys.TryGetValue("firstirq", out string? first) ? Int(first) : null,
+                });
                 break;
             }
 
@@ -371,7 +376,20 @@ public sealed record HostGpu(
     NvLinkRemote RemoteKind,
     PciAddress? RemoteSwitch,
     int? RemoteGpu,
-    IReadOnlyList<int> InactiveLinks);
+    IReadOnlyList<int> InactiveLinks)
+{
+    /// <summary>The kernel driver bound to the function (<c>driver=</c>, default "nvidia"; "vfio-pci" for a GPU passed to a guest).</summary>
+    public string Driver { get; init; } = "nvidia";
+
+    /// <summary>MSI/MSI-X vectors of the function (<c>irqs=</c>, default 1).</summary>
+    public int Vectors { get; init; } = 1;
+
+    /// <summary>The first vector's IRQ (<c>firstirq=</c>); null: <see cref="HostFixture.GpuIrqBase"/> + the index.</summary>
+    public int? FirstIrq { get; init; }
+
+    /// <summary>The vectors' IRQ numbers, in order.</summary>
+    public IEnumerable<int> Irqs => Enumerable.Range(FirstIrq ?? HostFixture.GpuIrqBase + Index, Vectors);
+}
 
 /// <summary>A <c>nic</c> line. Vectors are numbered from <paramref name="FirstIrq"/>: the control vector first, then one per queue.</summary>
 public sealed record HostNic(

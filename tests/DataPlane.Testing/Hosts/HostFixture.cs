@@ -17,10 +17,14 @@ namespace DataPlane.Testing;
 /// <item><c>sys/devices/system/node/node&lt;N&gt;/cpulist</c>, <c>sys/devices/system/cpu/online</c>.</item>
 /// <item><c>proc/interrupts</c> (four CPU columns), <c>proc/irq/&lt;n&gt;/smp_affinity</c>, <c>smp_affinity_list</c> and
 /// <c>effective_affinity_list</c> (all online CPUs), and <c>proc/sys/&lt;key as path&gt;</c> per <c>sysctl</c> line.</item>
+/// <item><c>proc/cmdline</c> (a Debian kernel's, without isolation arguments), and a Debian <c>etc/</c>:
+/// <c>etc/debian_version</c> and <c>etc/default/grub</c> as the grub package installs it.</item>
 /// </list>
 /// Vectors of a NIC are numbered from its <c>firstirq</c>: the control vector (<c>mlx5_async0@pci:&lt;bdf&gt;</c>, or for
 /// other drivers the bare interface name) then one per queue (<c>mlx5_comp&lt;N&gt;@pci:&lt;bdf&gt;</c> or
-/// <c>&lt;if&gt;-TxRx-&lt;N&gt;</c>). Each GPU has one vector, 400 + its index, named <c>nvidia</c>.</summary>
+/// <c>&lt;if&gt;-TxRx-&lt;N&gt;</c>). A GPU's vectors (<c>irqs=</c>, default one) are numbered from its <c>firstirq=</c>
+/// (default 400 + its index), all named <c>nvidia</c> as the NVIDIA driver names them; a GPU bound to another driver
+/// (<c>driver=vfio-pci</c>) names them as vfio-pci does.</summary>
 public sealed class HostFixture : IDisposable
 {
     /// <summary>Number of CPU columns written in <c>/proc/interrupts</c>: fewer than a real host's, same shape.</summary>
@@ -33,16 +37,19 @@ public sealed class HostFixture : IDisposable
     {
         Description = description;
         Root = root;
-        Roots = new HostRoots(Path.Combine(root, "sys"), Path.Combine(root, "proc"));
+        Roots = new HostRoots(Path.Combine(root, "sys"), Path.Combine(root, "proc"), Path.Combine(root, "etc"));
     }
 
     /// <summary>The host the tree describes.</summary>
     public HostDescription Description { get; }
 
-    /// <summary>The temporary directory holding <c>sys/</c> and <c>proc/</c>.</summary>
+    /// <summary>The default kernel command line of the tree's <c>proc/cmdline</c>.</summary>
+    public const string DefaultCommandLine = "BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=UUID=5b1c9f0e-2d3a-4e4f-8a9b-0c1d2e3f4a5b ro quiet";
+
+    /// <summary>The temporary directory holding <c>sys/</c>, <c>proc/</c> and <c>etc/</c>.</summary>
     public string Root { get; }
 
-    /// <summary>sysfs and procfs roots to hand to the code under test.</summary>
+    /// <summary>sysfs, procfs and /etc roots to hand to the code under test.</summary>
     public HostRoots Roots { get; }
 
     /// <summary>GPU facts for the host without NVML (see <see cref="HostDescription.ToGpuInventory"/>).</summary>
@@ -75,6 +82,9 @@ public sealed class HostFixture : IDisposable
 
     /// <summary>A path under the procfs root, e.g. <c>Proc("irq/101/smp_affinity_list")</c>.</summary>
     public string Proc(string relative) => Path.Combine(Roots.Proc, relative);
+
+    /// <summary>A path under the /etc root, e.g. <c>Etc("default/grub.d")</c>.</summary>
+    public string Etc(string relative) => Path.Combine(Roots.Etc, relative);
 
     /// <summary>The canonical directory of a described PCI function or bridge
     /// (<c>…/sys/devices/pci0000:15/0000:15:01.0/…/&lt;bdf&gt;</c>).</summary>
@@ -116,9 +126,13 @@ public sealed class HostFixture : IDisposable
         var interrupts = new List<(int Irq, string Chip, int HwIrq, string Name)>();
         foreach (var gpu in host.Gpus)
         {
-            int irq = GpuIrqBase + gpu.Index;
-            WriteFunction(gpu.Pci, "0x030200", "0x10de", GpuDeviceId(gpu.Name), "nvidia", [irq]);
-            interrupts.Add((irq, "IR-PCI-MSI-" + gpu.Pci, 0, "nvidia"));
+            var irqs = gpu.Irqs.ToList();
+            WriteFunction(gpu.Pci, "0x030200", "0x10de", GpuDeviceId(gpu.Name), gpu.Driver, irqs);
+            for (int v = 0; v < irqs.Count; v++)
+            {
+                interrupts.Add((irqs[v], (irqs.Count > 1 ? "IR-PCI-MSIX-" : "IR-PCI-MSI-") + gpu.Pci, v,
+                    gpu.Driver == "nvidia" ? "nvidia" : $"vfio-msix[{v}]({gpu.Pci})"));
+            }
         }
 
         foreach (var nic in host.Nics)
@@ -139,6 +153,18 @@ public sealed class HostFixture : IDisposable
         {
             WriteFile(Proc(Path.Combine("sys", key.Replace('.', '/'))), value);
         }
+
+        WriteFile(Proc("cmdline"), DefaultCommandLine);
+        WriteFile(Etc("debian_version"), "12.5");
+        WriteFile(Etc("default/grub"), """
+            # If you change this file, run 'update-grub' afterwards to update
+            # /boot/grub/grub.cfg.
+            GRUB_DEFAULT=0
+            GRUB_TIMEOUT=5
+            GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`
+            GRUB_CMDLINE_LINUX_DEFAULT="quiet"
+            GRUB_CMDLINE_LINUX=""
+            """);
     }
 
     private void WriteNic(HostNic nic, List<(int Irq, string Chip, int HwIrq, string Name)> interrupts)

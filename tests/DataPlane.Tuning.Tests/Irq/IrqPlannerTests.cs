@@ -21,17 +21,17 @@ public class IrqPlannerTests
         Assert.DoesNotContain(assignments, a => mlx.Any(n => n.Irqs.Any(i => i.Control && i.Irq == a.Irq)));
         foreach (var a in assignments)
         {
-            var nic = mlx.Single(n => n.Name == a.Nic);
+            var nic = mlx.Single(n => n.Name == a.Device);
             Assert.Contains(a.Cpu, nic.LocalCpus.Cpus);
             Assert.False(reserved.Contains(a.Cpu), $"IRQ {a.Irq} landed on reserved CPU {a.Cpu}");
         }
 
         // Four NICs per node share 110 free CPUs: 64 queue vectors, no two on one CPU.
-        var node0 = assignments.Where(a => mlx.Single(n => n.Name == a.Nic).NumaNode == 0).ToList();
+        var node0 = assignments.Where(a => mlx.Single(n => n.Name == a.Device).NumaNode == 0).ToList();
         Assert.Equal(64, node0.Count);
         Assert.Equal(64, node0.Select(a => a.Cpu).Distinct().Count());
         // Queue 0 of the first NIC takes the first free CPU, queue 1 the next.
-        var first = assignments.Where(a => a.Nic == "enp25s0np0").OrderBy(a => a.Queue).ToList();
+        var first = assignments.Where(a => a.Device == "enp25s0np0").OrderBy(a => a.Queue).ToList();
         Assert.Equal([0, 3, 4], first.Take(3).Select(a => a.Cpu));
     }
 
