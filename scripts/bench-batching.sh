@@ -17,17 +17,25 @@
 #   OUT            output directory (default artifacts/bench/batching-<UTC timestamp>)
 #   STEP_SECONDS   measured seconds per step (default 5)
 #   WARMUP_SECONDS unmeasured load before each step (default 1)
-#   RATES          offered rates in req/s, space- or comma-separated (default below); 20 and 50
-#                  are always added because targets 1 and 3 are read at those rates
+#   RATES          offered rates in req/s, space- or comma-separated (default below); 50 is always
+#                  added because target 3 is read at it
+#   LOW_ROUNDS     rounds of the low-load point (default 5)
+#   LOW_SECONDS    measured seconds of each policy in each low-load round (default 8): 5 x 8 s at
+#                  20 req/s is about 800 requests per policy, so the 0.1 ms target is decided from
+#                  enough samples; the policies take turns within each round, so drift hits all three
 #
 # Targets (simulated `simple` model: max_batch_size 32, one instance, 5 ms + 0.2 ms per row, so a
 # capacity of about 32 / 11.4 ms = 2800 rows/s; every request is one row):
-#   1. at 20 req/s, adaptive p50 <= none p50 + 0.5 ms, and adaptive p50 <= fixed p50;
-#   2. the highest offered rate with p99 <= 50 ms and no errors: adaptive >= 0.9 x 2800 and >= fixed;
+#   1. the batching tax at 20 req/s: median over the low-load rounds of (adaptive p50 - none p50)
+#      <= 0.1 ms, and adaptive p50 <= fixed p50 (medians); the spread across rounds is reported;
+#   2. the highest offered rate with p99 <= 50 ms and no errors: adaptive >= 0.98 x 2800 and >= fixed;
 #   3. pass-through cost at 50 req/s (p50 via the daemon with policy none minus p50 direct to the
-#      simulator) <= 1.25 x p50 of a bare ServerLive round trip to the simulator;
+#      simulator) <= 1.0 x p50 of a bare ServerLive round trip to the simulator;
 #   4. the HTTP/REST front end at 50 req/s: HTTP p50 - gRPC p50 through the same (adaptive) daemon
-#      <= 0.3 ms (binary tensors, as tritonclient.http sends them; the two runs back to back).
+#      <= 0.3 ms (binary tensors, as tritonclient.http sends them; the two runs back to back);
+#   5. the daemon's cost at 1000 req/s (adaptive): CPU <= 60 us and managed allocations <= 2 KB per
+#      request (read from its /metrics: process_cpu_seconds_total and
+#      dotnet_gc_heap_total_allocated_bytes_total), reported for every policy and rate.
 # The script exits 0 when the run completed, whatever the targets say; it fails (non-zero, with the
 # log tail of the culprit) when a process dies or does not become ready.
 set -euo pipefail
@@ -35,7 +43,7 @@ set -euo pipefail
 readonly SLO_MS=50
 readonly CAPACITY=2800
 readonly POLICIES=(none fixed adaptive)
-readonly DEFAULT_RATES="20 50 100 200 400 800 1200 1600 2000 2200 2400 2520 2600 2700 2800 3000"
+readonly DEFAULT_RATES="20 50 100 200 400 800 1000 1200 1600 2000 2200 2400 2520 2600 2700 2750 2800 3000"
 readonly MODEL=simple
 # Per-request deadline: 40 x the SLO. A request this late has failed anyway, and a short deadline
 # keeps overloaded steps (and the queues they leave behind) short.
@@ -112,11 +120,19 @@ summarize() {
     NR == 1 {
       for (i = 1; i <= NF; i++) c[$i] = i
       split("label rpc offered ok errors p50_ms p99_ms throughput_rps slo_attainment_pct", need, " ")
+      hascost = ("server_cpu_us_per_req" in c) && ("server_alloc_bytes_per_req" in c)
       for (i in need) if (!(need[i] in c)) { print "results.csv has no column " need[i] > "/dev/stderr"; bad = 1; exit 1 }
+      next
+    }
+    # The low-load rounds: labels low-<policy>, one row per round, in order.
+    $c["label"] ~ /^low-/ {
+      pl = substr($c["label"], 5); lown[pl]++
+      lowp50[pl, lown[pl]] = $c["p50_ms"]; lowok[pl] += $c["ok"]; lowerr[pl] += $c["errors"]
       next
     }
     {
       label = $c["label"]; off = $c["offered"] + 0; k = label SUBSEP off
+      if (hascost) { cpu[k] = $c["server_cpu_us_per_req"]; alloc[k] = $c["server_alloc_bytes_per_req"] }
       if (!(label in nrates)) { nrates[label] = 0; labels[++nlabels] = label }
       if (!(k in seen)) { seen[k] = 1; rates[label, ++nrates[label]] = off }
       rpc[k] = $c["rpc"]; p50[k] = $c["p50_ms"]; p99[k] = $c["p99_ms"]
@@ -124,6 +140,11 @@ summarize() {
       if ("max_send_lag_ms" in c && $c["max_send_lag_ms"] + 0 > maxlag) maxlag = $c["max_send_lag_ms"] + 0
       errs[k] = $c["errors"] + 0; thr[k] = $c["throughput_rps"]; slo_pct[k] = $c["slo_attainment_pct"]
       if (!(off in allrate)) { allrate[off] = 1; all[++nall] = off }
+    }
+    # Median of the n values v[1..n] (sorted in place).
+    function median(v, n,    i, j, x) {
+      for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+      return n == 0 ? "" : (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2)
     }
     END {
       if (bad) exit 1
@@ -153,13 +174,26 @@ summarize() {
       }
       print ""
 
-      # Target 1: low-load latency.
-      a = at(p50, "adaptive", 20); n = at(p50, "none", 20); f = at(p50, "fixed", 20)
-      ok1 = (a != "" && n != "" && f != "" && a + 0 <= n + 0.5 && a + 0 <= f + 0)
+      # Target 1: the batching tax at low load, over the rounds.
+      rounds = lown["none"] + 0
+      if (lown["adaptive"] + 0 < rounds) rounds = lown["adaptive"] + 0
+      if (lown["fixed"] + 0 < rounds) rounds = lown["fixed"] + 0
+      nt = 0; nf = 0; tmin = ""; tmax = ""; spread = ""
+      for (i = 1; i <= rounds; i++) {
+        a = lowp50["adaptive", i]; n = lowp50["none", i]; f = lowp50["fixed", i]
+        if (a == "" || n == "" || f == "") continue
+        tax[++nt] = a - n; vsfixed[++nf] = a - f
+        spread = spread (spread == "" ? "" : ", ") sprintf("%+.3f", a - n)
+        if (tmin == "" || a - n < tmin) tmin = a - n
+        if (tmax == "" || a - n > tmax) tmax = a - n
+      }
+      mt = median(tax, nt); mf = median(vsfixed, nf)
+      ok1 = (nt > 0 && nt == rounds && lowerr["adaptive"] + lowerr["none"] + lowerr["fixed"] == 0 && mt <= 0.1 && mf <= 0)
       print "## Targets"
       print ""
-      printf "1. Low load (20 req/s): adaptive p50 %s ms vs none p50 %s ms (limit none + 0.5 = %s ms) and fixed p50 %s ms: %s\n", \
-        fmt(a), fmt(n), (n == "" ? "n/a" : sprintf("%.3f", n + 0.5)), fmt(f), verdict(ok1)
+      printf "1. Batching tax at 20 req/s over %d rounds (%d / %d / %d requests for none / fixed / adaptive): median adaptive - none p50 %s ms (rounds %s; range %s .. %s) vs 0.1 ms, median adaptive - fixed p50 %s ms vs 0: %s\n", \
+        rounds, lowok["none"], lowok["fixed"], lowok["adaptive"], (mt == "" ? "n/a" : sprintf("%+.3f", mt)), (spread == "" ? "none" : spread), \
+        (tmin == "" ? "n/a" : sprintf("%+.3f", tmin)), (tmax == "" ? "n/a" : sprintf("%+.3f", tmax)), (mf == "" ? "n/a" : sprintf("%+.3f", mf)), verdict(ok1)
 
       # Target 2: highest offered rate with p99 <= SLO and no errors, per policy.
       for (p = 1; p <= np; p++) {
@@ -177,9 +211,9 @@ summarize() {
           if (rpc[k] == "infer" && best[label] != "" && r < best[label] && !(p99[k] != "" && p99[k] + 0 <= slo && errs[k] == 0)) dip[label] = dip[label] " " r
         }
       }
-      goal = 0.9 * cap
+      goal = 0.98 * cap
       ok2 = (best["adaptive"] != "" && best["adaptive"] >= goal && (best["fixed"] == "" || best["adaptive"] >= best["fixed"]))
-      printf "2. Highest offered rate with p99 <= %s ms and no errors: none %s, fixed %s, adaptive %s req/s; adaptive must reach 0.9 x %s = %s and fixed'\''s: %s\n", \
+      printf "2. Highest offered rate with p99 <= %s ms and no errors: none %s, fixed %s, adaptive %s req/s; adaptive must reach 0.98 x %s = %s and fixed'\''s: %s\n", \
         slo, (best["none"] == "" ? "n/a" : best["none"]), (best["fixed"] == "" ? "n/a" : best["fixed"]), \
         (best["adaptive"] == "" ? "n/a" : best["adaptive"]), cap, goal, verdict(ok2)
       for (p = 1; p <= np; p++) if (dip[pol[p]] != "") printf "   - note: %s missed the objective at%s req/s, below its best rate (noisy run?)\n", pol[p], dip[pol[p]]
@@ -188,9 +222,9 @@ summarize() {
       via = at(p50, "none", 50); direct = at(p50, "direct", 50); hop = ""
       for (k in seen) { split(k, parts, SUBSEP); if (parts[1] == "bare-hop" && rpc[k] == "live") hop = p50[k] }
       ok3 = 0; cost = ""
-      if (via != "" && direct != "" && hop != "") { cost = via - direct; ok3 = (cost <= 1.25 * hop) }
-      printf "3. Pass-through cost at 50 req/s: none p50 %s ms - direct p50 %s ms = %s ms vs 1.25 x bare hop p50 %s ms = %s ms: %s\n", \
-        fmt(via), fmt(direct), fmt(cost), fmt(hop), (hop == "" ? "n/a" : sprintf("%.3f", 1.25 * hop)), verdict(ok3)
+      if (via != "" && direct != "" && hop != "") { cost = via - direct; ok3 = (cost <= hop) }
+      printf "3. Pass-through cost at 50 req/s: none p50 %s ms - direct p50 %s ms = %s ms vs bare hop p50 %s ms (ratio %s): %s\n", \
+        fmt(via), fmt(direct), fmt(cost), fmt(hop), (hop == "" || hop == 0 || cost == "" ? "n/a" : sprintf("%.2f", cost / hop)), verdict(ok3)
 
       # Target 4: the cost of the HTTP front end over gRPC.
       hg = at(p50, "adaptive-grpc", 50); hh = at(p50, "adaptive-http", 50); dh = ""
@@ -198,7 +232,27 @@ summarize() {
       if (hg != "" && hh != "") { dh = hh - hg; ok4 = (dh <= 0.3) }
       printf "4. HTTP front end at 50 req/s (adaptive): HTTP p50 %s ms - gRPC p50 %s ms = %s ms vs 0.3 ms: %s\n", \
         fmt(hh), fmt(hg), fmt(dh), verdict(ok4)
+
+      # Target 5: what a request costs the daemon at 1000 req/s.
+      kc = "adaptive" SUBSEP 1000
+      ok5 = (hascost && (kc in cpu) && cpu[kc] != "" && alloc[kc] != "" && cpu[kc] + 0 <= 60 && alloc[kc] + 0 <= 2048)
+      printf "5. Daemon cost at 1000 req/s (adaptive): CPU %s us and %s allocated bytes per request vs 60 us and 2048 B: %s\n", \
+        (kc in cpu && cpu[kc] != "" ? cpu[kc] : "n/a"), (kc in alloc && alloc[kc] != "" ? alloc[kc] : "n/a"), verdict(ok5)
       print ""
+      if (hascost) {
+        print "## Daemon cost per request (CPU us; managed bytes allocated, tensors included)"
+        print ""
+        print header; print rule
+        for (i = 1; i <= nall; i++) {
+          r = all[i]; line = "| " r " |"; any = 0
+          for (p = 1; p <= np; p++) {
+            k = pol[p] SUBSEP r
+            if (k in cpu && cpu[k] != "") { any = 1; line = line " " cpu[k] "; " alloc[k] " |" } else line = line " |"
+          }
+          if (any) print line
+        }
+        print ""
+      }
       printf "Load generator: %d of %d measured sends left more than 1 ms behind schedule (largest lag %.3f ms); their latency counts from the schedule, so a high share means the client, not the server, limited the run.\n", late, sent, maxlag
       print ""
       print "Rows: `results.csv`; plot: `latency-vs-throughput.png`."
@@ -230,7 +284,11 @@ OUT=$(abspath "${OUT:-$repo_root/artifacts/bench/batching-$(date -u +%Y%m%dT%H%M
 STEP_SECONDS=${STEP_SECONDS:-5}
 WARMUP_SECONDS=${WARMUP_SECONDS:-1}
 read -ra wanted_rates <<<"${RATES:-$DEFAULT_RATES}"
-rates=$(printf '%s\n' 20 50 "${wanted_rates[@]}" | tr ',' '\n' | grep -v '^$' | sort -n -u | paste -sd, -)
+rates=$(printf '%s\n' 50 "${wanted_rates[@]}" | tr ',' '\n' | grep -v '^$' | sort -n -u | paste -sd, -)
+LOW_ROUNDS=${LOW_ROUNDS:-5}
+LOW_SECONDS=${LOW_SECONDS:-8}
+[[ $LOW_ROUNDS =~ ^[1-9][0-9]*$ ]] || die "LOW_ROUNDS: '$LOW_ROUNDS' is not a positive whole number"
+[[ $LOW_SECONDS =~ ^[0-9]+([.][0-9]+)?$ ]] || die "LOW_SECONDS: '$LOW_SECONDS' is not a number"
 for r in ${rates//,/ }; do
   if [[ ! $r =~ ^[0-9]+([.][0-9]+)?$ ]] || [[ $r =~ ^0+([.]0+)?$ ]]; then
     die "RATES: '$r' is not a positive number"
@@ -285,29 +343,50 @@ require_alive "the simulator" "$sim_pid" "$OUT/logs/sim.log"
 bench direct --target "$sim_url" --rpc infer --rate 50 --label direct
 require_alive "the simulator" "$sim_pid" "$OUT/logs/sim.log"
 
+# One daemon per policy, all up at once so that the low-load rounds can take turns between them.
+declare -A grpc_of http_of admin_of pid_of
 for policy in "${POLICIES[@]}"; do
   free_port grpc_port
   free_port http_port
   free_port admin_port
+  grpc_of[$policy]=$grpc_port http_of[$policy]=$http_port admin_of[$policy]=$admin_port
   extra=()
   [ "$policy" != fixed ] || extra=(--max-queue-delay-ms 5)
   log="$OUT/logs/daemon-$policy.log"
   start "$log" "${dataplane[@]}" serve --upstream "$sim_url" --grpc "127.0.0.1:$grpc_port" --http "127.0.0.1:$http_port" \
     --admin "127.0.0.1:$admin_port" --policy "$policy" "${extra[@]}"
-  daemon_pid=$started
-  wait_ready "the daemon ($policy)" "$daemon_pid" "$log" 120 curl -sf "http://127.0.0.1:$admin_port/readyz"
-  bench "$policy" --target "http://127.0.0.1:$grpc_port" --mode poisson --sweep "$rates" --label "$policy"
-  require_alive "the daemon ($policy)" "$daemon_pid" "$log"
+  pid_of[$policy]=$started
+  wait_ready "the daemon ($policy)" "$started" "$log" 120 curl -sf "http://127.0.0.1:$admin_port/readyz"
+done
+
+# daemon_bench POLICY NAME ARGS...: bench against POLICY's daemon, with its CPU and allocations per request.
+daemon_bench() {
+  local policy=$1 name=$2
+  shift 2
+  bench "$name" --target "http://127.0.0.1:${grpc_of[$policy]}" --server-metrics "http://127.0.0.1:${admin_of[$policy]}/metrics" "$@"
+  require_alive "the daemon ($policy)" "${pid_of[$policy]}" "$OUT/logs/daemon-$policy.log"
+}
+
+# The low-load point: rounds in which the policies take turns (the order rotates each round).
+for round in $(seq "$LOW_ROUNDS"); do
+  for i in 0 1 2; do
+    policy=${POLICIES[$(( (round + i) % 3 ))]}
+    STEP_SECONDS=$LOW_SECONDS daemon_bench "$policy" "low-$policy-$round" --mode poisson --rate 20 --label "low-$policy" \
+      --seed "$round"
+  done
+done
+
+for policy in "${POLICIES[@]}"; do
+  daemon_bench "$policy" "$policy" --mode poisson --sweep "$rates" --label "$policy"
   if [ "$policy" = adaptive ]; then
     # The HTTP front end against gRPC on the same daemon, back to back, at a light load.
-    bench "$policy-grpc-50" --target "http://127.0.0.1:$grpc_port" --mode poisson --rate 50 --label adaptive-grpc
-    bench "$policy-http-50" --target "http://127.0.0.1:$http_port" --protocol http --mode poisson --rate 50 --label adaptive-http
-    require_alive "the daemon ($policy)" "$daemon_pid" "$log"
+    daemon_bench "$policy" "$policy-grpc-50" --mode poisson --rate 50 --label adaptive-grpc
+    bench "$policy-http-50" --target "http://127.0.0.1:${http_of[$policy]}" --protocol http --mode poisson --rate 50 --label adaptive-http
   fi
   require_alive "the simulator" "$sim_pid" "$OUT/logs/sim.log"
-  stop "$daemon_pid"
+  stop "${pid_of[$policy]}"
 done
 
 stop "$sim_pid"
 echo
-SUMMARY_META="${STEP_SECONDS} s per step after ${WARMUP_SECONDS} s warm-up; $(nproc) CPUs; binary: ${dataplane[*]}." report "$OUT"
+SUMMARY_META="${STEP_SECONDS} s per step after ${WARMUP_SECONDS} s warm-up; low load ${LOW_ROUNDS} rounds of ${LOW_SECONDS} s; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); commit $(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo unknown); binary: ${dataplane[*]}." report "$OUT"

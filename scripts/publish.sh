@@ -4,17 +4,23 @@
 #   dataplane        linux-x64     (GPU hosts)
 #   dataplane-agent  linux-x64     (development, CI)
 #   dataplane-agent  linux-arm64   (Raspberry Pi; cross-compiled with clang/lld)
-# Usage: scripts/publish.sh [dataplane|dataplane-agent|all]   (default all)
+# Usage: scripts/publish.sh [dataplane|dataplane-agent|all] [RID]   (default all; RID: only that runtime)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh >/dev/null
 
 which=${1:-all}
+only_rid=${2:-}
+case "$only_rid" in
+  "" | linux-x64 | linux-arm64) ;;
+  *) echo "publish.sh: unknown runtime '$only_rid' (linux-x64 or linux-arm64)" >&2; exit 2 ;;
+esac
 mkdir -p artifacts/logs
 
 publish() {
   local project=$1 name=$2 rid=$3
   local out="artifacts/publish/$name/$rid"
+  [ -z "$only_rid" ] || [ "$rid" = "$only_rid" ] || return 0
   local log="artifacts/logs/publish-$name-$rid.log"
   rm -rf "$out"
   echo "publish: $name ($rid)"

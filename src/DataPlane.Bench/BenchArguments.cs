@@ -54,6 +54,8 @@ public static class BenchArguments
             BenchRunOptions.Declare("--label", "carried into every row, e.g. the batching policy"),
             BenchRunOptions.Declare("--seed", "seed of arrivals and inputs (default 1)"),
             CommandOption.Value("--connections", "N", "gRPC channels / HTTP/2 connections (default 1)"),
+            CommandOption.Value("--server-metrics", "URL", "the server's Prometheus endpoint (the daemon's admin /metrics); each step\n" +
+                "then reports the server's CPU us and allocated bytes per request"),
             BenchRunOptions.Declare("--timeout-ms", "per-request gRPC deadline (default 10000)"),
         ],
         Epilogue = """
@@ -87,6 +89,17 @@ public static class BenchArguments
                 else
                 {
                     error = $"option --target: '{value}' is not an http:// or https:// URL";
+                }
+
+                break;
+            case "--server-metrics":
+                if (Uri.TryCreate(value, UriKind.Absolute, out var metrics) && (metrics.Scheme == Uri.UriSchemeHttp || metrics.Scheme == Uri.UriSchemeHttps))
+                {
+                    s = s with { ServerMetrics = metrics };
+                }
+                else
+                {
+                    error = $"option --server-metrics: '{value}' is not an http:// or https:// URL";
                 }
 
                 break;

@@ -79,6 +79,10 @@ public static class BenchCommand
                 var result = await LoadRunner.RunStepAsync(session, value, ct).ConfigureAwait(false);
                 steps.Add(result);
                 await stdout.WriteLineAsync(TableReport.Row(result, labelWidth)).ConfigureAwait(false);
+                if (session.Server is { LastError: { } scrape })
+                {
+                    await stderr.WriteLineAsync($"dataplane bench: warning: --server-metrics: {scrape}").ConfigureAwait(false);
+                }
                 if (settings.CsvPath is { } path)
                 {
                     CsvReport.Append(path, [result]);

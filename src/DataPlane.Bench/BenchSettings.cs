@@ -40,6 +40,10 @@ public sealed record BenchSettings : BenchRunSettings
     /// so that an open loop never queues inside the client. Default 1.</summary>
     public int Connections { get; init; } = 1;
 
+    /// <summary>The server's Prometheus endpoint (e.g. the daemon's admin <c>/metrics</c>), read at the start and end of
+    /// each step's measurement for its CPU time and allocations per request; null to measure only the client's view.</summary>
+    public Uri? ServerMetrics { get; init; }
+
     /// <summary>The step values the run goes through: <see cref="Sweep"/>, or the single
     /// <see cref="BenchRunSettings.Rate"/> / <see cref="BenchRunSettings.Concurrency"/> of the mode.</summary>
     public IReadOnlyList<double> Steps =>

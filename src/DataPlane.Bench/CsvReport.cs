@@ -25,6 +25,8 @@ namespace DataPlane.Bench;
 /// <item><term>late_sends</term><description>open-loop sends more than 1 ms behind schedule</description></item>
 /// <item><term>max_send_lag_ms</term><description>largest delay of a send behind schedule</description></item>
 /// <item><term>error_p50_ms, error_p99_ms</term><description>latency of failed requests: how fast refusals come back (empty when none failed)</description></item>
+/// <item><term>server_cpu_us_per_req, server_alloc_bytes_per_req</term><description>with --server-metrics: the server's CPU
+/// microseconds and managed-heap bytes per successful request over the step (empty otherwise)</description></item>
 /// </list>
 /// Numbers use '.' as the decimal separator; fields with commas or quotes are quoted (RFC 4180).</summary>
 public static class CsvReport
@@ -35,6 +37,7 @@ public static class CsvReport
         "label", "target", "model", "rpc", "mode", "offered", "batch", "measured_s", "sent", "ok", "errors",
         "error_codes", "throughput_rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms", "slo_ms",
         "slo_attainment_pct", "late_sends", "max_send_lag_ms", "error_p50_ms", "error_p99_ms",
+        "server_cpu_us_per_req", "server_alloc_bytes_per_req",
     ];
 
     /// <summary>The header row.</summary>
@@ -51,6 +54,7 @@ public static class CsvReport
             ErrorCodes(r.ErrorsByStatus), Fixed(r.ThroughputRps, 2), Fixed(r.P50Ms, 3), Fixed(r.P90Ms, 3),
             Fixed(r.P99Ms, 3), Fixed(r.MaxMs, 3), Fixed(r.MeanMs, 3), Number(r.SloMs), Fixed(r.SloAttainmentPct, 2),
             Number(r.LateSends), Fixed(r.MaxSendLagMs, 3), Fixed(r.ErrorP50Ms, 3), Fixed(r.ErrorP99Ms, 3),
+            Fixed(r.ServerCpuUsPerRequest, 1), Fixed(r.ServerAllocBytesPerRequest, 0),
         ];
         return string.Join(',', fields);
     }

@@ -39,7 +39,12 @@ public static class LoadRunner
         await session.WarmUpConnectionsAsync(cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         var plan = new LoadPlan { Mode = s.Mode, Offered = offered, Warmup = s.Warmup, Duration = s.Duration, Seed = s.Seed };
-        var run = await LoadEngine.RunAsync(plan, new SessionSender(session), TimeProvider.System, null, cancellationToken).ConfigureAwait(false);
+        // The server's counters are read when the warm-up ends and once every measured request has completed.
+        ServerSample? before = null;
+        var server = session.Server;
+        Func<Task>? measurementStarted = server is null ? null : async () => before = await server.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var run = await LoadEngine.RunAsync(plan, new SessionSender(session), TimeProvider.System, measurementStarted, cancellationToken).ConfigureAwait(false);
+        ServerSample? after = server is null ? null : await server.ReadAsync(cancellationToken).ConfigureAwait(false);
         var samples = new Sample[run.Samples.Count];
         for (int i = 0; i < samples.Length; i++)
         {
@@ -47,7 +52,9 @@ public static class LoadRunner
             samples[i] = new Sample(x.LatencyNs, x.EndNs, x.Result);
         }
 
-        return Summarize(s, offered, samples, run.WindowStartNs, run.LateSends, run.MaxSendLagNs);
+        var result = Summarize(s, offered, samples, run.WindowStartNs, run.LateSends, run.MaxSendLagNs);
+        var (cpu, allocated) = ServerCounters.PerRequest(before, after, result.Ok);
+        return result with { ServerCpuUsPerRequest = cpu, ServerAllocBytesPerRequest = allocated };
     }
 
     /// <summary>Turns the measured requests of a step into its result (see <see cref="StepResult"/>).</summary>

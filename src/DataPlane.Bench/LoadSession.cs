@@ -48,9 +48,13 @@ public sealed class LoadSession : IDisposable
         }
 
         _http = settings.Protocol == WireProtocol.Http ? new HttpInference(settings.Target, settings.Timeout) : null;
+        Server = settings.ServerMetrics is { } metrics ? new ServerCounters(metrics, TimeSpan.FromSeconds(5)) : null;
         _pool = [new ModelInferRequest { ModelName = settings.Model }];
         _bodies = [HttpInference.Encode(_pool[0])];
     }
+
+    /// <summary>The server's cost counters (<see cref="BenchSettings.ServerMetrics"/>); null when not asked for.</summary>
+    public ServerCounters? Server { get; }
 
     /// <summary>The settings of the run.</summary>
     public BenchSettings Settings { get; }
@@ -199,5 +203,6 @@ public sealed class LoadSession : IDisposable
         }
 
         _http?.Dispose();
+        Server?.Dispose();
     }
 }

@@ -82,4 +82,12 @@ public sealed record StepResult
 
     /// <summary>99th percentile latency of failed requests, ms; null when none failed.</summary>
     public double? ErrorP99Ms { get; init; }
+
+    /// <summary>With <c>--server-metrics</c>: the server process's CPU time (user + system) from the start of the
+    /// measurement to the last measured completion, divided by <see cref="Ok"/>, in microseconds; otherwise null.</summary>
+    public double? ServerCpuUsPerRequest { get; init; }
+
+    /// <summary>With <c>--server-metrics</c>: bytes the server allocated on its managed heap over the same window,
+    /// divided by <see cref="Ok"/> (tensor bytes included); otherwise null.</summary>
+    public double? ServerAllocBytesPerRequest { get; init; }
 }

@@ -30,7 +30,7 @@ public class BenchArgumentsTests
             "--target", "http://10.0.0.1:8001", "--model=resnet", "--rpc", "live", "--mode=constant",
             "--sweep", "20, 50,100", "--duration", "2.5", "--warmup=0", "--slo-ms", "25", "--batch", "8",
             "--csv", "out.csv", "--json=out.json", "--label", "adaptive", "--seed", "-7", "--connections", "4",
-            "--timeout-ms", "500",
+            "--timeout-ms", "500", "--server-metrics", "http://127.0.0.1:9002/metrics",
         ]);
         Assert.Null(r.Error);
         var s = r.Settings!;
@@ -49,6 +49,7 @@ public class BenchArgumentsTests
         Assert.Equal(-7, s.Seed);
         Assert.Equal(4, s.Connections);
         Assert.Equal(TimeSpan.FromMilliseconds(500), s.Timeout);
+        Assert.Equal(new Uri("http://127.0.0.1:9002/metrics"), s.ServerMetrics);
     }
 
     [Fact]
@@ -95,6 +96,7 @@ public class BenchArgumentsTests
     [InlineData("--label", new[] { "--label", "a\nb" })]
     [InlineData("--seed", new[] { "--seed", "abc" })]
     [InlineData("--connections", new[] { "--connections", "0" })]
+    [InlineData("--server-metrics", new[] { "--server-metrics", "127.0.0.1:9002" })]
     [InlineData("--timeout-ms", new[] { "--timeout-ms", "-1" })]
     [InlineData("--timeout-ms", new[] { "--timeout-ms", "1e300" })] // more than a day: refused, not an overflow
     [InlineData("--rate", new[] { "--mode", "closed", "--rate", "100" })]

@@ -52,7 +52,7 @@ public sealed class LoadRunTests : IAsyncLifetime
         Assert.Equal(
             ["label", "target", "model", "rpc", "mode", "offered", "batch", "measured_s", "sent", "ok", "errors", "error_codes",
              "throughput_rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms", "slo_ms", "slo_attainment_pct", "late_sends",
-             "max_send_lag_ms", "error_p50_ms", "error_p99_ms"],
+             "max_send_lag_ms", "error_p50_ms", "error_p99_ms", "server_cpu_us_per_req", "server_alloc_bytes_per_req"],
             header);
         var row = header.Zip(lines[1].Split(',')).ToDictionary(p => p.First, p => p.Second);
         Assert.Equal("adaptive", row["label"]);
@@ -115,6 +115,53 @@ public sealed class LoadRunTests : IAsyncLifetime
         string[] runs = File.ReadAllLines(json);
         Assert.Equal(2, runs.Length);
         Assert.All(runs, r => Assert.Equal(2, JsonReport.Parse(r)!.Steps.Count));
+    }
+
+    [Fact]
+    public async Task With_server_metrics_a_step_reports_the_servers_cpu_and_allocations_per_request()
+    {
+        var settings = Settings() with { Mode = LoadMode.Closed, ServerMetrics = _server.MetricsAddress };
+        using var session = new LoadSession(settings);
+        Assert.Null(await session.PrepareAsync(CancellationToken.None));
+        var r = await LoadRunner.RunStepAsync(session, 2, CancellationToken.None);
+
+        Assert.True(r.Ok > 10, $"ok {r.Ok}");
+        Assert.Null(session.Server!.LastError);
+        // The toy server shares this process, so its counters also hold the client's cost: both are positive.
+        Assert.True(r.ServerCpuUsPerRequest > 0, $"cpu {r.ServerCpuUsPerRequest}");
+        Assert.True(r.ServerAllocBytesPerRequest > 0, $"alloc {r.ServerAllocBytesPerRequest}");
+        var row = CsvReport.Columns.Zip(CsvReport.FormatRow(r).Split(',')).ToDictionary(p => p.First, p => p.Second);
+        Assert.NotEqual("", row["server_cpu_us_per_req"]);
+        Assert.NotEqual("", row["server_alloc_bytes_per_req"]);
+
+        var without = await LoadRunner.RunStepAsync(Settings() with { Mode = LoadMode.Closed, Duration = TimeSpan.FromSeconds(0.3) }, 1, CancellationToken.None);
+        Assert.Null(without.ServerCpuUsPerRequest);
+        Assert.Null(without.ServerAllocBytesPerRequest);
+    }
+
+    [Fact]
+    public async Task An_unreadable_server_metrics_endpoint_leaves_the_figures_empty_with_a_warning()
+    {
+        int port;
+        using (var l = new TcpListener(IPAddress.Loopback, 0))
+        {
+            l.Start();
+            port = ((IPEndPoint)l.LocalEndpoint).Port;
+        }
+
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        string csv = Path.Combine(_dir, "no-metrics.csv");
+        int rc = await BenchCommand.RunAsync(
+            ["--target", _server.Address.ToString(), "--model", "toy", "--rate", "50", "--duration", "0.3", "--warmup", "0",
+             "--server-metrics", $"http://127.0.0.1:{port}/metrics", "--csv", csv],
+            stdout, stderr, CancellationToken.None);
+
+        Assert.Equal(0, rc);
+        Assert.Contains("warning: --server-metrics: cannot read", stderr.ToString(), StringComparison.Ordinal);
+        var row = CsvReport.Columns.Zip(File.ReadAllLines(csv)[1].Split(',')).ToDictionary(p => p.First, p => p.Second);
+        Assert.Equal("", row["server_cpu_us_per_req"]);
+        Assert.NotEqual("0", row["ok"]);
     }
 
     [Fact]

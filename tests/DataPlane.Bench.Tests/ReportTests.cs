@@ -57,7 +57,7 @@ public class ReportTests
         var r = LoadRunner.Summarize(s_settings, 50, samples, 0, 0, 0);
         Assert.Equal(0.5, r.ErrorP50Ms);
         Assert.Equal(0.9, r.ErrorP99Ms);
-        Assert.EndsWith(",0.500,0.900", CsvReport.FormatRow(r), StringComparison.Ordinal);
+        Assert.EndsWith(",0.500,0.900,,", CsvReport.FormatRow(r), StringComparison.Ordinal);
         Assert.Contains("RESOURCE_EXHAUSTED=3 (p50 0.500 ms, p99 0.900 ms)", TableReport.Row(r, 5), StringComparison.Ordinal);
         Assert.Null(LoadRunner.Summarize(s_settings, 50, [Ok(10, 0.1)], 0, 0, 0).ErrorP50Ms);
     }

@@ -32,19 +32,32 @@ public sealed class ToyInferenceServer : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>The HTTP/1.1 listener's /metrics: this process's CPU time and managed allocations.</summary>
+    public Uri MetricsAddress { get; private init; } = null!;
+
     public static async Task<ToyInferenceServer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
+            // HTTP/1.1, as Prometheus scrapes: the process's own counters at /metrics (bench --server-metrics).
+            k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http1);
+        });
         var service = new ToyInferenceService();
         builder.Services.AddSingleton(service);
         builder.Services.AddGrpc();
         var app = builder.Build();
         app.MapGrpcService<ToyInferenceService>();
+        app.MapGet("/metrics", () => Microsoft.AspNetCore.Http.Results.Text(
+            "# TYPE process_cpu_seconds_total counter\n" +
+            FormattableString.Invariant($"process_cpu_seconds_total {Environment.CpuUsage.TotalTime.TotalSeconds}\n") +
+            "# TYPE dotnet_gc_heap_total_allocated_bytes_total counter\n" +
+            FormattableString.Invariant($"dotnet_gc_heap_total_allocated_bytes_total {GC.GetTotalAllocatedBytes()}\n")));
         await app.StartAsync();
-        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new ToyInferenceServer(app, service, new Uri(bound));
+        string[] bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToArray();
+        return new ToyInferenceServer(app, service, new Uri(bound[0])) { MetricsAddress = new Uri(new Uri(bound[1]), "/metrics") };
     }
 
     public async ValueTask DisposeAsync()

@@ -166,6 +166,7 @@ public sealed partial class Daemon : IAsyncDisposable
         var app = builder.Build();
         ExportCertificateExpiry(metrics, grpc!, http!, admin!);
         ConnectionMetrics.Export(metrics, connections);
+        ExportAllocatedBytes(metrics);
         connections.UseLogger(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("DataPlane.Hosting.Connections"));
         // Host control first: an interrupted tuning apply is rolled back and hot CPUs are set before any batcher
         // thread starts (the probe below creates them).
@@ -215,6 +216,17 @@ public sealed partial class Daemon : IAsyncDisposable
         }
 
         return daemon;
+    }
+
+    /// <summary>dotnet_gc_heap_total_allocated_bytes_total: bytes allocated on the managed heap since the process started
+    /// (OpenTelemetry's runtime metric <c>dotnet.gc.heap.total_allocated</c> as Prometheus names it), read at each
+    /// scrape. Its growth over a benchmark step divided by the requests answered is the bench's allocations per
+    /// request.</summary>
+    private static void ExportAllocatedBytes(CollectorRegistry metrics)
+    {
+        var allocated = Prometheus.Metrics.WithCustomRegistry(metrics).CreateCounter("dotnet_gc_heap_total_allocated_bytes_total",
+            "Bytes allocated on the managed GC heap since the process started.");
+        metrics.AddBeforeCollectCallback(() => allocated.IncTo(GC.GetTotalAllocatedBytes(false)));
     }
 
     /// <summary>dataplane_tls_certificate_expiry_timestamp_seconds{certificate}: when the certificate each TLS listener
