@@ -56,7 +56,12 @@ public sealed class SimulatedTritonServer : IAsyncDisposable
         });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        {
+            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
+            // Triton sets no minimum request-body rate; Kestrel's default (240 B/s after 5 s) reset a 200 MiB upload
+            // while two busy loops starved this process of CPU.
+            kestrel.Limits.MinRequestBodyDataRate = null;
+        });
         // The global gRPC defaults (4 MiB) stay: the simulation sets its own limits for its service.
         builder.Services.AddGrpc();
         builder.Services.AddSimulatedTriton(options, time);
