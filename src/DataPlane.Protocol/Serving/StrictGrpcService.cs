@@ -24,7 +24,9 @@ public sealed class StrictGrpcService<TImpl>
 /// (<see cref="MalformedMessages"/>), instead of Grpc.AspNetCore's UNKNOWN "Exception was thrown by handler" and a
 /// stack trace per request. Grpc.AspNetCore parses a unary or server-streaming request before any interceptor runs,
 /// so the check lives in the request marshaller: the generated <c>BindService</c> is called with a binder that
-/// re-registers every method with a marshaller that wraps the generated one.</summary>
+/// re-registers every method with a marshaller that wraps the generated one. ModelInfer is bound with
+/// <see cref="InferMarshallers"/> instead (strict as well): its requests keep the bytes they arrived as, and a
+/// response that still holds the bytes it arrived as is written as those bytes.</summary>
 public static class StrictGrpcServices
 {
     /// <summary>Registers <typeparamref name="TImpl"/> as a singleton (when it is not registered yet) and binds its
@@ -91,7 +93,10 @@ public static class StrictGrpcServices
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
         {
             var h = Handler(handler, method);
-            context.AddUnaryMethod(Strict(method, malformed), Metadata(), (_, request, call) => h(request, call));
+            var bound = method is Method<Inference.ModelInferRequest, Inference.ModelInferResponse> && method.FullName == InferMarshallers.ModelInferFullName
+                ? (Method<TRequest, TResponse>)(object)InferMarshallers.ServerMethod(malformed)
+                : Strict(method, malformed);
+            context.AddUnaryMethod(bound, Metadata(), (_, request, call) => h(request, call));
         }
 
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler)
