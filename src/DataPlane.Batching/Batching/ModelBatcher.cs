@@ -681,7 +681,7 @@ public sealed partial class ModelBatcher : IDisposable
         }
         else
         {
-            CompleteBatch(batch, response!, built - started, finished - built);
+            CompleteBatch(batch, response!, built - started, finished - built, finished);
         }
 
         lock (_gate)
@@ -690,7 +690,7 @@ public sealed partial class ModelBatcher : IDisposable
         }
     }
 
-    private void CompleteBatch(Batch batch, ModelInferResponse upstream, long inputNs, long inferNs)
+    private void CompleteBatch(Batch batch, ModelInferResponse upstream, long inputNs, long inferNs, long answeredNs)
     {
         long splitStart = _clock.Now;
         var responses = new ModelInferResponse[batch.Requests.Length];
@@ -730,6 +730,8 @@ public sealed partial class ModelBatcher : IDisposable
         {
             var r = batch.Requests[i];
             r.Times = times with { QueueNs = Math.Max(0, batch.FormedNs - r.ArrivalNs) };
+            r.DispatchedNs = batch.FormedNs;
+            r.UpstreamAnsweredNs = answeredNs;
             if (failed[i] is { } e)
             {
                 r.TryFail(e.Code, e.Message);

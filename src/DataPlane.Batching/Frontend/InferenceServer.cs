@@ -7,9 +7,11 @@ using DataPlane.Batching.Upstream;
 using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Sequences;
+using DataPlane.Protocol.Serving;
 using DataPlane.Protocol.SharedMemory;
 using DataPlane.Protocol.Tensors;
 using Grpc.Core;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 
 namespace DataPlane.Batching.Frontend;
@@ -204,6 +206,7 @@ public sealed class InferenceServer
         bool fromPeer = false)
     {
         ArgumentNullException.ThrowIfNull(request);
+        long handlerStart = Stopwatch.GetTimestamp();
         long arrival = _clock.Now;
         var batcher = Resolve(request.ModelName, request.ModelVersion);
         var metrics = batcher.Metrics;
@@ -212,6 +215,7 @@ public sealed class InferenceServer
         try
         {
             pending = Admit(batcher, request, deadline, arrival, fromPeer);
+            long admitted = _clock.Now;
             ModelInferResponse response;
             using (cancellationToken.UnsafeRegister(
                 static (state, _) => ((CancelState)state!).Cancel(), new CancelState(batcher, pending, deadline)))
@@ -219,10 +223,12 @@ public sealed class InferenceServer
                 response = await batcher.Submit(pending).ConfigureAwait(false);
             }
 
-            long elapsed = _clock.Now - arrival;
+            long answered = _clock.Now;
+            long elapsed = answered - arrival;
             metrics.Answered(Outcomes.Ok);
             metrics.RequestDuration.Observe(elapsed / 1e9);
             batcher.Statistics.RequestSucceeded(pending.Rows, elapsed, pending.Times);
+            ObserveStages(metrics, request, pending, handlerStart, arrival, admitted, answered);
             return response;
         }
         catch (RpcException e)
@@ -241,6 +247,27 @@ public sealed class InferenceServer
         {
             pending?.SharedMemoryOutputs?.Dispose();
             metrics.Inflight.Dec();
+        }
+    }
+
+    /// <summary>Records where a successful request's time went (<c>dataplane_request_stage_seconds</c>). Decode and
+    /// dispatch only for requests read from gRPC by <see cref="InferMarshallers"/>; they are on the
+    /// <see cref="Stopwatch"/>, the others on the server's clock.</summary>
+    private static void ObserveStages(BatchingMetrics.ModelMetrics metrics, ModelInferRequest request, PendingRequest pending,
+        long handlerStart, long arrival, long admitted, long answered)
+    {
+        if (request.DecodeEndTimestamp != 0)
+        {
+            metrics.StageDecode.Observe(Stopwatch.GetElapsedTime(request.DecodeStartTimestamp, request.DecodeEndTimestamp).TotalSeconds);
+            metrics.StageDispatch.Observe(Math.Max(0, Stopwatch.GetElapsedTime(request.DecodeEndTimestamp, handlerStart).TotalSeconds));
+        }
+
+        metrics.StageValidate.Observe((admitted - arrival) / 1e9);
+        if (pending.UpstreamAnsweredNs != 0)
+        {
+            metrics.StageQueue.Observe(Math.Max(0, pending.DispatchedNs - admitted) / 1e9);
+            metrics.StageUpstream.Observe(Math.Max(0, pending.UpstreamAnsweredNs - pending.DispatchedNs) / 1e9);
+            metrics.StageReply.Observe(Math.Max(0, answered - pending.UpstreamAnsweredNs) / 1e9);
         }
     }
 

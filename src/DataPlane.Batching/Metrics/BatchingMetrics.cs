@@ -14,6 +14,9 @@ public sealed class BatchingMetrics
     private static readonly double[] s_windowBuckets =
         [0, 0.00025, 0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02];
 
+    private static readonly double[] s_stageBuckets =
+        [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10];
+
     private static readonly double[] s_batchBuckets = [1, 2, 4, 8, 16, 24, 32, 48, 64, 128, 256, 512, 1024];
 
     private readonly Counter _requests;
@@ -22,6 +25,7 @@ public sealed class BatchingMetrics
     private readonly Histogram _batchSize;
     private readonly Histogram _window;
     private readonly Histogram _upstreamDuration;
+    private readonly Histogram _stage;
     private readonly Gauge _inflight;
     private readonly Gauge _queueDepth;
     private readonly Gauge _queueLimit;
@@ -56,6 +60,9 @@ public sealed class BatchingMetrics
             "How long a batch was held open after its first request could have been sent (0 = sent at once).", new HistogramConfiguration { LabelNames = model, Buckets = s_windowBuckets });
         _upstreamDuration = f.CreateHistogram("dataplane_upstream_request_duration_seconds",
             "Duration of a batch's ModelInfer call to the upstream (Triton).", new HistogramConfiguration { LabelNames = model, Buckets = s_latencyBuckets });
+        _stage = f.CreateHistogram("dataplane_request_stage_seconds",
+            "Where a successful ModelInfer request's time went, by stage: decode (reading the gRPC message: one copy and the parse), dispatch (from the parsed message to the daemon's handler), validate (validation and admission), queue (admitted to its batch leaving), upstream (batch leaving to the upstream's answer), reply (the upstream's answer to the handler returning it).",
+            new HistogramConfiguration { LabelNames = ["model", "stage"], Buckets = s_stageBuckets });
         _inflight = f.CreateGauge("dataplane_inflight_requests", "Requests admitted and not yet answered.", model);
         _queueDepth = f.CreateGauge("dataplane_queue_depth", "Requests waiting in the model's queue.", model);
         _queueLimit = f.CreateGauge("dataplane_queue_limit",
@@ -106,6 +113,12 @@ public sealed class BatchingMetrics
             BatchSize = m._batchSize.WithLabels(model);
             Window = m._window.WithLabels(model);
             UpstreamDuration = m._upstreamDuration.WithLabels(model);
+            StageDecode = m._stage.WithLabels(model, "decode");
+            StageDispatch = m._stage.WithLabels(model, "dispatch");
+            StageValidate = m._stage.WithLabels(model, "validate");
+            StageQueue = m._stage.WithLabels(model, "queue");
+            StageUpstream = m._stage.WithLabels(model, "upstream");
+            StageReply = m._stage.WithLabels(model, "reply");
             Inflight = m._inflight.WithLabels(model);
             QueueDepth = m._queueDepth.WithLabels(model);
             QueueLimit = m._queueLimit.WithLabels(model);
@@ -129,6 +142,24 @@ public sealed class BatchingMetrics
         public Histogram.Child Window { get; }
 
         public Histogram.Child UpstreamDuration { get; }
+
+        /// <summary>The stages of <c>dataplane_request_stage_seconds</c>.</summary>
+        public Histogram.Child StageDecode { get; }
+
+        /// <inheritdoc cref="StageDecode"/>
+        public Histogram.Child StageDispatch { get; }
+
+        /// <inheritdoc cref="StageDecode"/>
+        public Histogram.Child StageValidate { get; }
+
+        /// <inheritdoc cref="StageDecode"/>
+        public Histogram.Child StageQueue { get; }
+
+        /// <inheritdoc cref="StageDecode"/>
+        public Histogram.Child StageUpstream { get; }
+
+        /// <inheritdoc cref="StageDecode"/>
+        public Histogram.Child StageReply { get; }
 
         public Gauge.Child Inflight { get; }
 

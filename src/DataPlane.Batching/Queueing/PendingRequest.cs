@@ -67,6 +67,13 @@ public sealed class PendingRequest
     /// <summary>How the request's time split, set when its batch is answered.</summary>
     public RequestTimes Times { get; internal set; }
 
+    /// <summary>When the request's batch left (was formed), and when the upstream answered it; set with
+    /// <see cref="Times"/> when the batch is answered.</summary>
+    public long DispatchedNs { get; internal set; }
+
+    /// <inheritdoc cref="DispatchedNs"/>
+    public long UpstreamAnsweredNs { get; internal set; }
+
     public ModelInferRequest Message { get; }
 
     /// <summary>A batch a peer host spilled here: it is never spilled again, so overloaded peers cannot bounce work

@@ -79,6 +79,7 @@ public sealed class SharedMemoryOutputs : IDisposable
                 return error;
             }
 
+            response.ForgetReceivedPayload(); // changed here: serialized from its fields, not relayed as Triton's bytes
             response.RawOutputContents[index] = ByteString.Empty;
             response.Outputs[index].Parameters.Clear();
         }

@@ -1,5 +1,6 @@
 using DataPlane.Batching.Options;
 using DataPlane.Protocol.Inference;
+using DataPlane.Protocol.Serving;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
@@ -13,6 +14,7 @@ namespace DataPlane.Batching.Upstream;
 public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
 {
     private readonly GrpcChannel? _channel;
+    private readonly CallInvoker _invoker;
     private readonly ILogger _logger;
     private readonly Prometheus.Gauge _upGauge;
     private volatile bool _available;
@@ -37,6 +39,7 @@ public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
         _logger = logger;
         if (invoker != null)
         {
+            _invoker = invoker;
             Client = new GRPCInferenceService.GRPCInferenceServiceClient(invoker);
             return;
         }
@@ -56,7 +59,8 @@ public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
             MaxReceiveMessageSize = options.MaxResponseBytes,
             MaxSendMessageSize = null,
         });
-        Client = new GRPCInferenceService.GRPCInferenceServiceClient(_channel);
+        _invoker = _channel.CreateCallInvoker();
+        Client = new GRPCInferenceService.GRPCInferenceServiceClient(_invoker);
     }
 
     public Uri Address { get; }
@@ -70,12 +74,16 @@ public sealed partial class TritonUpstream : IInferenceUpstream, IDisposable
 
     public string Describe() => _available ? $"Triton at {Address}" : $"Triton at {Address} ({_lastError})";
 
+    /// <summary>ModelInfer through <see cref="InferMarshallers.ClientMethod"/>: a request that still holds the bytes it
+    /// arrived as goes to Triton as those bytes, and Triton's answer keeps its bytes (its raw outputs alias them), so
+    /// a request that goes upstream alone is relayed without decoding and re-encoding its tensors either way.</summary>
     public async Task<ModelInferResponse> InferAsync(ModelInferRequest request, DateTime? deadline, CancellationToken cancellationToken)
     {
         try
         {
             // The upstream call's span (when traced) goes to Triton as traceparent.
-            return await Client.ModelInferAsync(request, Tracing.DaemonTracing.Propagate(null), deadline, cancellationToken).ConfigureAwait(false);
+            var options = new CallOptions(Tracing.DaemonTracing.Propagate(null), deadline, cancellationToken);
+            return await _invoker.AsyncUnaryCall(InferMarshallers.ClientMethod, null, options, request).ResponseAsync.ConfigureAwait(false);
         }
         catch (RpcException e) when (IsTransportFailure(e))
         {

@@ -30,9 +30,22 @@ internal sealed class InMemoryTriton : CallInvoker
         return await _streams.Reader.ReadAsync(guard.Token);
     }
 
+    /// <summary>Answers ModelInfer at the byte level: gets the bytes the client's request marshaller wrote and returns
+    /// the bytes its response marshaller reads (null: ModelInfer is UNIMPLEMENTED).</summary>
+    public Func<byte[], byte[]>? Infer { get; set; }
+
     public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host,
         CallOptions options, TRequest request)
     {
+        if (request is ModelInferRequest && Infer is { } infer)
+        {
+            var written = new WrittenPayload();
+            method.RequestMarshaller.ContextualSerializer(request, written);
+            var answer = method.ResponseMarshaller.ContextualDeserializer(new ReceivedPayload(infer(written.Bytes)));
+            return new AsyncUnaryCall<TResponse>(Task.FromResult(answer), Task.FromResult(new Metadata()),
+                () => Status.DefaultSuccess, () => [], () => { });
+        }
+
         object response = request switch
         {
             ServerReadyRequest => new ServerReadyResponse { Ready = true },
@@ -72,6 +85,34 @@ internal sealed class InMemoryTriton : CallInvoker
     public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(
         Method<TRequest, TResponse> method, string? host, CallOptions options) =>
         throw new RpcException(new Status(StatusCode.Unimplemented, method.FullName));
+}
+
+/// <summary>What a marshaller writes to the transport.</summary>
+internal sealed class WrittenPayload : SerializationContext
+{
+    private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new();
+
+    public byte[] Bytes { get; private set; } = [];
+
+    public override void Complete(byte[] payload) => Bytes = payload;
+
+    public override System.Buffers.IBufferWriter<byte> GetBufferWriter() => _buffer;
+
+    public override void SetPayloadLength(int payloadLength)
+    {
+    }
+
+    public override void Complete() => Bytes = _buffer.WrittenSpan.ToArray();
+}
+
+/// <summary>A message's bytes as the transport hands them to a marshaller.</summary>
+internal sealed class ReceivedPayload(byte[] bytes) : DeserializationContext
+{
+    public override int PayloadLength => bytes.Length;
+
+    public override byte[] PayloadAsNewBuffer() => (byte[])bytes.Clone();
+
+    public override System.Buffers.ReadOnlySequence<byte> PayloadAsReadOnlySequence() => new(bytes);
 }
 
 /// <summary>One upstream ModelStreamInfer stream: what the relay sent, and responses the test writes.</summary>
