@@ -6,6 +6,9 @@
 #   runs.jsonl                the same, one JSON line per bench run
 #   latency-vs-throughput.png p50 and p99 latency (log scale) against achieved throughput, per policy
 #   summary.md                the three targets, PASS or MISS, with their numbers (also printed)
+#   stages.csv                where a request's time goes in the `none` daemon at 50 req/s: mean per stage of
+#                             dataplane_request_stage_seconds (decode, dispatch, validate, queue, upstream,
+#                             reply), from its /metrics before and after a step of its own (in summary.md too)
 #   logs/                     output of the simulator, the daemons and the bench runs
 #
 #   scripts/bench-batching.sh                 # full run
@@ -257,6 +260,17 @@ summarize() {
       print ""
       print "Rows: `results.csv`; plot: `latency-vs-throughput.png`."
     }' "$dir/results.csv" >"$dir/summary.md"
+  if [ -s "$dir/stages.csv" ]; then
+    {
+      echo "## Where the time goes (policy none, 50 req/s; mean us per successful request)"
+      echo ""
+      echo "| stage | mean (us) | requests |"
+      echo "|---|---|---|"
+      awk -F, 'NR > 1 { printf "| %s | %s | %s |\n", $1, $2, $3 }' "$dir/stages.csv"
+      echo ""
+      echo "decode: reading the gRPC message (one copy, the parse); dispatch: parsed message to the handler; validate: validation and admission; queue: admitted to the batch leaving; upstream: the batch leaving to the upstream's answer (Triton included); reply: the answer to the handler returning it. Kestrel's HTTP/2 work before a message is complete and writing the answer are in no stage."
+    } >>"$dir/summary.md"
+  fi
   cat "$dir/summary.md"
 }
 
@@ -307,7 +321,7 @@ BENCH_NAME=bench-batching
 resolve_executable dataplane DATAPLANE "$DATAPLANE" "$dataplane_given" src/DataPlane.Host
 
 mkdir -p "$OUT/logs"
-rm -f "$OUT/results.csv" "$OUT/runs.jsonl" "$OUT/summary.md" "$OUT/latency-vs-throughput.png"
+rm -f "$OUT/results.csv" "$OUT/runs.jsonl" "$OUT/summary.md" "$OUT/stages.csv" "$OUT/latency-vs-throughput.png"
 
 # Child processes, readiness checks and free ports (shared with the other benchmark script).
 
@@ -366,6 +380,43 @@ daemon_bench() {
   bench "$name" --target "http://127.0.0.1:${grpc_of[$policy]}" --server-metrics "http://127.0.0.1:${admin_of[$policy]}/metrics" "$@"
   require_alive "the daemon ($policy)" "${pid_of[$policy]}" "$OUT/logs/daemon-$policy.log"
 }
+
+# stage_totals URL: "stage sum count" per stage of the model's dataplane_request_stage_seconds on a daemon's /metrics.
+stage_totals() {
+  curl -sf "$1" | awk -v model="$MODEL" '
+    /^dataplane_request_stage_seconds_(sum|count)[{]/ && index($0, "model=\"" model "\"") {
+      match($0, /stage="[a-z]+"/); stage = substr($0, RSTART + 7, RLENGTH - 8)
+      if ($0 ~ /_sum[{]/) sum[stage] = $NF; else count[stage] = $NF
+    }
+    END { for (s in count) print s, sum[s] + 0, count[s] + 0 }'
+}
+
+# Where the time goes in the none daemon at 50 req/s: a step of its own (not in results.csv), its stage totals
+# read before and after, mean per stage into stages.csv.
+stages_before=$(stage_totals "http://127.0.0.1:${admin_of[none]}/metrics") || die "could not read the none daemon's /metrics"
+echo
+echo "== none-stages-50"
+if ! "${dataplane[@]}" bench --model "$MODEL" --target "http://127.0.0.1:${grpc_of[none]}" --mode poisson --rate 50 \
+    --duration "$STEP_SECONDS" --warmup "$WARMUP_SECONDS" --slo-ms "$SLO_MS" --timeout-ms "$REQUEST_TIMEOUT_MS" \
+    2>&1 | tee "$OUT/logs/bench-none-stages-50.log"; then
+  fail_with_log "dataplane bench (none-stages-50) failed" "$OUT/logs/bench-none-stages-50.log"
+fi
+stages_after=$(stage_totals "http://127.0.0.1:${admin_of[none]}/metrics") || die "could not read the none daemon's /metrics"
+awk -v before="$stages_before" '
+  BEGIN {
+    n = split(before, lines, "\n")
+    for (i = 1; i <= n; i++) { split(lines[i], f, " "); s0[f[1]] = f[2]; c0[f[1]] = f[3] }
+  }
+  { s1[$1] = $2; c1[$1] = $3 }
+  END {
+    print "stage,mean_us,requests"
+    k = split("decode dispatch validate queue upstream reply", order, " ")
+    for (i = 1; i <= k; i++) {
+      st = order[i]; dc = c1[st] - c0[st]
+      if (dc > 0) printf "%s,%.1f,%d\n", st, (s1[st] - s0[st]) / dc * 1e6, dc
+    }
+  }' <<<"$stages_after" >"$OUT/stages.csv"
+require_alive "the daemon (none)" "${pid_of[none]}" "$OUT/logs/daemon-none.log"
 
 # The low-load point: rounds in which the policies take turns (the order rotates each round).
 for round in $(seq "$LOW_ROUNDS"); do
