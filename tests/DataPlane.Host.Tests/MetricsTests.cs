@@ -28,6 +28,12 @@ public partial class MetricsTests
         Assert.Contains("# TYPE dataplane_request_duration_seconds histogram", text);
         Assert.Contains("dataplane_request_duration_seconds_count{model=\"simple\"} 64", text);
         Assert.Contains("dataplane_queue_duration_seconds_count{model=\"simple\"} 64", text);
+        Assert.Contains("# TYPE dataplane_request_stage_seconds histogram", text);
+        foreach (string stage in new[] { "decode", "dispatch", "validate", "queue", "upstream", "reply" })
+        {
+            Assert.Contains($"dataplane_request_stage_seconds_count{{model=\"simple\",stage=\"{stage}\"}} 64", text);
+        }
+
         Assert.Contains("dataplane_batch_size_sum{model=\"simple\"} 127", text); // rows 1, 2, 3, 1, … over 64 requests
         Assert.Matches("dataplane_batch_size_count\\{model=\"simple\"\\} [0-9]+", text);
         Assert.Matches("dataplane_upstream_request_duration_seconds_count\\{model=\"simple\"\\} [1-9]", text);
