@@ -154,14 +154,10 @@ cd "$repo_root"
 mkdir -p "$OUT"
 
 # The binaries that ship, published when missing or older than the sources.
-dataplane=$repo_root/artifacts/publish/dataplane/linux-x64/dataplane
-agent=$repo_root/artifacts/publish/dataplane-agent/linux-x64/dataplane-agent
-stale() {
-  [ -x "$1" ] || return 0
-  [ -n "$(find src Directory.Build.props Directory.Packages.props -newer "$1" \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' -o -name '*.props' \) -print -quit 2>/dev/null)" ]
-}
-! stale "$dataplane" || bash scripts/publish.sh dataplane linux-x64
-! stale "$agent" || bash scripts/publish.sh dataplane-agent linux-x64
+# shellcheck source=scripts/lib/published.sh
+. scripts/lib/published.sh
+dataplane=$(published_binary dataplane linux-x64)
+agent=$(published_binary dataplane-agent linux-x64)
 
 {
   echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
