@@ -5,7 +5,9 @@
 #   results.csv               every step of every run (columns: see DataPlane.Bench.CsvReport)
 #   runs.jsonl                the same, one JSON line per bench run
 #   latency-vs-throughput.png p50 and p99 latency (log scale) against achieved throughput, per policy
-#   summary.md                the three targets, PASS or MISS, with their numbers (also printed)
+#   memory.csv                each daemon's resident memory, idle after start and after its sweep
+#   summary.md                the five targets, PASS or MISS, with their numbers, the daemon's CPU and
+#                             allocations per request, its memory (also printed)
 #   stages.csv                where a request's time goes in the `none` daemon at 50 req/s: mean per stage of
 #                             dataplane_request_stage_seconds (decode, dispatch, validate, queue, upstream,
 #                             reply), from its /metrics before and after a step of its own (in summary.md too)
@@ -271,7 +273,22 @@ summarize() {
       echo "decode: reading the gRPC message (one copy, the parse); dispatch: parsed message to the handler; validate: validation and admission; queue: admitted to the batch leaving; upstream: the batch leaving to the upstream's answer (Triton included); reply: the answer to the handler returning it. Kestrel's HTTP/2 work before a message is complete and writing the answer are in no stage."
     } >>"$dir/summary.md"
   fi
+  if [ -s "$dir/memory.csv" ]; then
+    {
+      echo
+      echo "## Daemon resident memory (MiB): idle after start / after its sweep"
+      echo
+      echo "| policy | idle | after sweep |"
+      echo "|---|---:|---:|"
+      awk -F, 'NR > 1 { printf "| %s | %.1f | %s |\n", $1, $2 / 1048576, ($3 == "" ? "n/a" : sprintf("%.1f", $3 / 1048576)) }' "$dir/memory.csv"
+    } >>"$dir/summary.md"
+  fi
   cat "$dir/summary.md"
+}
+
+# rss ADMIN_PORT: the daemon's resident memory in bytes, from its /metrics ("" when unreadable).
+rss() {
+  curl -sf "http://127.0.0.1:$1/metrics" | awk '$1 == "process_resident_memory_bytes" { printf "%.0f", $2 }' || true
 }
 
 report() {
@@ -321,7 +338,7 @@ BENCH_NAME=bench-batching
 resolve_executable dataplane DATAPLANE "$DATAPLANE" "$dataplane_given" src/DataPlane.Host
 
 mkdir -p "$OUT/logs"
-rm -f "$OUT/results.csv" "$OUT/runs.jsonl" "$OUT/summary.md" "$OUT/stages.csv" "$OUT/latency-vs-throughput.png"
+rm -f "$OUT/results.csv" "$OUT/runs.jsonl" "$OUT/summary.md" "$OUT/stages.csv" "$OUT/latency-vs-throughput.png" "$OUT/memory.csv"
 
 # Child processes, readiness checks and free ports (shared with the other benchmark script).
 
@@ -357,7 +374,9 @@ require_alive "the simulator" "$sim_pid" "$OUT/logs/sim.log"
 bench direct --target "$sim_url" --rpc infer --rate 50 --label direct
 require_alive "the simulator" "$sim_pid" "$OUT/logs/sim.log"
 
-# One daemon per policy, all up at once so that the low-load rounds can take turns between them.
+# One daemon per policy, all up at once so that the low-load rounds can take turns between them; the
+# resident memory of each, idle right after start and after its sweep, goes to memory.csv.
+declare -A idle_rss_of
 declare -A grpc_of http_of admin_of pid_of
 for policy in "${POLICIES[@]}"; do
   free_port grpc_port
@@ -371,7 +390,9 @@ for policy in "${POLICIES[@]}"; do
     --admin "127.0.0.1:$admin_port" --policy "$policy" "${extra[@]}"
   pid_of[$policy]=$started
   wait_ready "the daemon ($policy)" "$started" "$log" 120 curl -sf "http://127.0.0.1:$admin_port/readyz"
+  idle_rss_of[$policy]=$(rss "$admin_port")
 done
+echo "policy,idle_rss_bytes,after_sweep_rss_bytes" >"$OUT/memory.csv"
 
 # daemon_bench POLICY NAME ARGS...: bench against POLICY's daemon, with its CPU and allocations per request.
 daemon_bench() {
@@ -435,6 +456,7 @@ for policy in "${POLICIES[@]}"; do
     bench "$policy-http-50" --target "http://127.0.0.1:${http_of[$policy]}" --protocol http --mode poisson --rate 50 --label adaptive-http
   fi
   require_alive "the simulator" "$sim_pid" "$OUT/logs/sim.log"
+  echo "$policy,${idle_rss_of[$policy]},$(rss "${admin_of[$policy]}")" >>"$OUT/memory.csv"
   stop "${pid_of[$policy]}"
 done
 

@@ -35,11 +35,8 @@ esac
 # publish.sh makes dataplane for linux-x64 only.
 [ "$rid" = linux-x64 ] || { [ "$jit" = yes ] || echo "demo: no NativeAOT dataplane for $(uname -m); running the JIT builds"; jit=yes; }
 
-# stale BINARY: true when BINARY is missing or a source file is newer.
-stale() {
-  [ -x "$1" ] || return 0
-  [ -n "$(find src Directory.Build.props Directory.Packages.props -newer "$1" \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' -o -name '*.props' \) -print -quit 2>/dev/null)" ]
-}
+# shellcheck source=scripts/lib/published.sh
+. scripts/lib/published.sh
 
 judge=(JUDGE=yes)
 if [ "$jit" = yes ]; then
@@ -50,18 +47,8 @@ if [ "$jit" = yes ]; then
   agent=$PWD/src/DataPlane.Agent/bin/Release/net10.0/dataplane-agent
   judge=(JUDGE=no "JUDGE_WHY=JIT build; the targets are for the NativeAOT binaries")
 else
-  dataplane=$PWD/artifacts/publish/dataplane/$rid/dataplane
-  agent=$PWD/artifacts/publish/dataplane-agent/$rid/dataplane-agent
-  for target in dataplane dataplane-agent; do
-    binary=$dataplane
-    [ "$target" = dataplane ] || binary=$agent
-    if stale "$binary"; then
-      echo "demo: publishing $target (NativeAOT, what ships; scripts/publish.sh $target $rid, about 2 to 3 minutes the first time)"
-      started=$(date +%s)
-      bash scripts/publish.sh "$target" "$rid"
-      echo "demo: published $target in $(( $(date +%s) - started )) s"
-    fi
-  done
+  dataplane=$(published_binary dataplane "$rid")
+  agent=$(published_binary dataplane-agent "$rid")
 fi
 
 if [ "$batching" = yes ]; then
