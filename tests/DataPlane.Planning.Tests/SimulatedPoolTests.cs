@@ -16,15 +16,19 @@ namespace DataPlane.Planning.Tests;
 /// <summary>The plan checked against the simulated pool: a calibration run of the daemon in front of the simulated
 /// Triton, scraped by a real Prometheus (Debian's); the plan from what Prometheus holds; then the pool with the
 /// recommended instance count, and with one fewer, driven at the planned rate by the bench engine.
-/// The model costs 20 ms + 2.5 ms per row in batches of up to 8, so one instance serves at most 8 / 40 ms = 200
-/// requests/s. At 260 requests/s one instance is 30 % overloaded (its queue grows by 60 requests a second) while
-/// two are 65 % busy: the margin between "holds" and "fails" is wide on a busy two-core machine.</summary>
+/// The model costs 80 ms + 10 ms per row in batches of up to 8, so one instance serves at most 8 / 160 ms = 50
+/// requests/s. At 65 requests/s one instance is 30 % overloaded (its queue grows by 15 requests a second) while
+/// two are 65 % busy: the margin between "holds" and "fails" is wide. Every time and rate is four times the one a
+/// faster model would need (20 ms + 2.5 ms per row at 260 requests/s plans the same way): the simulated model's
+/// times are sleeps, unaffected by a busy machine, while the daemon, the simulator and the load generator, all in
+/// this process, cost CPU per request — at 260 requests/s two busy loops on both cores starved them (70.8 % within
+/// the objective at the planned count); at a quarter of the rate the CPU they need is a quarter.</summary>
 public sealed partial class SimulatedPoolTests(ITestOutputHelper output)
 {
     private const string PrometheusServer = "/usr/bin/prometheus";
     private const string Model = "planned";
-    private const double PlannedRate = 260;
-    private const double SloMs = 400;
+    private const double PlannedRate = 65;
+    private const double SloMs = 1600;
 
     [GeneratedRegex("^dataplane_requests_total\\{model=\"planned\",outcome=\"ok\"\\} ([0-9.e+]+)$", RegexOptions.Multiline)]
     private static partial Regex OkCount();
@@ -36,7 +40,7 @@ public sealed partial class SimulatedPoolTests(ITestOutputHelper output)
         string dir = Directory.CreateTempSubdirectory("dataplane-plan-pool-").FullName;
         try
         {
-            // 1. Calibration: two instances at 150 requests/s, batches of 1 to 5 rows, so the daemon fits a and b.
+            // 1. Calibration: two instances at 37.5 requests/s, batches of 1 to 5 rows, so the daemon fits a and b.
             string saved = Path.Combine(dir, "figures.json");
             await using (var pool = await Pool.StartAsync(instances: 2))
             {
@@ -63,7 +67,7 @@ public sealed partial class SimulatedPoolTests(ITestOutputHelper output)
                     return targets.GetArrayLength() == 1 && targets[0].GetProperty("health").GetString() == "up" ? null : $"targets: {targets}";
                 }, TimeSpan.FromSeconds(60), "the daemon's target to be up", () => "prometheus output:\n" + prometheus.Output, TimeSpan.FromMilliseconds(200));
 
-                var calibration = await pool.DriveAsync(150, TimeSpan.FromSeconds(6));
+                var calibration = await pool.DriveAsync(37.5, TimeSpan.FromSeconds(8));
                 Assert.True(calibration.Errors == 0, $"calibration: {calibration.Errors} errors");
 
                 // Prometheus has the whole run once its last scrape shows the daemon's final count.
@@ -79,7 +83,7 @@ public sealed partial class SimulatedPoolTests(ITestOutputHelper output)
                 }, TimeSpan.FromSeconds(60), "Prometheus to hold the final value", () => "prometheus output:\n" + prometheus.Output, TimeSpan.FromMilliseconds(200));
 
                 var (code, _, err) = await PlanCommandTests.RunAsync("--prometheus", url, "--window", "2m", "--rate-interval", "5s",
-                    "--save-input", saved, "--slo-ms", "400", "--json");
+                    "--save-input", saved, "--slo-ms", "1600", "--json");
                 Assert.True(code == 0, $"plan from prometheus: {err}\n{prometheus.Output}");
                 prometheus.Terminate();
                 Assert.Equal(0, await prometheus.WaitForExitAsync(TimeSpan.FromSeconds(30)));
@@ -94,14 +98,14 @@ public sealed partial class SimulatedPoolTests(ITestOutputHelper output)
             Assert.Equal(8, m.MaxBatchRows);
             Assert.Equal(1, m.RowsPerRequest);
             Assert.Equal(1, m.EscalationShare);
-            Assert.InRange(m.LatencyBaseSeconds, 0.018, 0.035);
-            Assert.InRange(m.LatencyPerRowSeconds, 0.0015, 0.004);
+            Assert.InRange(m.LatencyBaseSeconds, 0.072, 0.14);
+            Assert.InRange(m.LatencyPerRowSeconds, 0.006, 0.025); // the fit of b scatters most on a busy machine (9.7–15.7 ms seen)
             Assert.Equal(0, figures.LocalHitRate);
-            Assert.InRange(figures.PeakRequestsPerSecond, 110, 230);
+            Assert.InRange(figures.PeakRequestsPerSecond, 27.5, 57.5);
 
-            // 3. The plan for 260 requests/s from those figures.
-            var (planCode, json, planErr) = await PlanCommandTests.RunAsync("--input", saved, "--peak-rps", "260", "--headroom", "0",
-                "--slo-ms", "400", "--json");
+            // 3. The plan for 65 requests/s from those figures.
+            var (planCode, json, planErr) = await PlanCommandTests.RunAsync("--input", saved, "--peak-rps", "65", "--headroom", "0",
+                "--slo-ms", "1600", "--json");
             Assert.True(planCode == 0, planErr);
             using var plan = JsonDocument.Parse(json);
             var row = plan.RootElement.GetProperty("scenarios")[0].GetProperty("models")[0];
@@ -113,13 +117,13 @@ public sealed partial class SimulatedPoolTests(ITestOutputHelper output)
             StepResult held, missed;
             await using (var pool = await Pool.StartAsync(recommended))
             {
-                held = await pool.DriveAsync(PlannedRate, TimeSpan.FromSeconds(6));
+                held = await pool.DriveAsync(PlannedRate, TimeSpan.FromSeconds(10));
             }
 
             // ... and with one instance fewer it does not.
             await using (var pool = await Pool.StartAsync(recommended - 1))
             {
-                missed = await pool.DriveAsync(PlannedRate, TimeSpan.FromSeconds(6));
+                missed = await pool.DriveAsync(PlannedRate, TimeSpan.FromSeconds(10));
             }
 
             string report = $"planned {recommended}: p99 {held.P99Ms:F1} ms, {held.SloAttainmentPct:F1} % within {SloMs} ms, {held.Errors} errors; "
@@ -161,8 +165,8 @@ public sealed partial class SimulatedPoolTests(ITestOutputHelper output)
                     {
                         MaxBatchSize = 8,
                         Instances = instances,
-                        BaseLatency = TimeSpan.FromMilliseconds(20),
-                        PerItemLatency = TimeSpan.FromMilliseconds(2.5),
+                        BaseLatency = TimeSpan.FromMilliseconds(80),
+                        PerItemLatency = TimeSpan.FromMilliseconds(10),
                     },
                 ],
             };
