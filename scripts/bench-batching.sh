@@ -286,9 +286,10 @@ summarize() {
   cat "$dir/summary.md"
 }
 
-# rss ADMIN_PORT: the daemon's resident memory in bytes, from its /metrics ("" when unreadable).
+# rss ADMIN_PORT: the daemon's resident memory in bytes from its /metrics: process_working_set_bytes (prometheus-net's name
+# for VmRSS) or process_resident_memory_bytes; "" when unreadable.
 rss() {
-  curl -sf "http://127.0.0.1:$1/metrics" | awk '$1 == "process_resident_memory_bytes" { printf "%.0f", $2 }' || true
+  curl -sf "http://127.0.0.1:$1/metrics" | awk '$1 == "process_resident_memory_bytes" || $1 == "process_working_set_bytes" { printf "%.0f", $2; exit }' || true
 }
 
 report() {

@@ -226,7 +226,7 @@ public sealed partial class Daemon : IAsyncDisposable
     {
         var allocated = Prometheus.Metrics.WithCustomRegistry(metrics).CreateCounter("dotnet_gc_heap_total_allocated_bytes_total",
             "Bytes allocated on the managed GC heap since the process started.");
-        metrics.AddBeforeCollectCallback(() => allocated.IncTo(GC.GetTotalAllocatedBytes(false)));
+        metrics.AddBeforeCollectCallback(() => allocated.IncTo(GC.GetTotalAllocatedBytes(precise: true)));
     }
 
     /// <summary>dataplane_tls_certificate_expiry_timestamp_seconds{certificate}: when the certificate each TLS listener

@@ -42,7 +42,7 @@ internal static class ProcessMetrics
         // What OpenTelemetry's .NET runtime metric dotnet.gc.heap.total_allocated is called in Prometheus: bytes the
         // process has allocated on the managed heap since it started (the benchmarks divide its growth by requests).
         Sample(sb, "dotnet_gc_heap_total_allocated_bytes_total", "counter", "Bytes allocated on the managed GC heap since the process started.",
-            GC.GetTotalAllocatedBytes(false));
+            GC.GetTotalAllocatedBytes(precise: true));
     }
 
     private static void Sample(StringBuilder sb, string name, string type, string help, double value) =>
