@@ -47,7 +47,10 @@ public static class TritonErrors
     public const string ModelControlDisabled = "explicit model load / unload is not allowed if polling is enabled";
 
     /// <summary>The core's <c>[request id: &lt;id&gt;] </c> prefix of request validation messages.</summary>
-    public static string RequestPrefix(string id) => $"[request id: {(id.Length == 0 ? "<id_unknown>" : Echo(id))}] ";
+    public static string RequestPrefix(string id) => id.Length == 0 ? UnknownIdPrefix : $"[request id: {Echo(id)}] ";
+
+    /// <summary>The prefix of a request without an id: one string, not one per request.</summary>
+    private const string UnknownIdPrefix = "[request id: <id_unknown>] ";
 
     /// <summary>UNAVAILABLE: the server is starting or stopping (Triton's core answers every model request so).</summary>
     public const string ServerNotReady = "Server not ready";

@@ -2,6 +2,7 @@ using DataPlane.Batching.Models;
 using DataPlane.Batching.Queueing;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Tensors;
+using Google.Protobuf.Collections;
 
 namespace DataPlane.Batching.Batching;
 
@@ -23,11 +24,14 @@ public static class BatchAssembler
 
         var head = batch[0].Message;
         var request = new ModelInferRequest { ModelName = head.ModelName, ModelVersion = head.ModelVersion };
-        foreach (var (key, value) in head.Parameters)
+        if (head.Parameters.Count > 0)
         {
-            if (!BatchSignature.IsSchedulingParameter(key))
+            foreach (var (key, value) in head.Parameters)
             {
-                request.Parameters.Add(key, value);
+                if (!BatchSignature.IsSchedulingParameter(key))
+                {
+                    request.Parameters.Add(key, value);
+                }
             }
         }
 
@@ -43,7 +47,7 @@ public static class BatchAssembler
                 input.Shape.Add(source.Shape[d]);
             }
 
-            input.Parameters.Add(source.Parameters);
+            AddParameters(input.Parameters, source.Parameters);
             request.Inputs.Add(input);
 
             for (int r = 0; r < batch.Count; r++)
@@ -107,7 +111,7 @@ public static class BatchAssembler
                 ModelVersion = upstream.ModelVersion,
                 Id = request.Message.Id,
             };
-            response.Parameters.Add(upstream.Parameters);
+            AddParameters(response.Parameters, upstream.Parameters);
             for (int k = 0; k < outputs.Length; k++)
             {
                 var source = upstream.Outputs[k];
@@ -125,7 +129,7 @@ public static class BatchAssembler
                     }
                 }
 
-                output.Parameters.Add(source.Parameters);
+                AddParameters(output.Parameters, source.Parameters);
                 response.RawOutputContents.Add(TypedContents.Wrap(slices[k][r]));
                 response.Outputs.Add(output);
             }
@@ -134,5 +138,15 @@ public static class BatchAssembler
         }
 
         return null;
+    }
+
+    /// <summary>Copies a protobuf map, skipping the empty ones: enumerating a map allocates, and most tensors carry no
+    /// parameters.</summary>
+    private static void AddParameters(MapField<string, InferParameter> to, MapField<string, InferParameter> from)
+    {
+        if (from.Count > 0)
+        {
+            to.Add(from);
+        }
     }
 }

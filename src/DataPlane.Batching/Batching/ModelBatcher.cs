@@ -307,22 +307,26 @@ public sealed partial class ModelBatcher : IDisposable
         long maxRows = Math.Max(1, MaxRows);
         long wait = PredictedWaitNs(rowsAhead, now);
         long done = now + wait + (long)_latency.PredictNs(Math.Min(maxRows, (rowsAhead % maxRows) + request.Rows));
-        string ahead = $"{_queue.Count} requests ({rowsAhead} rows) ahead, upstream {_latency.InterceptNs / 1e6:0.###} ms + {_latency.SlopeNs / 1e6:0.###} ms per row";
         if (done > request.ClientDeadlineNs)
         {
-            return $"predicted completion in {Millis(done - now)} (queue wait {Millis(wait)}; {ahead}) is past the request's deadline " +
+            return $"predicted completion in {Millis(done - now)} (queue wait {Millis(wait)}; {Ahead(rowsAhead)}) is past the request's deadline " +
                 $"in {Millis(request.ClientDeadlineNs - now)}; not queued for model '{_model.Name}', retry later or on another host";
         }
 
         long maxWait = Nanoseconds.From(_options.MaxQueueTime);
         if (maxWait > 0 && wait > maxWait)
         {
-            return $"predicted queue wait {Millis(wait)} ({ahead}) is longer than model '{_model.Name}' keeps a request waiting " +
+            return $"predicted queue wait {Millis(wait)} ({Ahead(rowsAhead)}) is longer than model '{_model.Name}' keeps a request waiting " +
                 $"({Millis(maxWait)}, MaxQueueTimeMs); not queued, retry later or on another host";
         }
 
         return null;
     }
+
+    /// <summary>Under the lock, for a refusal's message only (an admitted request formats nothing): what is queued ahead
+    /// and the latency model the prediction used.</summary>
+    private string Ahead(long rowsAhead) =>
+        $"{_queue.Count} requests ({rowsAhead} rows) ahead, upstream {_latency.InterceptNs / 1e6:0.###} ms + {_latency.SlopeNs / 1e6:0.###} ms per row";
 
     /// <summary>Under the lock: how long a request queued now behind <paramref name="rowsAhead"/> rows would wait for an
     /// instance (the wait for the earliest executing batch, then the full batches ahead and those sent ahead, each from

@@ -57,7 +57,7 @@ public static class BatchSignature
         {
             var x = a.Inputs[i];
             var y = b.Inputs[i];
-            if (x.Name != y.Name || x.Datatype != y.Datatype || x.Shape.Count != y.Shape.Count || !x.Parameters.Equals(y.Parameters))
+            if (x.Name != y.Name || x.Datatype != y.Datatype || x.Shape.Count != y.Shape.Count || !SameMap(x.Parameters, y.Parameters))
             {
                 return false;
             }
@@ -73,7 +73,9 @@ public static class BatchSignature
 
         for (int i = 0; i < a.Outputs.Count; i++)
         {
-            if (!a.Outputs[i].Equals(b.Outputs[i]))
+            var x = a.Outputs[i];
+            var y = b.Outputs[i];
+            if (x.Name != y.Name || !SameMap(x.Parameters, y.Parameters))
             {
                 return false;
             }
@@ -82,8 +84,18 @@ public static class BatchSignature
         return SameNonScheduling(a.Parameters, b.Parameters);
     }
 
+    /// <summary>Map equality without enumerating empty maps (a protobuf map's enumerator is an allocation, and most
+    /// requests carry no parameters).</summary>
+    private static bool SameMap(MapField<string, InferParameter> a, MapField<string, InferParameter> b) =>
+        a.Count == 0 ? b.Count == 0 : a.Equals(b);
+
     private static bool SameNonScheduling(MapField<string, InferParameter> a, MapField<string, InferParameter> b)
     {
+        if (a.Count == 0 && b.Count == 0)
+        {
+            return true;
+        }
+
         int countA = 0;
         foreach (var (key, value) in a)
         {

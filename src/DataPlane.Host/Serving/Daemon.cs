@@ -153,6 +153,7 @@ public sealed partial class Daemon : IAsyncDisposable
         {
             o.MaxReceiveMessageSize = options.MaxMessageBytes;
             o.MaxSendMessageSize = null;
+            GrpcUnimplemented.Configure(o);
             if (options.Authorization.Enabled)
             {
                 // Every call is checked against the caller's grant; without mutual TLS there is no identity to check.
@@ -181,10 +182,15 @@ public sealed partial class Daemon : IAsyncDisposable
         var server = app.Services.GetRequiredService<InferenceServer>();
         spill?.Serve(options.Transfer, () => server);
 
+        // Every request of the HTTP listener is the KServe HTTP front end's, ahead of routing; routing then only sees
+        // the gRPC and admin listeners' literal endpoints, so a gRPC call's match captures nothing.
+        var httpFrontend = HttpFrontend.Create(app.Services, server, metrics);
+        string httpListener = options.Http.Name;
+        app.Use(next => context => ListenerSetup.ListenerOf(context) == httpListener ? httpFrontend.HandleAsync(context) : next(context));
         app.UseRouting();
+        app.UseGrpcUnimplemented(app);
         app.MapStrictGrpcService<InferenceFrontend>();
         app.MapStrictGrpcService<HealthFrontend>();
-        HttpFrontend.Map(app, server, metrics).OnListener(options.Http.Name);
         AdminEndpoints.Map(app, registry, state, metrics, options.UsesEmbeddedSimulation);
         AdminEndpoints.MapHostControl(app, hostControl);
 

@@ -19,7 +19,14 @@ public sealed class ModelSignature
         MaxBatchSize = Math.Max(0, maxBatchSize);
         Inputs = inputs;
         Outputs = outputs;
+        foreach (var spec in inputs)
+        {
+            _requiredInputs += spec.Optional ? 0 : 1;
+        }
     }
+
+    /// <summary>Inputs a request must send (the non-optional ones), counted once.</summary>
+    private readonly int _requiredInputs;
 
     /// <summary>The signature declared by a Triton model configuration.</summary>
     public static ModelSignature FromConfig(ModelConfig config) => new(config.Name, config.MaxBatchSize,
@@ -44,7 +51,7 @@ public sealed class ModelSignature
         rows = 1;
         string prefix = TritonErrors.RequestPrefix(request.Id);
         string model = TritonErrors.Echo(Name);
-        if (inputs.Length > Inputs.Count || inputs.Length < Inputs.Count(i => !i.Optional))
+        if (inputs.Length > Inputs.Count || inputs.Length < _requiredInputs)
         {
             return RequestError.Invalid(prefix + CountProblem(inputs));
         }
@@ -104,7 +111,7 @@ public sealed class ModelSignature
             }
         }
 
-        if (Inputs.Any(spec => !spec.Optional && Array.FindIndex(inputs, t => t.Name == spec.Name) < 0))
+        if (MissesRequiredInput(inputs))
         {
             return RequestError.Invalid(prefix + CountProblem(inputs));
         }
@@ -155,6 +162,33 @@ public sealed class ModelSignature
             : $"expected number of inputs between {required} and {Inputs.Count}";
         return $"{expected} but got {inputs.Length} inputs for model '{TritonErrors.Echo(Name)}'. Got input(s) [{got}], " +
             $"but missing required input(s) [{need}]. Please provide all required input(s).";
+    }
+
+    /// <summary>True when a required input is not among <paramref name="inputs"/> (the loops allocate nothing: this runs
+    /// on every request).</summary>
+    private bool MissesRequiredInput(Tensor[] inputs)
+    {
+        for (int i = 0; i < Inputs.Count; i++)
+        {
+            var spec = Inputs[i];
+            if (spec.Optional)
+            {
+                continue;
+            }
+
+            bool found = false;
+            for (int j = 0; j < inputs.Length && !found; j++)
+            {
+                found = inputs[j].Name == spec.Name;
+            }
+
+            if (!found)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static TensorSpec? Find(IReadOnlyList<TensorSpec> specs, string name)

@@ -13,7 +13,8 @@ public static class BytesTensor
     /// <summary>Checks that <paramref name="raw"/> holds exactly <paramref name="elementCount"/>
     /// well-formed elements, each no longer than <paramref name="maxElementLength"/>.
     /// Returns null when valid, otherwise a message naming <paramref name="what"/>.</summary>
-    public static string? Validate(string what, ReadOnlySpan<byte> raw, long elementCount, long maxElementLength)
+    /// <typeparam name="TLabel">A string, or a value that formats the name only when a message is written.</typeparam>
+    public static string? Validate<TLabel>(TLabel what, ReadOnlySpan<byte> raw, long elementCount, long maxElementLength)
     {
         int pos = 0;
         for (long i = 0; i < elementCount; i++)

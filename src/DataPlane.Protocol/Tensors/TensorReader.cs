@@ -38,7 +38,6 @@ public static class TensorReader
         }
 
         string model = TritonErrors.Echo(request.ModelName);
-        string prefix = TritonErrors.RequestPrefix(request.Id);
         var raw = request.RawInputContents;
         bool useRaw = raw.Count > 0;
         int nextRaw = 0;
@@ -46,7 +45,7 @@ public static class TensorReader
         for (int i = 0; i < list.Count; i++)
         {
             var input = list[i];
-            string what = $"input '{TritonErrors.Echo(input.Name)}'";
+            var what = new TensorLabel("input", input.Name, Echo: true);
             if (string.IsNullOrEmpty(input.Name))
             {
                 return RequestError.Invalid($"input {i} has no name");
@@ -56,11 +55,11 @@ public static class TensorReader
             {
                 if (list[j].Name == input.Name)
                 {
-                    return RequestError.Invalid($"{prefix}input '{TritonErrors.Echo(input.Name)}' already exists in request");
+                    return RequestError.Invalid($"{TritonErrors.RequestPrefix(request.Id)}input '{TritonErrors.Echo(input.Name)}' already exists in request");
                 }
             }
 
-            var context = new InputContext(prefix, TritonErrors.Echo(input.Name), model);
+            var context = new InputContext(request.Id, TritonErrors.Echo(input.Name), model);
             var locationError = SharedMemoryLocation.TryParse(input.Name, input.Parameters, out var location);
             if (locationError != null)
             {
@@ -87,7 +86,7 @@ public static class TensorReader
                     return shmError;
                 }
 
-                error = TryRead(what, input.Name, input.Datatype, input.Shape, null, bytes, $"shared memory region '{TritonErrors.Echo(at.Region)}'", limits, out tensor, context);
+                error = TryRead(what, input.Name, input.Datatype, input.Shape, null, bytes, RawField.Region(at.Region), limits, out tensor, context);
             }
             else if (useRaw)
             {
@@ -101,13 +100,13 @@ public static class TensorReader
                     return RequestError.Invalid($"unable to find data for input tensor '{TritonErrors.Echo(input.Name)}' for model '{model}' in request.");
                 }
 
-                error = TryRead(what, input.Name, input.Datatype, input.Shape, null, raw[nextRaw].Memory, $"raw_input_contents[{nextRaw}]", limits, out tensor, context);
+                error = TryRead(what, input.Name, input.Datatype, input.Shape, null, raw[nextRaw].Memory, new RawField("raw_input_contents", nextRaw), limits, out tensor, context);
                 nextRaw++;
             }
             else
             {
                 typed = true;
-                error = TryRead(what, input.Name, input.Datatype, input.Shape, input.Contents, null, "raw_input_contents", limits, out tensor);
+                error = TryRead(what, input.Name, input.Datatype, input.Shape, input.Contents, null, new RawField("raw_input_contents"), limits, out tensor);
             }
 
             if (error != null)
@@ -160,14 +159,14 @@ public static class TensorReader
         for (int i = 0; i < list.Count; i++)
         {
             var output = list[i];
-            string what = $"output '{output.Name}'";
+            var what = new TensorLabel("output", output.Name, Echo: false);
             if (useRaw && output.Contents != null)
             {
                 return $"{what} sets contents while the response uses raw_output_contents";
             }
 
             string? error = TryRead(what, output.Name, output.Datatype, output.Shape, useRaw ? null : output.Contents,
-                useRaw ? raw[i].Memory : (ReadOnlyMemory<byte>?)null, useRaw ? $"raw_output_contents[{i}]" : "raw_output_contents", limits, out var tensor);
+                useRaw ? raw[i].Memory : (ReadOnlyMemory<byte>?)null, new RawField("raw_output_contents", useRaw ? i : -1), limits, out var tensor);
             if (error != null)
             {
                 return error;
@@ -181,8 +180,8 @@ public static class TensorReader
     }
 
     private static string? TryRead(
-        string what, string name, string datatype, RepeatedField<long> shape, InferTensorContents? contents,
-        ReadOnlyMemory<byte>? raw, string rawField, TensorLimits limits, out Tensor? tensor, InputContext? input = null)
+        TensorLabel what, string name, string datatype, RepeatedField<long> shape, InferTensorContents? contents,
+        ReadOnlyMemory<byte>? raw, RawField rawField, TensorLimits limits, out Tensor? tensor, InputContext? input = null)
     {
         tensor = null;
         if (!TensorDataTypes.TryParse(datatype, out var type))
@@ -234,8 +233,8 @@ public static class TensorReader
         return null;
     }
 
-    private static string? CheckRaw(string what, TensorDataType type, RepeatedField<long> shape, long count, ReadOnlySpan<byte> raw,
-        string rawField, TensorLimits limits, InputContext? input)
+    private static string? CheckRaw(TensorLabel what, TensorDataType type, RepeatedField<long> shape, long count, ReadOnlySpan<byte> raw,
+        RawField rawField, TensorLimits limits, InputContext? input)
     {
         if (raw.Length > limits.MaxBytesPerTensor)
         {
@@ -251,7 +250,7 @@ public static class TensorReader
         long expected = count * size;
         if (raw.Length != expected && input is { } i)
         {
-            return $"{i.Prefix}input byte size mismatch for input '{i.Name}' for model '{i.Model}'. Expected {expected}, got {raw.Length} " +
+            return $"{TritonErrors.RequestPrefix(i.RequestId)}input byte size mismatch for input '{i.Name}' for model '{i.Model}'. Expected {expected}, got {raw.Length} " +
                 $"({rawField}: shape {TensorShape.Format(shape)} of {type.WireName()} is {count} elements × {size} bytes)";
         }
 
@@ -273,6 +272,25 @@ public static class TensorReader
         return null;
     }
 
-    /// <summary>Names an input in Triton's request messages.</summary>
-    private readonly record struct InputContext(string Prefix, string Name, string Model);
+    /// <summary>"input 'NAME'" or "output 'NAME'" in a message, formatted only when one is written (a request that
+    /// passes formats nothing).</summary>
+    private readonly record struct TensorLabel(string Kind, string Name, bool Echo)
+    {
+        public override string ToString() => $"{Kind} '{(Echo ? TritonErrors.Echo(Name) : Name)}'";
+    }
+
+    /// <summary>Where a tensor's bytes came from, in a message: a field (with the entry's index when it has one) or a
+    /// shared-memory region; formatted only when a message is written.</summary>
+    private readonly record struct RawField(string Field, int Index = -1, string? SharedRegion = null)
+    {
+        public static RawField Region(string region) => new("", -1, region);
+
+        public override string ToString() =>
+            SharedRegion != null ? $"shared memory region '{TritonErrors.Echo(SharedRegion)}'"
+            : Index >= 0 ? $"{Field}[{Index}]"
+            : Field;
+    }
+
+    /// <summary>Names an input in Triton's request messages (the request id's prefix is formatted only for a message).</summary>
+    private readonly record struct InputContext(string RequestId, string Name, string Model);
 }

@@ -6,7 +6,8 @@ public static class TensorShape
 {
     /// <summary>Computes the element count of <paramref name="shape"/>. Returns null when valid,
     /// otherwise a message naming <paramref name="what"/> (e.g. "input 'INPUT0'") and the numbers.</summary>
-    public static string? TryElementCount(string what, IReadOnlyList<long> shape, long maxElements, out long count)
+    /// <typeparam name="TLabel">A string, or a value that formats the name only when a message is written.</typeparam>
+    public static string? TryElementCount<TLabel>(TLabel what, IReadOnlyList<long> shape, long maxElements, out long count)
     {
         count = 1;
         for (int i = 0; i < shape.Count; i++)

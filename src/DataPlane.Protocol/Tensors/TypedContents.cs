@@ -51,7 +51,8 @@ public static class TypedContents
 
     /// <summary>Validates typed contents for a tensor of <paramref name="elementCount"/> elements.
     /// Returns null when valid, otherwise a message naming <paramref name="what"/> and the numbers.</summary>
-    public static string? Validate(string what, TensorDataType type, InferTensorContents contents, long elementCount, long maxElementLength)
+    /// <typeparam name="TLabel">A string, or a value that formats the name only when a message is written.</typeparam>
+    public static string? Validate<TLabel>(TLabel what, TensorDataType type, InferTensorContents contents, long elementCount, long maxElementLength)
     {
         int field = FieldFor(type);
         if (field < 0)
@@ -99,7 +100,7 @@ public static class TypedContents
         }
     }
 
-    private static string? CheckRange(string what, IList<int> values, int min, int max, TensorDataType type)
+    private static string? CheckRange<TLabel>(TLabel what, IList<int> values, int min, int max, TensorDataType type)
     {
         for (int i = 0; i < values.Count; i++)
         {
@@ -112,7 +113,7 @@ public static class TypedContents
         return null;
     }
 
-    private static string? CheckRange(string what, IList<uint> values, uint max, TensorDataType type)
+    private static string? CheckRange<TLabel>(TLabel what, IList<uint> values, uint max, TensorDataType type)
     {
         for (int i = 0; i < values.Count; i++)
         {

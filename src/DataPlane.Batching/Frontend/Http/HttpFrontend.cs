@@ -4,17 +4,15 @@ using DataPlane.Protocol;
 using DataPlane.Protocol.Inference;
 using DataPlane.Protocol.Json;
 using Grpc.Core;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 
 namespace DataPlane.Batching.Frontend.Http;
 
-/// <summary>The KServe v2 / Triton HTTP/REST front end (Triton's port 8000 protocol): one endpoint that routes every
+/// <summary>The KServe v2 / Triton HTTP/REST front end (Triton's port 8000 protocol): one handler that routes every
 /// path as Triton does and answers from <see cref="InferenceServer"/>, so HTTP requests enter the same batchers as gRPC
 /// ones. Bodies, status codes, headers and error texts are Triton's; errors are <c>{"error":"&lt;message&gt;"}</c> with
 /// the HTTP status of the error's code (<see cref="InferenceServer.HttpStatusOf"/>). docs/HTTP.md describes it.</summary>
@@ -42,13 +40,14 @@ public sealed partial class HttpFrontend
         _authorizer = authorizer is { Enabled: true } ? authorizer : null;
     }
 
-    /// <summary>Maps the front end as one catch-all endpoint (keep it on its listener with <c>OnListener</c>).</summary>
-    public static IEndpointConventionBuilder Map(IEndpointRouteBuilder endpoints, InferenceServer server, CollectorRegistry? metrics)
+    /// <summary>The front end, to answer every request of its listener with <see cref="HandleAsync"/> (Triton's own
+    /// routing, <see cref="HttpRoute"/>). The daemon runs it as middleware ahead of endpoint routing rather than as a
+    /// catch-all endpoint: a catch-all is a candidate of every route match, on every listener, and made each gRPC call
+    /// capture its path.</summary>
+    public static HttpFrontend Create(IServiceProvider services, InferenceServer server, CollectorRegistry? metrics)
     {
-        ArgumentNullException.ThrowIfNull(endpoints);
-        var log = endpoints.ServiceProvider.GetRequiredService<ILogger<HttpFrontend>>();
-        var frontend = new HttpFrontend(server, metrics, log, endpoints.ServiceProvider.GetService<ClientAuthorizer>());
-        return endpoints.Map("/{**path}", frontend.HandleAsync);
+        ArgumentNullException.ThrowIfNull(services);
+        return new HttpFrontend(server, metrics, services.GetRequiredService<ILogger<HttpFrontend>>(), services.GetService<ClientAuthorizer>());
     }
 
     /// <summary>Answers one request.</summary>
