@@ -8,6 +8,7 @@
 #   memory.csv                each daemon's resident memory, idle after start and after its sweep
 #   summary.md                the five targets, PASS or MISS, with their numbers, the daemon's CPU and
 #                             allocations per request, its memory (also printed)
+#   reference.csv             for scale, the simulator's CPU per gRPC call that does nothing (ServerLive, 1000 req/s)
 #   stages.csv                where a request's time goes in the `none` daemon at 50 req/s: mean per stage of
 #                             dataplane_request_stage_seconds (decode, dispatch, validate, queue, upstream,
 #                             reply), from its /metrics before and after a step of its own (in summary.md too)
@@ -273,6 +274,12 @@ summarize() {
       echo "decode: reading the gRPC message (one copy, the parse); dispatch: parsed message to the handler; validate: validation and admission; queue: admitted to the batch leaving; upstream: the batch leaving to the upstream's answer (Triton included); reply: the answer to the handler returning it. Kestrel's HTTP/2 work before a message is complete and writing the answer are in no stage."
     } >>"$dir/summary.md"
   fi
+  if [ -s "$dir/reference.csv" ]; then
+    {
+      echo
+      awk -F, 'NR > 1 { printf "For scale (target 5): the simulator, on the same Kestrel and Grpc.AspNetCore server stack as the daemon, spent %s CPU us per call answering %s ServerLive calls at %s req/s, calls that do no work at all (its /proc ticks around a step of its own).\n", $3, $2, $1 }' "$dir/reference.csv"
+    } >>"$dir/summary.md"
+  fi
   if [ -s "$dir/memory.csv" ]; then
     {
       echo
@@ -339,7 +346,8 @@ BENCH_NAME=bench-batching
 resolve_executable dataplane DATAPLANE "$DATAPLANE" "$dataplane_given" src/DataPlane.Host
 
 mkdir -p "$OUT/logs"
-rm -f "$OUT/results.csv" "$OUT/runs.jsonl" "$OUT/summary.md" "$OUT/stages.csv" "$OUT/latency-vs-throughput.png" "$OUT/memory.csv"
+rm -f "$OUT/results.csv" "$OUT/runs.jsonl" "$OUT/summary.md" "$OUT/stages.csv" "$OUT/latency-vs-throughput.png" "$OUT/memory.csv" \
+  "$OUT/reference.csv"
 
 # Child processes, readiness checks and free ports (shared with the other benchmark script).
 
@@ -374,6 +382,27 @@ bench bare-hop --target "$sim_url" --rpc live --rate 50 --label bare-hop
 require_alive "the simulator" "$sim_pid" "$OUT/logs/sim.log"
 bench direct --target "$sim_url" --rpc infer --rate 50 --label direct
 require_alive "the simulator" "$sim_pid" "$OUT/logs/sim.log"
+
+# For scale, the CPU the simulator spends per gRPC call when the call does nothing (ServerLive at 1000 req/s: the
+# same Kestrel and Grpc.AspNetCore server stack as the daemon's, no model, no upstream): its user + system ticks
+# around a step of its own (not in results.csv) into reference.csv. Under `dotnet run` the process started is not the
+# simulator, so the step is skipped.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+if [ "${dataplane[0]}" != dotnet ]; then
+  ticks_before=$(cpu_ticks "$sim_pid")
+  echo
+  echo "== live-1000"
+  if ! "${dataplane[@]}" bench --model "$MODEL" --target "$sim_url" --rpc live --mode poisson --rate 1000 --duration "$STEP_SECONDS" \
+      --warmup 0 --slo-ms "$SLO_MS" --timeout-ms "$REQUEST_TIMEOUT_MS" --label live-1000 2>&1 | tee "$OUT/logs/bench-live-1000.log"; then
+    fail_with_log "dataplane bench (live-1000) failed" "$OUT/logs/bench-live-1000.log"
+  fi
+  ticks_after=$(cpu_ticks "$sim_pid")
+  awk -v ticks=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" '
+    $1 == "live-1000" && $5 > 0 { answered = $5 }
+    END { print "rate,requests,cpu_us_per_req"; if (answered > 0) printf "1000,%d,%.1f\n", answered, ticks / hz / answered * 1e6 }' \
+    "$OUT/logs/bench-live-1000.log" >"$OUT/reference.csv"
+  require_alive "the simulator" "$sim_pid" "$OUT/logs/sim.log"
+fi
 
 # One daemon per policy, all up at once so that the low-load rounds can take turns between them; the
 # resident memory of each, idle right after start and after its sweep, goes to memory.csv.
