@@ -35,7 +35,13 @@ public sealed class SpilloverTests : IDisposable
         ["Transfer:Transport"] = "tcp",
         ["Transfer:AllowedPeers:0"] = allowed,
         ["Transfer:Encryption"] = encryption,
+        [NoQueueTimeBound] = "0",
     };
+
+    /// <summary>No queue-time bound on either host (default 1 s): on a starved machine a request may wait longer behind
+    /// the slow model and failed spill attempts, and these tests are about where batches run, not about overload. The
+    /// calls' own 60 s deadline still holds.</summary>
+    private const string NoQueueTimeBound = "Batching:Models:slow:MaxQueueTimeMs";
 
     private Dictionary<string, string?> Origin(int peerPort, string encryption = "tls") => new(Tls(_originHost))
     {
@@ -45,6 +51,7 @@ public sealed class SpilloverTests : IDisposable
         ["Transfer:Peers:0"] = $"gpu-a.test@127.0.0.1:{peerPort}",
         ["Transfer:PeerCooldownSeconds"] = "30",
         ["Transfer:Encryption"] = encryption,
+        [NoQueueTimeBound] = "0",
     };
 
     [Theory]

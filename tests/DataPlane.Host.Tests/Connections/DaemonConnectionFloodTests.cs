@@ -48,8 +48,13 @@ public class DaemonConnectionFloodTests
             var client = new GRPCInferenceService.GRPCInferenceServiceClient(newcomer);
             var refused = await Assert.ThrowsAsync<RpcException>(() =>
                 client.ServerLiveAsync(new ServerLiveRequest(), deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
-            // Unavailable when the channel gives up on the closed connection, DeadlineExceeded if it kept retrying.
-            Assert.True(refused.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded, refused.ToString());
+            // Unavailable when the channel gives up on the closed connection, DeadlineExceeded if it kept retrying, and
+            // Internal "Error starting gRPC call" when the close came while SocketsHttpHandler waited for the server's
+            // HTTP/2 settings (seen on a starved machine): each is the connection being refused.
+            Assert.True(
+                refused.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded
+                    || (refused.StatusCode == StatusCode.Internal && refused.Status.Detail.Contains("HTTP/2 connection could not be established", StringComparison.Ordinal)),
+                refused.ToString());
         }
 
         // …but the client that was connected before is answered, with a real inference.
