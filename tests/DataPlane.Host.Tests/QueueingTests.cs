@@ -12,6 +12,10 @@ public class QueueingTests
     // other bounds switch it off so that a busy machine cannot answer them "Request timeout expired" first.
     private static readonly Dictionary<string, string?> NoQueueTimeBound = new() { ["Batching:Models:slow:MaxQueueTimeMs"] = "0" };
 
+    // Deadline tests also send nothing ahead: with pipelining, a queued request and the one under test could leave
+    // together in the batch sent ahead of the running one's answer, and the latter be answered by the model.
+    private static readonly Dictionary<string, string?> NoQueueOrPipeline = new(NoQueueTimeBound) { ["Batching:Models:slow:PipelineDepth"] = "0" };
+
     private static async Task<ModelStatistics> SimulatorStatsAsync(DaemonHarness h, string model)
     {
         using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(h.Simulator.Address);
@@ -36,10 +40,11 @@ public class QueueingTests
     {
         // A model slow enough that "answered at the deadline" and "answered when the model got round to it"
         // (about two seconds) stay far apart even when a busy machine stalls the test for a while.
-        await using var h = await DaemonHarness.StartAsync(NoQueueTimeBound, SlowModels.With(1000));
+        await using var h = await DaemonHarness.StartAsync(NoQueueOrPipeline, SlowModels.With(1000));
         var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
         await SlowModelHoldsAsync(h, inflight: 1, queued: 0);
         var second = h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync;
+        await SlowModelHoldsAsync(h, inflight: 2, queued: 1);
 
         var late = SlowModels.Request(3);
         late.Parameters["timeout"] = new InferParameter { Int64Param = 50_000 }; // 50 ms
@@ -61,10 +66,11 @@ public class QueueingTests
     [Fact]
     public async Task Grpc_deadline_is_honoured_while_queued()
     {
-        await using var h = await DaemonHarness.StartAsync(NoQueueTimeBound, SlowModels.With(1000));
+        await using var h = await DaemonHarness.StartAsync(NoQueueOrPipeline, SlowModels.With(1000));
         var first = h.Client.ModelInferAsync(SlowModels.Request(1)).ResponseAsync;
+        await SlowModelHoldsAsync(h, inflight: 1, queued: 0);
         var second = h.Client.ModelInferAsync(SlowModels.Request(2)).ResponseAsync;
-        await SlowModelHoldsAsync(h, inflight: 2, queued: null);
+        await SlowModelHoldsAsync(h, inflight: 2, queued: 1);
         var watch = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<RpcException>(() =>
             h.Client.ModelInferAsync(SlowModels.Request(3), deadline: DateTime.UtcNow.AddMilliseconds(60)).ResponseAsync);
