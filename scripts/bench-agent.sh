@@ -23,7 +23,8 @@
 #   DATAPLANE_AGENT  the dataplane-agent binary (default artifacts/publish/dataplane-agent/linux-x64/dataplane-agent;
 #                    when absent, src/DataPlane.Agent is built and run with `dotnet run`)
 #   OUT              output directory (default artifacts/bench/agent-<UTC timestamp>)
-#   SECONDS_PER_RUN  measured seconds of each phase (default 20)
+#   SECONDS_PER_RUN  measured seconds of each phase (default 60: about 170 local answers at the default rate,
+#                    enough for a p50 that holds from run to run)
 #   WARMUP_SECONDS   unmeasured load before each phase (default 3)
 #   RATE             offered load in req/s (default 4: the simulated Pi runtime is slow, about 4.3 s per
 #                    32-token answer, so higher rates mostly pile up concurrent local answers)
@@ -41,9 +42,9 @@
 #                    targets are about the NativeAOT binaries that ship
 #
 # Targets:
-#   1. agent overhead <= 1 ms at p50: TTFT p50 of requests the agent answered on the local path minus
+#   1. agent overhead <= 0.2 ms at p50: TTFT p50 of requests the agent answered on the local path minus
 #      TTFT p50 of the same prompts (same schedule) sent straight to the local runtime;
-#   2. routing decision time <= 50 us: mean and bucket-estimated p99 of dataplane_agent_decision_seconds
+#   2. routing decision time <= 5 us mean and <= 10 us bucket-estimated p99 of dataplane_agent_decision_seconds
 #      over the measured requests.
 # Definitions: local hit rate = successful requests whose final dataplane.answered_by is "local" /
 # successful requests; escalation rate = those answered_by "gpu" (path gpu, or speculative answered by
@@ -52,8 +53,9 @@
 # log tail of the culprit) when a process dies or does not become ready, or the bench fails.
 set -euo pipefail
 
-readonly OVERHEAD_TARGET_MS=1
-readonly DECISION_TARGET_US=50
+readonly OVERHEAD_TARGET_MS=0.2
+readonly DECISION_MEAN_TARGET_US=5
+readonly DECISION_P99_TARGET_US=10
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 orig_pwd=$PWD
@@ -74,7 +76,7 @@ abspath() {
 # is safe here.
 summarize() {
   local dir=$1
-  awk -F, -v otarget="$OVERHEAD_TARGET_MS" -v dtarget="$DECISION_TARGET_US" -v judge="${JUDGE:-yes}" -v judge_why="${JUDGE_WHY:-}" \
+  awk -F, -v otarget="$OVERHEAD_TARGET_MS" -v dtarget="$DECISION_MEAN_TARGET_US" -v ptarget="$DECISION_P99_TARGET_US" -v judge="${JUDGE:-yes}" -v judge_why="${JUDGE_WHY:-}" \
       -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" -v meta="${SUMMARY_META:-}" '
     function fmt(v, d) { return v == "" ? "n/a" : sprintf("%." d "f", v) }
     function unit(v, d, u) { return v == "" ? "n/a" : sprintf("%." d "f %s", v, u) }
@@ -113,9 +115,9 @@ summarize() {
         unit(v[l, "ttft_p50_ms"], 3, "ms"), unit(v[m, "ttft_p50_ms"], 3, "ms"), unit(ov, 3, "ms"), unit(v[a, "overhead_paired_p50_ms"], 3, "ms"), otarget, verdict(ok1)
       if (ov == "") print "   - n/a: no request was answered on the local path, or the direct phase failed"
       dm = v[a, "decision_mean_us"]; dp = v[a, "decision_p99_us"]
-      ok2 = (dm != "" && dp != "" && dm + 0 <= dtarget && dp + 0 <= dtarget)
-      printf "2. Routing decision time: mean %s, p99 %s (bucket estimate; p50 %s) over %s decisions; target <= %s us: %s\n", \
-        unit(dm, 2, "us"), unit(dp, 2, "us"), unit(v[a, "decision_p50_us"], 2, "us"), (v[a, "decisions"] == "" ? "n/a" : v[a, "decisions"]), dtarget, verdict(ok2)
+      ok2 = (dm != "" && dp != "" && dm + 0 <= dtarget && dp + 0 <= ptarget)
+      printf "2. Routing decision time: mean %s, p99 %s (bucket estimate; p50 %s) over %s decisions; target mean <= %s us, p99 <= %s us: %s\n", \
+        unit(dm, 2, "us"), unit(dp, 2, "us"), unit(v[a, "decision_p50_us"], 2, "us"), (v[a, "decisions"] == "" ? "n/a" : v[a, "decisions"]), dtarget, ptarget, verdict(ok2)
       if (dm == "") print "   - n/a: the agent'\''s /metrics could not be scraped or showed no decision (see logs/bench.log)"
       print ""
       print "## Routing"
@@ -173,7 +175,7 @@ agent_given=${DATAPLANE_AGENT:+yes}
 DATAPLANE=$(abspath "${DATAPLANE:-$repo_root/artifacts/publish/dataplane/linux-x64/dataplane}")
 DATAPLANE_AGENT=$(abspath "${DATAPLANE_AGENT:-$repo_root/artifacts/publish/dataplane-agent/linux-x64/dataplane-agent}")
 OUT=$(abspath "${OUT:-$repo_root/artifacts/bench/agent-$(date -u +%Y%m%dT%H%M%SZ)}")
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-60}
 WARMUP_SECONDS=${WARMUP_SECONDS:-3}
 RATE=${RATE:-4}
 MODEL=${MODEL:-local-small}
