@@ -180,35 +180,30 @@ public sealed class AgentBenchReportTests
     public async Task Decision_time_misses_when_either_the_mean_or_the_p99_is_over_its_target()
     {
         // 98 decisions of 4 us and two of 20 us: mean 4.32 us (within 5) but p99 in (15, 20 us] (over 10).
-        var registry = new MetricRegistry();
-        var metrics = new EdgeMetrics(registry);
-        var before = HistogramScrape.Parse(await ExportAsync(registry), AgentBenchReport.DecisionMetric)!;
-        for (int i = 0; i < 98; i++)
-        {
-            metrics.DecisionTime.Observe(0.000004);
-        }
-
-        metrics.DecisionTime.Observe(0.00002);
-        metrics.DecisionTime.Observe(0.00002);
-        var tail = AgentBenchReport.Decision(before, HistogramScrape.Parse(await ExportAsync(registry), AgentBenchReport.DecisionMetric)!);
+        var tail = await DecisionOfAsync([.. Enumerable.Repeat(0.000004, 98), 0.00002, 0.00002]);
         Assert.InRange(tail.MeanUs!.Value, 4.3, 4.4);
         Assert.InRange(tail.P99Us!.Value, 15, 20);
         Assert.False(tail.Met);
 
         // 100 decisions of 4 us and one of 300 us: p99 still in (2.5, 5 us], mean 6.93 us (over 5).
-        var registry2 = new MetricRegistry();
-        var metrics2 = new EdgeMetrics(registry2);
-        var before2 = HistogramScrape.Parse(await ExportAsync(registry2), AgentBenchReport.DecisionMetric)!;
-        for (int i = 0; i < 100; i++)
-        {
-            metrics2.DecisionTime.Observe(0.000004);
-        }
-
-        metrics2.DecisionTime.Observe(0.0003);
-        var mean = AgentBenchReport.Decision(before2, HistogramScrape.Parse(await ExportAsync(registry2), AgentBenchReport.DecisionMetric)!);
+        var mean = await DecisionOfAsync([.. Enumerable.Repeat(0.000004, 100), 0.0003]);
         Assert.InRange(mean.P99Us!.Value, 2.5, 5);
         Assert.InRange(mean.MeanUs!.Value, 6.9, 7.0);
         Assert.False(mean.Met);
+    }
+
+    /// <summary>The decision summary of an agent's metrics that observed <paramref name="seconds"/> between two scrapes.</summary>
+    private static async Task<DecisionSummary> DecisionOfAsync(double[] seconds)
+    {
+        var registry = new MetricRegistry();
+        var metrics = new EdgeMetrics(registry);
+        var before = HistogramScrape.Parse(await ExportAsync(registry), AgentBenchReport.DecisionMetric)!;
+        foreach (double s in seconds)
+        {
+            metrics.DecisionTime.Observe(s);
+        }
+
+        return AgentBenchReport.Decision(before, HistogramScrape.Parse(await ExportAsync(registry), AgentBenchReport.DecisionMetric)!);
     }
 
     [Fact]
