@@ -34,7 +34,8 @@ public sealed class FakeRuntimeServer : IAsyncDisposable
 
     public ConcurrentQueue<CapturedRequest> Requests { get; } = new();
 
-    /// <summary>Completes when a response held open by <see cref="HoldOpenAsync"/> sees its client go away.</summary>
+    /// <summary>Completes when a client goes away during an exchange: while its request is read, or while a response
+    /// (one held open by <see cref="HoldOpenAsync"/>, say) is written.</summary>
     public TaskCompletionSource Aborted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public CapturedRequest Single() => Assert.Single(Requests);
@@ -50,7 +51,20 @@ public sealed class FakeRuntimeServer : IAsyncDisposable
         app.Run(async context =>
         {
             var self = await ready.Task;
-            string body = await new StreamReader(context.Request.Body, Encoding.UTF8).ReadToEndAsync(context.RequestAborted);
+            // A client that goes away at any point of the exchange counts, also before a response has begun: a
+            // client whose timeout fires while a busy machine has not yet read its request is gone all the same.
+            using var gone = context.RequestAborted.Register(() => self.Aborted.TrySetResult());
+            string body;
+            try
+            {
+                body = await new StreamReader(context.Request.Body, Encoding.UTF8).ReadToEndAsync(context.RequestAborted);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+                self.Aborted.TrySetResult();
+                return;
+            }
+
             self.Requests.Enqueue(new CapturedRequest(context.Request.Method, context.Request.Path.Value ?? "", body,
                 context.Request.Headers.Accept.ToString(), context.Request.ContentType ?? "", context.Request.Headers["traceparent"].ToString()));
             await respond(context, self);
