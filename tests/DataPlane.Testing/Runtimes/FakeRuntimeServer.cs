@@ -102,10 +102,10 @@ public sealed class FakeRuntimeServer : IAsyncDisposable
 
     /// <summary>Writes <paramref name="lines"/>, then keeps the response open (sending
     /// <paramref name="keepAlive"/> every 100 ms, for 30 s at most) until the client goes away,
-    /// which completes <see cref="Aborted"/>.</summary>
+    /// which completes <see cref="Aborted"/> (the handler of <see cref="StartAsync"/> watches the request's abort; a
+    /// failed write counts too).</summary>
     public async Task HoldOpenAsync(HttpContext context, string contentType, string keepAlive, params string[] lines)
     {
-        using var registration = context.RequestAborted.Register(() => Aborted.TrySetResult());
         try
         {
             await WriteLinesAsync(context, contentType, lines);
